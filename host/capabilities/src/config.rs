@@ -1,0 +1,204 @@
+//! Configuration of the capability backends: the `[sql]`, `[objects]`, `[notify]` and
+//! `[signer]` sections of `cafe-report.toml`. Loading (file + environment) happens in the
+//! engine crate's `config` module; every field has a local default.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::signer::Credentials;
+
+/// Local-only credentials, used when none are configured: the embedded S3 endpoint accepts
+/// exactly these. Never use them against a real account.
+pub const LOCAL_ACCESS_KEY_ID: &str = "CAFEREPORTLOCAL";
+/// See [`LOCAL_ACCESS_KEY_ID`].
+pub const LOCAL_SECRET_ACCESS_KEY: &str = "cafe-report-local-secret";
+
+/// All capability sections.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CapabilitiesConfig {
+    /// `[sql]`
+    pub sql: SqlConfig,
+    /// `[objects]`
+    pub objects: ObjectsConfig,
+    /// `[notify]`
+    pub notify: NotifyConfig,
+    /// `[signer]`
+    pub signer: SignerConfig,
+}
+
+/// `[sql]`: the café database.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SqlConfig {
+    /// `sqlite://PATH` or `mysql://USER:PASS@HOST:PORT/DB` (env `DATABASE_URL`).
+    /// Default: `sqlite://<data_dir>/coffee.db`, created with sample data.
+    pub url: Option<String>,
+}
+
+impl SqlConfig {
+    /// The configured URL or the embedded default.
+    pub fn url_or_default(&self, data_dir: &Path) -> String {
+        self.url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("coffee.db").display()))
+    }
+}
+
+/// `[objects]`: where reports are stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ObjectsConfig {
+    /// The bucket reports go into.
+    pub bucket: String,
+    /// S3 endpoint URL (env `AWS_ENDPOINT_URL`). Unset: the embedded endpoint, unless
+    /// `embedded_server = false`, which means AWS's own endpoint.
+    pub endpoint: Option<String>,
+    /// Serve an embedded S3 endpoint over `<data_dir>/objects` when no endpoint is set.
+    pub embedded_server: bool,
+    /// Address the embedded endpoint listens on (`127.0.0.1:0`: any free port).
+    pub listen: String,
+    /// Region for S3 requests; default: the signer's region.
+    pub region: Option<String>,
+    /// Path-style requests (`endpoint/bucket/key`) to a configured endpoint.
+    pub path_style: bool,
+}
+
+impl Default for ObjectsConfig {
+    fn default() -> Self {
+        ObjectsConfig {
+            bucket: "cafe-reports".into(),
+            endpoint: None,
+            embedded_server: true,
+            listen: "127.0.0.1:0".into(),
+            region: None,
+            path_style: true,
+        }
+    }
+}
+
+impl ObjectsConfig {
+    /// Whether the host serves the object store itself.
+    pub fn embedded(&self) -> bool {
+        self.endpoint.is_none() && self.embedded_server
+    }
+}
+
+/// `[notify]`: where messages go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// `smtp://host:port` (env `SMTP_URL`); unset: outbox only.
+    pub smtp_url: Option<String>,
+    /// Sender mailbox.
+    pub from: String,
+    /// Recipient mailboxes (the topic's subscribers).
+    pub to: Vec<String>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            smtp_url: None,
+            from: "Café Reports <reports@cafe-report.local>".into(),
+            to: vec!["Inventory Team <inventory@cafe-report.local>".into()],
+        }
+    }
+}
+
+/// `[signer]`: the host's credentials (env `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`, `AWS_REGION`). Unset keys fall back to the local-only pair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignerConfig {
+    /// Access key id.
+    pub access_key_id: Option<String>,
+    /// Secret access key.
+    pub secret_access_key: Option<String>,
+    /// Session token of temporary credentials.
+    pub session_token: Option<String>,
+    /// Default signing region.
+    pub region: String,
+    /// Services components may get signatures for.
+    pub services: Vec<String>,
+}
+
+impl Default for SignerConfig {
+    fn default() -> Self {
+        SignerConfig {
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
+            region: "us-east-1".into(),
+            services: vec!["s3".into()],
+        }
+    }
+}
+
+impl SignerConfig {
+    /// The credentials to sign with.
+    pub fn credentials(&self) -> Credentials {
+        Credentials {
+            access_key_id: self
+                .access_key_id
+                .clone()
+                .unwrap_or_else(|| LOCAL_ACCESS_KEY_ID.into()),
+            secret_access_key: self
+                .secret_access_key
+                .clone()
+                .unwrap_or_else(|| LOCAL_SECRET_ACCESS_KEY.into()),
+            session_token: self.session_token.clone(),
+            region: self.region.clone(),
+            services: self.services.clone(),
+        }
+    }
+}
+
+/// Replaces the secret part of a value for display: the first 4 characters stay.
+pub fn mask(secret: &str) -> String {
+    let shown: String = secret.chars().take(4).collect();
+    format!("{shown}****")
+}
+
+impl CapabilitiesConfig {
+    /// A copy safe to print: secrets and URL passwords masked.
+    pub fn masked(&self) -> CapabilitiesConfig {
+        let mut copy = self.clone();
+        copy.signer.secret_access_key = copy.signer.secret_access_key.as_deref().map(mask);
+        copy.signer.session_token = copy.signer.session_token.as_deref().map(mask);
+        copy.sql.url = copy.sql.url.as_deref().map(mask_url_password);
+        copy.notify.smtp_url = copy.notify.smtp_url.as_deref().map(mask_url_password);
+        copy
+    }
+}
+
+/// `mysql://user:secret@host/db` -> `mysql://user:****@host/db`.
+fn mask_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_string();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:****@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_secrets() {
+        let mut config = CapabilitiesConfig::default();
+        config.signer.secret_access_key = Some("wJalrXUtnFEMI".into());
+        config.sql.url = Some("mysql://app:hunter2@db:3306/COFFEE".into());
+        let masked = config.masked();
+        assert_eq!(masked.signer.secret_access_key.as_deref(), Some("wJal****"));
+        assert_eq!(masked.sql.url.as_deref(), Some("mysql://app:****@db:3306/COFFEE"));
+        assert!(!format!("{masked:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,168 @@
+//! The outbox: one `<id>.eml` (RFC 5322, readable by any mail client) and one `<id>.json`
+//! per message, each written to a temporary name and renamed, so readers never see half.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use lettre::Message;
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use serde::{Deserialize, Serialize};
+
+use super::Notifier;
+use crate::config::NotifyConfig;
+
+/// What the `.json` beside each `.eml` records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// The id `publish` returned (also the file stem).
+    pub message_id: String,
+    /// RFC 3339 time the message was written.
+    pub created_at: String,
+    /// Sender.
+    pub from: String,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+    /// Whether an SMTP server accepted it (`false` for outbox-only delivery).
+    pub delivered: bool,
+}
+
+/// A directory of messages.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    dir: PathBuf,
+    from: Mailbox,
+    to: Vec<Mailbox>,
+}
+
+impl Outbox {
+    /// An outbox in `dir` (created), with sender and recipients from `config`.
+    pub fn new(dir: PathBuf, config: &NotifyConfig) -> anyhow::Result<Outbox> {
+        std::fs::create_dir_all(&dir)?;
+        let from: Mailbox = config
+            .from
+            .parse()
+            .map_err(|err| anyhow::anyhow!("notify.from {:?}: {err}", config.from))?;
+        let to = config
+            .to
+            .iter()
+            .map(|addr| {
+                addr.parse::<Mailbox>()
+                    .map_err(|err| anyhow::anyhow!("notify.to {addr:?}: {err}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        anyhow::ensure!(!to.is_empty(), "notify.to must name at least one recipient");
+        Ok(Outbox { dir, from, to })
+    }
+
+    /// The outbox directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Builds the email for a message.
+    pub(crate) fn email(&self, id: &str, subject: &str, body: &str) -> Result<Message, String> {
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(subject)
+            .message_id(Some(format!("<{id}@cafe-report>")));
+        for to in &self.to {
+            builder = builder.to(to.clone());
+        }
+        builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(body.to_string())
+            .map_err(|err| format!("building the email failed: {err}"))
+    }
+
+    /// Writes a new message; returns its id, entry and email.
+    pub(crate) async fn write(
+        &self,
+        subject: &str,
+        body: &str,
+    ) -> Result<(OutboxEntry, Message), String> {
+        let now = time::OffsetDateTime::now_utc();
+        let id = format!(
+            "{}-{}",
+            now.unix_timestamp_nanos() / 1_000_000,
+            uuid::Uuid::new_v4().simple()
+        );
+        let email = self.email(&id, subject, body)?;
+        let entry = OutboxEntry {
+            message_id: id,
+            created_at: now
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            from: self.from.to_string(),
+            to: self.to.iter().map(ToString::to_string).collect(),
+            subject: subject.to_string(),
+            body: body.to_string(),
+            delivered: false,
+        };
+        self.save(&entry, Some(&email.formatted())).await?;
+        Ok((entry, email))
+    }
+
+    /// Writes (or rewrites) a message's `.json`, and its `.eml` when given.
+    pub(crate) async fn save(&self, entry: &OutboxEntry, eml: Option<&[u8]>) -> Result<(), String> {
+        let json = serde_json::to_vec_pretty(entry).map_err(|err| err.to_string())?;
+        if let Some(eml) = eml {
+            self.write_file(&entry.message_id, "eml", eml).await?;
+        }
+        self.write_file(&entry.message_id, "json", &json).await
+    }
+
+    async fn write_file(&self, id: &str, ext: &str, bytes: &[u8]) -> Result<(), String> {
+        let path = self.dir.join(format!("{id}.{ext}"));
+        let tmp = self.dir.join(format!(".{id}.{ext}.tmp"));
+        let fail = |err: std::io::Error| format!("writing {} failed: {err}", path.display());
+        tokio::fs::write(&tmp, bytes).await.map_err(fail)?;
+        tokio::fs::rename(&tmp, &path).await.map_err(fail)
+    }
+
+    /// Every message in the outbox, oldest first.
+    pub fn entries(&self) -> anyhow::Result<Vec<OutboxEntry>> {
+        let mut entries = Vec::new();
+        for item in std::fs::read_dir(&self.dir)? {
+            let path = item?.path();
+            if path.extension().is_some_and(|e| e == "json") {
+                entries.push(serde_json::from_slice(&std::fs::read(&path)?)?);
+            }
+        }
+        entries.sort_by(|a: &OutboxEntry, b| a.message_id.cmp(&b.message_id));
+        Ok(entries)
+    }
+}
+
+#[async_trait]
+impl Notifier for Outbox {
+    async fn publish(&self, subject: &str, body: &str) -> Result<String, String> {
+        let (entry, _) = self.write(subject, body).await?;
+        tracing::info!(message_id = %entry.message_id, dir = %self.dir.display(), "message written to the outbox");
+        Ok(entry.message_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn writes_eml_and_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::new(dir.path().to_path_buf(), &NotifyConfig::default()).unwrap();
+        let id = outbox.publish("Report ready", "Open https://x/y?z=1\n").await.unwrap();
+        let eml = std::fs::read_to_string(dir.path().join(format!("{id}.eml"))).unwrap();
+        assert!(eml.contains("Subject: Report ready"), "{eml}");
+        assert!(eml.contains(&format!("Message-ID: <{id}@cafe-report>")), "{eml}");
+        assert!(eml.contains("https://x/y?z=1"), "{eml}");
+        let entries = outbox.entries().unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].message_id, id);
+        assert!(!entries[0].delivered);
+    }
+}

@@ -1,0 +1,46 @@
+//! Real email through an SMTP server (lettre), after the message is safe in the outbox.
+
+use async_trait::async_trait;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use super::{Notifier, Outbox};
+
+/// Sends every message by SMTP; the outbox keeps a copy whether or not sending works.
+#[derive(Debug, Clone)]
+pub struct SmtpNotifier {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    outbox: Outbox,
+    server: String,
+}
+
+impl SmtpNotifier {
+    /// `url` as lettre reads it, e.g. `smtp://127.0.0.1:2525`.
+    pub fn new(url: &str, outbox: Outbox) -> anyhow::Result<SmtpNotifier> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|err| anyhow::anyhow!("SMTP URL {url:?}: {err}"))?
+            .build();
+        let server = url.split('@').next_back().unwrap_or(url).to_string();
+        Ok(SmtpNotifier {
+            transport,
+            outbox,
+            server,
+        })
+    }
+}
+
+#[async_trait]
+impl Notifier for SmtpNotifier {
+    async fn publish(&self, subject: &str, body: &str) -> Result<String, String> {
+        let (mut entry, email) = self.outbox.write(subject, body).await?;
+        self.transport.send(email).await.map_err(|err| {
+            format!(
+                "sending message {} via SMTP ({}) failed: {err}; it stays in the outbox",
+                entry.message_id, self.server
+            )
+        })?;
+        entry.delivered = true;
+        self.outbox.save(&entry, None).await?;
+        tracing::info!(message_id = %entry.message_id, "message sent by SMTP");
+        Ok(entry.message_id)
+    }
+}

@@ -1,0 +1,100 @@
+//! An S3-compatible endpoint served in-process from a directory (s3s + s3s-fs). It checks
+//! SigV4 signatures, including presigned URLs and their expiry, like S3 does.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::signer::Credentials;
+
+/// A running embedded S3 endpoint; stops when dropped.
+#[derive(Debug)]
+pub struct EmbeddedS3 {
+    addr: SocketAddr,
+    endpoint: String,
+    root: PathBuf,
+    server: JoinHandle<()>,
+}
+
+impl EmbeddedS3 {
+    /// Serves `root` (one subdirectory per bucket; `buckets` are created) on `listen`
+    /// (`127.0.0.1:0` picks a free port), accepting requests signed with `credentials`.
+    pub async fn start(
+        listen: &str,
+        root: &Path,
+        credentials: &Credentials,
+        buckets: &[&str],
+    ) -> anyhow::Result<EmbeddedS3> {
+        for bucket in buckets {
+            std::fs::create_dir_all(root.join(bucket))?;
+        }
+        let root = std::fs::canonicalize(root)?;
+        let fs = s3s_fs::FileSystem::new(&root)
+            .map_err(|err| anyhow::anyhow!("object store at {}: {err:?}", root.display()))?;
+        let mut builder = S3ServiceBuilder::new(fs);
+        builder.set_auth(SimpleAuth::from_single(
+            credentials.access_key_id.clone(),
+            credentials.secret_access_key.clone(),
+        ));
+        let service = builder.build();
+
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|err| anyhow::anyhow!("embedded S3 endpoint cannot listen on {listen}: {err}"))?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(async move {
+            let http = ConnBuilder::new(TokioExecutor::new());
+            loop {
+                let socket = match listener.accept().await {
+                    Ok((socket, _)) => socket,
+                    Err(err) => {
+                        tracing::warn!(%err, "embedded S3: accept failed");
+                        continue;
+                    }
+                };
+                let conn = http
+                    .serve_connection(TokioIo::new(socket), service.clone())
+                    .into_owned();
+                tokio::spawn(async move {
+                    if let Err(err) = conn.await {
+                        tracing::debug!(%err, "embedded S3: connection ended");
+                    }
+                });
+            }
+        });
+        tracing::debug!(%addr, root = %root.display(), "embedded S3 endpoint started");
+        Ok(EmbeddedS3 {
+            addr,
+            endpoint: format!("http://{addr}"),
+            root,
+            server,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The socket address served.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The directory holding the buckets.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+impl Drop for EmbeddedS3 {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}

@@ -1,0 +1,101 @@
+//! The `sql` capability: read-only, parameterised queries against the café database.
+//!
+//! Backends: [`SqliteBackend`] (embedded default, created and seeded on first use) and
+//! [`MysqlBackend`] (MySQL/MariaDB/RDS via mysql_async). Chosen by URL: `sqlite://PATH`
+//! or `mysql://USER:PASS@HOST:PORT/DB`.
+
+mod host;
+mod mysql;
+mod sqlite;
+
+pub use mysql::MysqlBackend;
+pub use sqlite::SqliteBackend;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+/// The portable schema of the café database.
+pub const SCHEMA_SQL: &str = include_str!("../../../../db/schema.sql");
+/// Sample café data.
+pub const SEED_SQL: &str = include_str!("../../../../db/seed.sql");
+
+/// One cell or parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlValue {
+    /// SQL NULL.
+    Null,
+    /// Any integer column.
+    Integer(i64),
+    /// Floating point.
+    Real(f64),
+    /// Text (VARCHAR, TEXT, dates as text).
+    Text(String),
+}
+
+/// A query's result: column names and rows in select order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RowSet {
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows, each with one value per column.
+    pub rows: Vec<Vec<SqlValue>>,
+}
+
+/// Why a query failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SqlError {
+    /// The statement was rejected (syntax, schema, writes, parameters).
+    #[error("invalid statement: {0}")]
+    InvalidStatement(String),
+    /// The database could not be reached or failed while answering.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A database that answers read-only queries.
+#[async_trait]
+pub trait SqlBackend: Send + Sync + std::fmt::Debug {
+    /// Runs one statement with `?` placeholders bound to `params`; refuses statements that write.
+    async fn query(&self, statement: &str, params: &[SqlValue]) -> Result<RowSet, SqlError>;
+}
+
+/// Opens the backend a database URL names. SQLite files are created and seeded if new.
+pub async fn open(url: &str) -> anyhow::Result<Arc<dyn SqlBackend>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Arc::new(SqliteBackend::open_or_seed(Path::new(path)).await?))
+    } else if url.starts_with("mysql://") {
+        Ok(Arc::new(MysqlBackend::new(url)?))
+    } else {
+        anyhow::bail!("database URL must start with sqlite:// or mysql://, got {url:?}")
+    }
+}
+
+/// Splits a SQL script into statements (our scripts keep `;` out of string literals).
+pub(crate) fn statements(script: &str) -> impl Iterator<Item = String> + '_ {
+    script
+        .split(";\n")
+        .map(|chunk| {
+            chunk
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .map(|s| s.trim().trim_end_matches(';').trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_split_into_statements() {
+        assert_eq!(statements(SCHEMA_SQL).count(), 2);
+        let seed: Vec<String> = statements(SEED_SQL).collect();
+        assert_eq!(seed.len(), 2);
+        assert!(seed.iter().all(|s| s.starts_with("INSERT INTO")));
+    }
+}

@@ -1,0 +1,140 @@
+//! MySQL, MariaDB and RDS through mysql_async. Every query runs in a READ ONLY transaction
+//! that is rolled back, so the server itself refuses writes.
+
+use async_trait::async_trait;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Opts, Pool, TxOpts, Value as My};
+
+use super::{RowSet, SCHEMA_SQL, SEED_SQL, SqlBackend, SqlError, SqlValue, statements};
+
+/// A connection pool to one MySQL database.
+#[derive(Debug, Clone)]
+pub struct MysqlBackend {
+    pool: Pool,
+}
+
+impl MysqlBackend {
+    /// Creates the pool; connections are opened on first use.
+    pub fn new(url: &str) -> anyhow::Result<MysqlBackend> {
+        let opts = Opts::from_url(url).map_err(|err| anyhow::anyhow!("bad MySQL URL: {err}"))?;
+        Ok(MysqlBackend {
+            pool: Pool::new(opts),
+        })
+    }
+
+    /// Drops and recreates the café tables with the sample data (for `db seed` and tests).
+    pub async fn reset_and_seed(&self) -> anyhow::Result<()> {
+        let mut conn = self.pool.get_conn().await?;
+        conn.query_drop("DROP TABLE IF EXISTS beans").await?;
+        conn.query_drop("DROP TABLE IF EXISTS suppliers").await?;
+        for statement in statements(SCHEMA_SQL).chain(statements(SEED_SQL)) {
+            conn.query_drop(statement).await?;
+        }
+        Ok(())
+    }
+
+    /// Closes the pool's connections.
+    pub async fn close(self) -> anyhow::Result<()> {
+        self.pool.disconnect().await?;
+        Ok(())
+    }
+}
+
+fn to_mysql(value: &SqlValue) -> My {
+    match value {
+        SqlValue::Null => My::NULL,
+        SqlValue::Integer(n) => My::Int(*n),
+        SqlValue::Real(x) => My::Double(*x),
+        SqlValue::Text(s) => My::Bytes(s.clone().into_bytes()),
+    }
+}
+
+fn from_mysql(value: My) -> SqlValue {
+    match value {
+        My::NULL => SqlValue::Null,
+        My::Int(n) => SqlValue::Integer(n),
+        My::UInt(n) => i64::try_from(n)
+            .map(SqlValue::Integer)
+            .unwrap_or_else(|_| SqlValue::Text(n.to_string())),
+        My::Float(x) => SqlValue::Real(f64::from(x)),
+        My::Double(x) => SqlValue::Real(x),
+        My::Bytes(bytes) => SqlValue::Text(String::from_utf8_lossy(&bytes).into_owned()),
+        other @ (My::Date(..) | My::Time(..)) => {
+            SqlValue::Text(other.as_sql(true).trim_matches('\'').to_string())
+        }
+    }
+}
+
+/// DDL commits implicitly even inside a READ ONLY transaction, so statements must also
+/// start as queries. (Deployments should still connect as a user with SELECT rights only.)
+fn ensure_query(statement: &str) -> Result<(), SqlError> {
+    let first = statement
+        .trim_start_matches(|c: char| c.is_whitespace() || c == '(')
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    if matches!(first.as_str(), "SELECT" | "WITH") {
+        Ok(())
+    } else {
+        Err(SqlError::InvalidStatement(
+            "only read-only statements are allowed (SELECT or WITH)".into(),
+        ))
+    }
+}
+
+/// Server errors are the statement's fault; I/O and driver errors mean the database is down.
+fn classify(err: mysql_async::Error) -> SqlError {
+    match err {
+        mysql_async::Error::Server(server) => SqlError::InvalidStatement(server.to_string()),
+        other => SqlError::Unavailable(other.to_string()),
+    }
+}
+
+#[async_trait]
+impl SqlBackend for MysqlBackend {
+    async fn query(&self, statement: &str, params: &[SqlValue]) -> Result<RowSet, SqlError> {
+        ensure_query(statement)?;
+        let mut conn = self.pool.get_conn().await.map_err(classify)?;
+        let mut opts = TxOpts::default();
+        opts.with_readonly(Some(true));
+        let mut tx = conn.start_transaction(opts).await.map_err(classify)?;
+        let params: Vec<My> = params.iter().map(to_mysql).collect();
+        let result = tx
+            .exec_iter(statement, mysql_async::Params::Positional(params))
+            .await
+            .map_err(classify);
+        let rowset = match result {
+            Ok(mut result) => {
+                let columns: Vec<String> = result
+                    .columns_ref()
+                    .iter()
+                    .map(|c| c.name_str().into_owned())
+                    .collect();
+                let rows: Vec<mysql_async::Row> = result.collect().await.map_err(classify)?;
+                let rows = rows
+                    .into_iter()
+                    .map(|row| row.unwrap().into_iter().map(from_mysql).collect())
+                    .collect();
+                Ok(RowSet { columns, rows })
+            }
+            Err(err) => Err(err),
+        };
+        tx.rollback().await.map_err(classify)?;
+        rowset
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_queries_pass() {
+        assert!(ensure_query("  select 1").is_ok());
+        assert!(ensure_query("(SELECT 1) UNION (SELECT 2)").is_ok());
+        assert!(ensure_query("WITH x AS (SELECT 1) SELECT * FROM x").is_ok());
+        assert!(ensure_query("DROP TABLE beans").is_err());
+        assert!(ensure_query("UPDATE beans SET quantity = 0").is_err());
+    }
+}

@@ -1,0 +1,31 @@
+//! The wasmtime side of cafe-report: one [`Runtime`] holds the engine, loads components
+//! (compiled once, cached as precompiled artifacts keyed by content hash), links each one
+//! with only the capabilities its world grants, and runs tasks in a fresh store under
+//! [`Limits`]. A misbehaving component becomes a [`TaskError`] with a Step Functions error
+//! name; it never takes the host down.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use cafe_report_engine::{Config, Runtime};
+//! let config = Config::load(None)?;
+//! let runtime = Runtime::from_config(&config).await?;
+//! let output = runtime.run("query", "{}").await?;
+//! println!("{output}");
+//! # Ok(()) }
+//! ```
+
+#![deny(missing_docs)]
+
+mod cache;
+pub mod config;
+mod error;
+mod limits;
+mod loader;
+mod runtime;
+
+pub use cafe_report_world::World;
+pub use config::Config;
+pub use error::{TaskError, error_names};
+pub use limits::Limits;
+pub use loader::LoadedComponent;
+pub use runtime::Runtime;

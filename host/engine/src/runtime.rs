@@ -1,0 +1,242 @@
+//! The runtime: one wasmtime engine, the loaded components, and running a task in a
+//! fresh store under the configured limits.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use cafe_report_capabilities::{Capabilities, TaskCtx};
+use cafe_report_world::World;
+use wasmtime::{Engine, Store, Trap};
+
+use crate::cache::ArtifactCache;
+use crate::config::Config;
+use crate::error::{TaskError, error_names};
+use crate::limits::{Limits, TaskLimiter};
+use crate::loader::{self, LoadedComponent};
+
+/// How often the epoch advances; a running component yields to the scheduler this often,
+/// which is what lets a time limit stop a component stuck in a loop.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// What one task's store holds.
+pub(crate) struct StoreState {
+    pub(crate) ctx: TaskCtx,
+    limiter: TaskLimiter,
+}
+
+/// Loads components and runs tasks. Cheap to share behind an `Arc`; tasks run concurrently.
+#[derive(Debug)]
+pub struct Runtime {
+    engine: Engine,
+    cache: ArtifactCache,
+    limits: Limits,
+    capabilities: Capabilities,
+    components_dir: PathBuf,
+    components: RwLock<HashMap<String, Arc<LoadedComponent>>>,
+}
+
+fn engine_for(limits: &Limits) -> anyhow::Result<Engine> {
+    let mut config = wasmtime::Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    if limits.pooling {
+        let mut pool = wasmtime::PoolingAllocationConfig::default();
+        let instances = limits.pool_instances;
+        pool.total_component_instances(instances)
+            // wit-component adds small shim modules: a few core instances per component.
+            .total_core_instances(instances * 4)
+            .total_memories(instances * 2)
+            .total_tables(instances * 4)
+            .max_memory_size(usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX));
+        config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+    }
+    let engine = Engine::new(&config)?;
+    start_epoch_ticker(&engine);
+    Ok(engine)
+}
+
+/// Advances the engine's epoch every tick until the engine is dropped.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("cafe-report-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawning the epoch thread");
+}
+
+/// The message of a trap or host error, without the wasm backtrace.
+fn describe(err: &wasmtime::Error) -> String {
+    match err.downcast_ref::<Trap>() {
+        Some(trap) => trap.to_string(),
+        None => err.root_cause().to_string(),
+    }
+}
+
+impl Runtime {
+    /// A runtime over `capabilities`, caching compiled components in `cache_dir` and loading
+    /// components by task name from `components_dir/<name>.wasm` on first use.
+    pub fn new(
+        limits: Limits,
+        capabilities: Capabilities,
+        cache_dir: PathBuf,
+        components_dir: PathBuf,
+    ) -> anyhow::Result<Runtime> {
+        let engine = engine_for(&limits)?;
+        Ok(Runtime {
+            cache: ArtifactCache::new(cache_dir, &engine),
+            engine,
+            limits,
+            capabilities,
+            components_dir,
+            components: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// Builds capabilities and the runtime from configuration.
+    pub async fn from_config(config: &Config) -> anyhow::Result<Runtime> {
+        let capabilities =
+            Capabilities::from_config(&config.capabilities(), &config.data_dir).await?;
+        Runtime::new(
+            config.limits.clone(),
+            capabilities,
+            config.data_dir.join("cache"),
+            config.components.dir.clone(),
+        )
+    }
+
+    /// The capabilities tasks are granted from.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    /// The limits every task runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Loads `bytes` as the component for task `name` (linked against `world`) and makes
+    /// it the one that serves `name`.
+    pub fn load(
+        &self,
+        name: &str,
+        world: World,
+        bytes: &[u8],
+    ) -> anyhow::Result<Arc<LoadedComponent>> {
+        let component = Arc::new(
+            loader::load(&self.engine, &self.cache, name, world, bytes)
+                .with_context(|| format!("loading component {name:?}"))?,
+        );
+        tracing::debug!(task = name, sha256 = %component.sha256, "component loaded");
+        self.components
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .insert(name.to_string(), component.clone());
+        Ok(component)
+    }
+
+    /// The component serving `name`, loading `<components_dir>/<name>.wasm` (world of the
+    /// same name) on first use.
+    pub fn component(&self, name: &str) -> anyhow::Result<Arc<LoadedComponent>> {
+        if let Some(component) = self
+            .components
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .get(name)
+        {
+            return Ok(component.clone());
+        }
+        let world = World::from_name(name)
+            .with_context(|| format!("no component is loaded for task {name:?}"))?;
+        let path = self.components_dir.join(format!("{name}.wasm"));
+        let bytes = std::fs::read(&path).with_context(|| {
+            format!(
+                "reading {} (build the components with `cargo xtask components`)",
+                path.display()
+            )
+        })?;
+        self.load(name, world, &bytes)
+    }
+
+    /// Runs task `name` on `input` (JSON text) and returns its output (JSON text).
+    pub async fn run(&self, name: &str, input: &str) -> Result<String, TaskError> {
+        let component = self
+            .component(name)
+            .map_err(|err| TaskError::failed(error_names::TASK_FAILED, format!("{err:#}")))?;
+        self.run_component(&component, input).await
+    }
+
+    /// Runs one component on `input` in a fresh store.
+    pub async fn run_component(
+        &self,
+        component: &LoadedComponent,
+        input: &str,
+    ) -> Result<String, TaskError> {
+        let limit = self.limits.payload_bytes;
+        if input.len() > limit {
+            return Err(TaskError::failed(
+                error_names::DATA_LIMIT_EXCEEDED,
+                format!("task input is {} bytes, over the {limit}-byte limit", input.len()),
+            ));
+        }
+        let state = StoreState {
+            ctx: TaskCtx::new(&component.name, self.capabilities.clone()),
+            limiter: TaskLimiter::new(&self.limits),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_async_yield_and_update(1);
+
+        let timeout = Duration::from_millis(self.limits.timeout_ms);
+        let outcome = tokio::time::timeout(timeout, async {
+            let bindings = component.pre.instantiate_async(&mut store).await?;
+            bindings
+                .cafe_report_task()
+                .call_run(&mut store, input)
+                .await
+        })
+        .await;
+
+        let output = match outcome {
+            Err(_elapsed) => {
+                return Err(TaskError::failed(
+                    error_names::TIMEOUT,
+                    format!(
+                        "task {} did not finish within {} ms",
+                        component.name, self.limits.timeout_ms
+                    ),
+                ));
+            }
+            Ok(Err(trap)) => {
+                let cause = match store.data_mut().limiter.exceeded.take() {
+                    Some(limit) => limit,
+                    None => format!("component trapped: {}", describe(&trap)),
+                };
+                tracing::warn!(task = %component.name, %cause, "task failed");
+                return Err(TaskError::failed(error_names::TASK_FAILED, cause));
+            }
+            Ok(Ok(result)) => result.map_err(TaskError::from)?,
+        };
+        if output.len() > limit {
+            return Err(TaskError::failed(
+                error_names::DATA_LIMIT_EXCEEDED,
+                format!("task output is {} bytes, over the {limit}-byte limit", output.len()),
+            ));
+        }
+        if let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(&output) {
+            return Err(TaskError::failed(
+                error_names::TASK_FAILED,
+                format!("component returned invalid JSON: {err}"),
+            ));
+        }
+        Ok(output)
+    }
+}

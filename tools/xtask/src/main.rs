@@ -1,0 +1,88 @@
+//! Project build steps, run as `cargo xtask <step>` (alias in `.cargo/config.toml`).
+//!
+//! `components`: builds the guest workspace (`components/`) for `wasm32-unknown-unknown`
+//! in release mode, in this repository's one `target/` directory, then turns each core
+//! module into a component with `wit-component` (pinned in Cargo.lock, no external tools).
+//! Output: `target/components/<task>.wasm`, plus test fixtures under
+//! `target/components/testing/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+/// (guest crate's library name, output name)
+const COMPONENTS: [(&str, &str); 3] = [
+    ("cafe_query", "query"),
+    ("cafe_render", "render"),
+    ("cafe_presign", "presign"),
+];
+const FIXTURES: [(&str, &str); 1] = [("cafe_misbehave", "misbehave")];
+const TARGET: &str = "wasm32-unknown-unknown";
+
+fn main() -> anyhow::Result<()> {
+    let step = std::env::args().nth(1);
+    match step.as_deref() {
+        Some("components") => build_components(),
+        _ => bail!("usage: cargo xtask components"),
+    }
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("tools/xtask sits two levels below the root")
+        .to_path_buf()
+}
+
+fn build_components() -> anyhow::Result<()> {
+    let root = repo_root();
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    // RUSTC / CARGO / RUSTFLAGS from the environment choose the toolchain (scripts/wasm-toolchain.sh
+    // sets them for Debian's fallback toolchain).
+    let cargo = std::env::var("WASM_CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build
+        .current_dir(root.join("components"))
+        .args(["build", "--release", "--target", TARGET, "--target-dir"])
+        .arg(&target_dir);
+    if let Ok(extra) = std::env::var("WASM_CARGO_ARGS") {
+        build.args(extra.split_whitespace());
+    }
+    let status = build.status().context("running cargo for the guest crates")?;
+    if !status.success() {
+        bail!("building the guest crates failed ({status})");
+    }
+
+    let built = target_dir.join(TARGET).join("release");
+    let out = target_dir.join("components");
+    for (sets, dir) in [(&COMPONENTS[..], out.clone()), (&FIXTURES[..], out.join("testing"))] {
+        std::fs::create_dir_all(&dir)?;
+        for (lib, name) in sets {
+            let module = built.join(format!("{lib}.wasm"));
+            let dest = dir.join(format!("{name}.wasm"));
+            componentize(&module, &dest)?;
+            let size = std::fs::metadata(&dest)?.len();
+            println!("{:>9} bytes  {}", size, dest.display());
+        }
+    }
+    Ok(())
+}
+
+/// Core module (with wit-bindgen's embedded component type) -> component.
+fn componentize(module: &Path, dest: &Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(module).with_context(|| format!("reading {}", module.display()))?;
+    let component = wit_component::ComponentEncoder::default()
+        .module(&bytes)
+        .with_context(|| format!("{} is not a wit-bindgen module", module.display()))?
+        .validate(true)
+        .encode()
+        .with_context(|| format!("encoding {} as a component", module.display()))?;
+    let tmp = dest.with_extension("wasm.tmp");
+    std::fs::write(&tmp, component)?;
+    std::fs::rename(&tmp, dest)?;
+    Ok(())
+}
