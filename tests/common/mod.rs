@@ -1,1 +1,160 @@
-//! placeholder
+//! The shared harness for end-to-end tests: a runtime over real backends in a temporary
+//! data directory (embedded S3 endpoint, SQLite or MySQL, outbox), with a clock the test
+//! controls, and helpers to read what the tasks left behind.
+
+#![allow(missing_docs)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use cafe_report_capabilities::clock::FixedClock;
+use cafe_report_capabilities::notify::{Outbox, OutboxEntry};
+use cafe_report_engine::{Config, Limits, Runtime, TaskError};
+use serde_json::Value;
+
+/// Where `cargo xtask components` puts the built components.
+pub fn components_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/components");
+    assert!(
+        dir.join("query.wasm").exists(),
+        "components are not built: run `cargo xtask components` first (scripts/test.sh does)"
+    );
+    dir
+}
+
+/// A test fixture component, e.g. `misbehave`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(components_dir().join("testing").join(format!("{name}.wasm")))
+        .expect("fixture components are built by `cargo xtask components`")
+}
+
+/// The MySQL server tests run against (`CAFE_REPORT_TEST_MYSQL_URL`, default: local MariaDB).
+pub fn mysql_url(database: &str) -> String {
+    let base = std::env::var("CAFE_REPORT_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_string());
+    format!("{}/{database}", base.trim_end_matches('/'))
+}
+
+/// Milliseconds since the epoch, now.
+pub fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as u64
+}
+
+/// 2026-11-24T09:31:00Z, for deterministic outputs.
+pub const FIXED_NOW: u64 = 1_795_512_660_000;
+
+/// One runtime with its own data directory.
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub config: Config,
+    pub runtime: Arc<Runtime>,
+    pub clock: Arc<FixedClock>,
+}
+
+/// How to build a harness.
+#[derive(Default)]
+pub struct Options {
+    /// Database URL (default: embedded SQLite).
+    pub sql_url: Option<String>,
+    /// Clock start (default: the real time now, so the embedded S3 accepts presigned URLs).
+    pub now: Option<u64>,
+    /// Limits (default: the product's, with a 3 s timeout).
+    pub limits: Option<Limits>,
+}
+
+impl Harness {
+    pub async fn new() -> Harness {
+        Harness::with(Options::default()).await
+    }
+
+    pub async fn with(options: Options) -> Harness {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        config.components.dir = components_dir();
+        config.sql.url = options.sql_url;
+        config.limits = options.limits.unwrap_or_else(|| Limits {
+            timeout_ms: 3_000,
+            ..Limits::default()
+        });
+        let clock = Arc::new(FixedClock::new(options.now.unwrap_or_else(now_millis)));
+        let runtime = Runtime::from_config(&config)
+            .await
+            .expect("runtime from config")
+            .with_clock(clock.clone());
+        Harness {
+            dir,
+            config,
+            runtime: Arc::new(runtime),
+            clock,
+        }
+    }
+
+    /// Runs a task on a JSON value; the output parsed.
+    pub async fn run(&self, task: &str, input: &Value) -> Result<Value, TaskError> {
+        self.run_text(task, &input.to_string()).await
+    }
+
+    /// Runs a task on raw input text.
+    pub async fn run_text(&self, task: &str, input: &str) -> Result<Value, TaskError> {
+        let output = self.runtime.run(task, input).await?;
+        Ok(serde_json::from_str(&output).expect("task output is JSON"))
+    }
+
+    /// The embedded S3 endpoint URL.
+    pub fn endpoint(&self) -> String {
+        self.runtime
+            .capabilities()
+            .objects_endpoint()
+            .expect("harness uses the embedded S3 endpoint")
+    }
+
+    /// The bucket reports go to.
+    pub fn bucket(&self) -> String {
+        self.runtime.capabilities().objects.bucket().to_string()
+    }
+
+    /// A stored object's bytes, read from the embedded store's directory.
+    pub fn stored(&self, key: &str) -> Vec<u8> {
+        let s3 = self
+            .runtime
+            .capabilities()
+            .embedded_s3
+            .as_ref()
+            .expect("embedded S3");
+        std::fs::read(s3.root().join(self.bucket()).join(key)).expect("object stored")
+    }
+
+    /// Every message in the outbox.
+    pub fn outbox(&self) -> Vec<OutboxEntry> {
+        Outbox::new(self.dir.path().join("outbox"), &self.config.notify)
+            .and_then(|outbox| outbox.entries())
+            .expect("outbox readable")
+    }
+
+    /// query, then render and presign on `{inventory, report_id}` as the workflow does.
+    pub async fn report(&self, report_id: &str, expires_in: u64) -> (Value, Value, Value) {
+        let inventory = self.run("query", &serde_json::json!({})).await.expect("query");
+        let branch = serde_json::json!({ "inventory": inventory, "report_id": report_id });
+        let stored = self.run("render", &branch).await.expect("render");
+        let mut presign = branch.clone();
+        presign["bucket"] = self.bucket().into();
+        presign["endpoint"] = self.endpoint().into();
+        presign["expires_in"] = expires_in.into();
+        let link = self.run("presign", &presign).await.expect("presign");
+        (inventory, stored, link)
+    }
+}
+
+/// A plain HTTP GET on loopback; (status, body).
+pub async fn http_get(url: &str) -> (u16, String) {
+    let response = reqwest::get(url).await.expect("HTTP request");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("HTTP body"))
+}

@@ -23,7 +23,7 @@ pub fn amz_date(millis: u64) -> String {
 /// `24 November 2026, 09:31 UTC`, for people.
 pub fn human(millis: u64) -> String {
     let fmt = format_description!(
-        "[day padding:none] [month repr:long] [year], [hour]:[minute] UTC"
+        "[day padding:none] [month repr:long] [year], [hour]:[minute]:[second] UTC"
     );
     datetime(millis).format(fmt).unwrap_or_default()
 }
@@ -56,7 +56,7 @@ mod tests {
         let t = 1_795_512_660_000; // 2026-11-24T09:31:00Z
         assert_eq!(rfc3339(t), "2026-11-24T09:31:00Z");
         assert_eq!(amz_date(t), "20261124T093100Z");
-        assert_eq!(human(t), "24 November 2026, 09:31 UTC");
+        assert_eq!(human(t), "24 November 2026, 09:31:00 UTC");
         assert_eq!(duration_words(120), "2 minutes");
         assert_eq!(duration_words(3_900), "1 hour 5 minutes");
         assert_eq!(duration_words(604_800), "7 days");

@@ -167,14 +167,14 @@ impl CapabilitiesConfig {
         let mut copy = self.clone();
         copy.signer.secret_access_key = copy.signer.secret_access_key.as_deref().map(mask);
         copy.signer.session_token = copy.signer.session_token.as_deref().map(mask);
-        copy.sql.url = copy.sql.url.as_deref().map(mask_url_password);
-        copy.notify.smtp_url = copy.notify.smtp_url.as_deref().map(mask_url_password);
+        copy.sql.url = copy.sql.url.as_deref().map(mask_url);
+        copy.notify.smtp_url = copy.notify.smtp_url.as_deref().map(mask_url);
         copy
     }
 }
 
 /// `mysql://user:secret@host/db` -> `mysql://user:****@host/db`.
-fn mask_url_password(url: &str) -> String {
+pub fn mask_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };

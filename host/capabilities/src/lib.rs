@@ -95,3 +95,8 @@ impl TaskCtx {
         }
     }
 }
+
+/// A fresh random id (32 lowercase hex digits).
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}

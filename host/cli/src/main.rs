@@ -1,1 +1,78 @@
-fn main(){}
+//! `cafe-report`: run the café inventory report and its task components locally.
+//!
+//! `main` parses arguments and wires things; each subcommand lives in `commands/`.
+
+mod commands;
+mod input;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Generate and deliver the café's coffee inventory report with sandboxed WebAssembly tasks.
+#[derive(Debug, Parser)]
+#[command(name = "cafe-report", version)]
+struct Cli {
+    /// Configuration file (default: $CAFE_REPORT_CONFIG, else ./cafe-report.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// More log output (-v: info, -vv: debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The main job: query, then render and presign side by side; prints where the report
+    /// is, the presigned URL and the message delivered.
+    Report(commands::report::Args),
+    /// Run one task component locally and print its JSON output.
+    RunTask(commands::run_task::Args),
+    /// Print the effective configuration (secrets masked).
+    Config,
+    /// Database helpers.
+    #[command(subcommand)]
+    Db(commands::db::Command),
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = async {
+        let config = cafe_report_engine::Config::load(cli.config.as_deref())?;
+        match cli.command {
+            Command::Report(args) => commands::report::run(&config, args).await,
+            Command::RunTask(args) => commands::run_task::run(&config, args).await,
+            Command::Config => commands::config::run(&config),
+            Command::Db(command) => commands::db::run(&config, command).await,
+        }
+    }
+    .await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -84,12 +84,13 @@ impl Default for Config {
 
 /// `limits_timeout_ms` -> `limits.timeout_ms`; top-level keys stay as they are.
 fn nest(key: &str) -> String {
+    let key = key.to_ascii_lowercase();
     for section in SECTIONS {
         if let Some(rest) = key.strip_prefix(section).and_then(|r| r.strip_prefix('_')) {
             return format!("{section}.{rest}");
         }
     }
-    key.to_string()
+    key
 }
 
 impl Config {
@@ -162,6 +163,7 @@ mod tests {
         assert_eq!(nest("limits_timeout_ms"), "limits.timeout_ms");
         assert_eq!(nest("objects_bucket"), "objects.bucket");
         assert_eq!(nest("data_dir"), "data_dir");
+        assert_eq!(nest("COMPONENTS_DIR"), "components.dir");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
+use cafe_report_capabilities::clock::Clock;
 use cafe_report_capabilities::{Capabilities, TaskCtx};
 use cafe_report_world::World;
 use wasmtime::{Engine, Store, Trap};
@@ -111,6 +112,12 @@ impl Runtime {
             config.data_dir.join("cache"),
             config.components.dir.clone(),
         )
+    }
+
+    /// The same runtime with tasks seeing `clock` (e.g. fixed, for deterministic runs).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Runtime {
+        self.capabilities = self.capabilities.with_clock(clock);
+        self
     }
 
     /// The capabilities tasks are granted from.

@@ -22,6 +22,27 @@ impl MysqlBackend {
         })
     }
 
+    /// Creates the URL's database if it does not exist (utf8mb4), connecting without it.
+    pub async fn create_database(url: &str) -> anyhow::Result<()> {
+        let opts = Opts::from_url(url).map_err(|err| anyhow::anyhow!("bad MySQL URL: {err}"))?;
+        let name = opts
+            .db_name()
+            .ok_or_else(|| anyhow::anyhow!("the MySQL URL names no database"))?
+            .to_string();
+        anyhow::ensure!(
+            name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+            "database name {name:?} must be letters, digits and underscores"
+        );
+        let server = mysql_async::OptsBuilder::from_opts(opts).db_name(None::<String>);
+        let mut conn = mysql_async::Conn::new(server).await?;
+        conn.query_drop(format!(
+            "CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+        ))
+        .await?;
+        conn.disconnect().await?;
+        Ok(())
+    }
+
     /// Drops and recreates the café tables with the sample data (for `db seed` and tests).
     pub async fn reset_and_seed(&self) -> anyhow::Result<()> {
         let mut conn = self.pool.get_conn().await?;

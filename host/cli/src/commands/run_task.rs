@@ -1,0 +1,31 @@
+//! `cafe-report run-task <task> --input <json|@file|->`
+
+use anyhow::bail;
+use cafe_report_engine::Config;
+
+/// Arguments of `run-task`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The task: query, render or presign.
+    #[arg(value_parser = ["query", "render", "presign"])]
+    task: String,
+    /// JSON input: inline, @file, or - for standard input.
+    #[arg(long, default_value = "{}")]
+    input: String,
+    /// Fix the clock the task sees (RFC 3339), for deterministic runs.
+    #[arg(long, value_name = "RFC3339")]
+    now: Option<String>,
+}
+
+pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
+    let input = crate::input::read(&args.input)?;
+    let runtime = super::runtime(config, args.now.as_deref()).await?;
+    match runtime.run(&args.task, &input).await {
+        Ok(output) => {
+            let value: serde_json::Value = serde_json::from_str(&output)?;
+            println!("{}", serde_json::to_string_pretty(&value)?);
+            Ok(())
+        }
+        Err(err) => bail!("task {} failed: {err}", args.task),
+    }
+}
