@@ -48,6 +48,7 @@ pub fn now_millis() -> u64 {
 pub const FIXED_NOW: u64 = 1_795_512_660_000;
 
 /// One runtime with its own data directory.
+#[derive(Debug)]
 pub struct Harness {
     pub dir: tempfile::TempDir,
     pub config: Config,
@@ -57,6 +58,7 @@ pub struct Harness {
 
 /// How to build a harness.
 #[derive(Default)]
+#[allow(missing_debug_implementations)] // holds a closure
 pub struct Options {
     /// Database URL (default: embedded SQLite).
     pub sql_url: Option<String>,
@@ -64,6 +66,8 @@ pub struct Options {
     pub now: Option<u64>,
     /// Limits (default: the product's, with a 3 s timeout).
     pub limits: Option<Limits>,
+    /// Any further change to the configuration.
+    pub configure: Option<Box<dyn FnOnce(&mut Config)>>,
 }
 
 impl Harness {
@@ -83,6 +87,9 @@ impl Harness {
             timeout_ms: 3_000,
             ..Limits::default()
         });
+        if let Some(configure) = options.configure {
+            configure(&mut config);
+        }
         let clock = Arc::new(FixedClock::new(options.now.unwrap_or_else(now_millis)));
         let runtime = Runtime::from_config(&config)
             .await

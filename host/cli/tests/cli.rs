@@ -1,0 +1,115 @@
+//! The `cafe-report` binary as a user runs it: output, exit codes, one-line errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn components_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/components")
+}
+
+/// The binary with a fresh data directory and no ambient configuration.
+fn cafe_report(data_dir: &Path, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cafe-report"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("CAFE_REPORT_") || name.starts_with("AWS_") || name == "DATABASE_URL" || name == "SMTP_URL" {
+            command.env_remove(name);
+        }
+    }
+    command
+        .current_dir(data_dir)
+        .env("CAFE_REPORT_DATA_DIR", data_dir.join("data"))
+        .env("CAFE_REPORT_COMPONENTS_DIR", components_dir())
+        .args(args)
+        .output()
+        .expect("running cafe-report")
+}
+
+fn stdout_json(output: &Output) -> Value {
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
+}
+
+#[test]
+fn run_task_prints_the_output_and_honours_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = cafe_report(dir.path(), &["run-task", "query", "--now", "2026-11-24T09:31:00Z"]);
+    let inventory = stdout_json(&output);
+    assert_eq!(inventory["generated_at"], "2026-11-24T09:31:00Z");
+    assert_eq!(inventory["totals"]["suppliers"], 7);
+
+    // Same input and clock, same output: the run is deterministic.
+    let again = cafe_report(dir.path(), &["run-task", "query", "--now", "2026-11-24T09:31:00Z"]);
+    assert_eq!(output.stdout, again.stdout);
+
+    // Input from a file, piped into the next task.
+    let file = dir.path().join("render-input.json");
+    let input = serde_json::json!({"inventory": inventory, "report_id": "cli"});
+    std::fs::write(&file, input.to_string()).unwrap();
+    let stored = stdout_json(&cafe_report(
+        dir.path(),
+        &["run-task", "render", "--input", &format!("@{}", file.display())],
+    ));
+    assert_eq!(stored["key"], "reports/cli.html");
+    assert!(dir.path().join("data/objects/cafe-reports/reports/cli.html").exists());
+}
+
+#[test]
+fn task_errors_exit_non_zero_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = cafe_report(dir.path(), &["run-task", "query", "--input", "{oops"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: task query failed: CafeReport.InvalidInput: input is not valid JSON"),
+        "{stderr}"
+    );
+
+    let output = cafe_report(dir.path(), &["run-task", "query", "--now", "yesterday"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--now \"yesterday\""));
+
+    let output = cafe_report(dir.path(), &["run-task", "bake"]);
+    assert_eq!(output.status.code(), Some(2), "clap rejects unknown tasks");
+}
+
+#[test]
+fn report_runs_the_whole_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = stdout_json(&cafe_report(dir.path(), &["report", "--json", "--report-id", "main-job"]));
+    assert_eq!(summary["report"]["key"], "reports/main-job.html");
+    let file = PathBuf::from(summary["file"].as_str().unwrap());
+    let html = std::fs::read_to_string(file).unwrap();
+    assert!(html.contains("Øresund Coffee Traders"));
+    let url = summary["link"]["url"].as_str().unwrap();
+    assert!(url.contains("/cafe-reports/reports/main-job.html?X-Amz-Algorithm=AWS4-HMAC-SHA256"));
+    let message = PathBuf::from(summary["message"].as_str().unwrap());
+    let eml = std::fs::read_to_string(dir.path().join(message)).unwrap();
+    assert!(eml.contains("Subject: Your coffee inventory report is ready"));
+
+    let text = cafe_report(dir.path(), &["report"]);
+    assert!(text.status.success());
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("Link:     http://127.0.0.1:"), "{text}");
+}
+
+#[test]
+fn config_masks_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_cafe-report"))
+        .current_dir(dir.path())
+        .env("AWS_SECRET_ACCESS_KEY", "super-secret-value")
+        .env("DATABASE_URL", "mysql://app:hunter2@db.internal:3306/COFFEE")
+        .env("CAFE_REPORT_LIMITS_TIMEOUT_MS", "2500")
+        .arg("config")
+        .output()
+        .unwrap();
+    let config = stdout_json(&output);
+    let text = config.to_string();
+    assert!(!text.contains("super-secret-value") && !text.contains("hunter2"), "{text}");
+    assert_eq!(config["limits"]["timeout_ms"], 2500);
+    assert_eq!(config["sql"]["url"], "mysql://app:****@db.internal:3306/COFFEE");
+}

@@ -1,0 +1,67 @@
+//! The sql capability against a real MySQL/MariaDB server (127.0.0.1:3306 unless
+//! `CAFE_REPORT_TEST_MYSQL_URL` says otherwise). The test creates and seeds its database.
+
+use cafe_report_capabilities::sql::{MysqlBackend, SqlBackend, SqlError, SqlValue};
+use cafe_report_tests::{FIXED_NOW, Harness, Options, mysql_url};
+use serde_json::json;
+
+const DATABASE: &str = "cafe_report_test";
+
+async fn seeded_mysql() -> String {
+    let url = mysql_url(DATABASE);
+    MysqlBackend::create_database(&url)
+        .await
+        .unwrap_or_else(|err| panic!("MySQL must be running for this test ({url}): {err:#}"));
+    let db = MysqlBackend::new(&url).unwrap();
+    db.reset_and_seed().await.unwrap();
+    db.close().await.unwrap();
+    url
+}
+
+async fn harness(sql_url: Option<String>) -> Harness {
+    Harness::with(Options {
+        sql_url,
+        now: Some(FIXED_NOW),
+        ..Options::default()
+    })
+    .await
+}
+
+/// One test so the database is seeded once and never raced.
+#[tokio::test]
+async fn mysql_backend() {
+    let url = seeded_mysql().await;
+
+    // query answers the same document from MySQL as from the embedded SQLite database.
+    let on_mysql = harness(Some(url.clone())).await;
+    let on_sqlite = harness(None).await;
+    for input in [json!({}), json!({"supplier_ids": [3, 7], "low_stock_threshold": 20})] {
+        let from_mysql = on_mysql.run("query", &input).await.unwrap();
+        let from_sqlite = on_sqlite.run("query", &input).await.unwrap();
+        assert_eq!(from_mysql, from_sqlite, "input {input}");
+    }
+    let inventory = on_mysql.run("query", &json!({})).await.unwrap();
+    assert_eq!(inventory["suppliers"][2]["name"], "<Tostadores> del Señor");
+    assert_eq!(inventory["totals"]["beans"], 18);
+
+    // The server refuses writes, whatever the statement looks like.
+    let db = MysqlBackend::new(&url).unwrap();
+    for statement in ["DELETE FROM beans", "DROP TABLE beans", "SELECT 1; DELETE FROM beans"] {
+        let err = db.query(statement, &[]).await.unwrap_err();
+        assert!(matches!(err, SqlError::InvalidStatement(_)), "{statement}: {err}");
+    }
+    let rows = db
+        .query("SELECT COUNT(*) FROM beans WHERE supplier_id = ?", &[SqlValue::Integer(6)])
+        .await
+        .unwrap();
+    assert_eq!(rows.rows, vec![vec![SqlValue::Integer(3)]]);
+    db.close().await.unwrap();
+
+    // A database that is down is a named, retryable failure, and the host carries on.
+    let down = harness(Some("mysql://root@127.0.0.1:1/COFFEE".into())).await;
+    let err = down.run("query", &json!({})).await.unwrap_err();
+    assert_eq!(err.error(), "Sql.Unavailable", "{err}");
+    down.run("render", &json!({"inventory": inventory, "report_id": "still-up"}))
+        .await
+        .expect("other tasks still run");
+}

@@ -1,0 +1,152 @@
+//! A misbehaving component never takes the host down: traps, endless loops and memory
+//! hogs become task errors with Step Functions names, and the next task still succeeds.
+//! Components that are not what their world allows are refused at load time.
+
+use cafe_report_engine::{Limits, World, error_names};
+use cafe_report_tests::{Harness, Options, fixture};
+use serde_json::json;
+
+async fn harness_with_misbehave(limits: Limits) -> Harness {
+    let h = Harness::with(Options {
+        limits: Some(limits),
+        ..Options::default()
+    })
+    .await;
+    h.runtime
+        .load("misbehave", World::Render, &fixture("misbehave"))
+        .expect("misbehave loads with the render world");
+    h
+}
+
+fn limits(timeout_ms: u64, memory_bytes: u64) -> Limits {
+    Limits {
+        timeout_ms,
+        memory_bytes,
+        ..Limits::default()
+    }
+}
+
+/// After each failure, the same component and a real one still work.
+async fn still_healthy(h: &Harness) {
+    let echoed = h.runtime.run("misbehave", "\"hello\"").await.unwrap();
+    assert_eq!(echoed, "\"hello\"");
+    h.run("query", &json!({})).await.expect("query after a failure");
+}
+
+#[tokio::test]
+async fn a_trap_is_a_task_failure() {
+    let h = harness_with_misbehave(Limits::default()).await;
+    let err = h.runtime.run("misbehave", "\"trap\"").await.unwrap_err();
+    assert_eq!(err.error(), error_names::TASK_FAILED);
+    assert!(err.cause().contains("trapped"), "{err}");
+    still_healthy(&h).await;
+}
+
+#[tokio::test]
+async fn an_endless_loop_times_out() {
+    let h = harness_with_misbehave(limits(300, 64 << 20)).await;
+    let started = std::time::Instant::now();
+    let err = h.runtime.run("misbehave", "\"loop\"").await.unwrap_err();
+    assert_eq!(err.error(), error_names::TIMEOUT, "{err}");
+    assert!(err.cause().contains("300 ms"), "{err}");
+    assert!(started.elapsed().as_secs() < 5, "the loop was stopped");
+    still_healthy(&h).await;
+}
+
+#[tokio::test]
+async fn unbounded_memory_growth_hits_the_limit() {
+    let h = harness_with_misbehave(limits(10_000, 16 << 20)).await;
+    let err = h.runtime.run("misbehave", "\"grow\"").await.unwrap_err();
+    assert_eq!(err.error(), error_names::TASK_FAILED);
+    assert!(err.cause().contains("memory limit of 16777216 bytes"), "{err}");
+    still_healthy(&h).await;
+}
+
+#[tokio::test]
+async fn a_component_error_keeps_its_name() {
+    let h = harness_with_misbehave(Limits::default()).await;
+    let err = h.runtime.run("misbehave", "\"fail\"").await.unwrap_err();
+    assert_eq!(err.error(), "Misbehave.Failed");
+    assert_eq!(err.cause(), "asked to fail");
+}
+
+#[tokio::test]
+async fn oversized_input_is_refused_before_running() {
+    let h = Harness::new().await;
+    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(300 * 1024));
+    let err = h.runtime.run("query", &big).await.unwrap_err();
+    assert_eq!(err.error(), error_names::DATA_LIMIT_EXCEEDED);
+}
+
+#[tokio::test]
+async fn concurrent_tasks_each_get_a_fresh_store() {
+    let h = harness_with_misbehave(limits(500, 64 << 20)).await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let runtime = h.runtime.clone();
+        let input = match i % 4 {
+            0 => "\"trap\"".to_string(),
+            1 => "\"loop\"".to_string(),
+            _ => format!("\"echo-{i}\""),
+        };
+        tasks.push(tokio::spawn(async move {
+            (i, runtime.run("misbehave", &input).await)
+        }));
+    }
+    for task in tasks {
+        let (i, result) = task.await.unwrap();
+        match i % 4 {
+            0 => assert_eq!(result.unwrap_err().error(), error_names::TASK_FAILED),
+            1 => assert_eq!(result.unwrap_err().error(), error_names::TIMEOUT),
+            _ => assert_eq!(result.unwrap(), format!("\"echo-{i}\"")),
+        }
+    }
+}
+
+#[tokio::test]
+async fn components_outside_their_world_are_refused() {
+    let h = Harness::new().await;
+    let query = std::fs::read(cafe_report_tests::components_dir().join("query.wasm")).unwrap();
+    // query imports sql, which the render world does not grant.
+    let err = h.runtime.load("render", World::Render, &query).unwrap_err();
+    let message = format!("{err:#}");
+    assert!(message.contains("cafe:report/sql") && message.contains("render world"), "{message}");
+
+    let err = h.runtime.load("render", World::Render, b"<html>").unwrap_err();
+    assert!(format!("{err:#}").contains("not a WebAssembly component"), "{err:#}");
+
+    let core_module = wat::parse_str("(module (func (export \"run\")))").unwrap();
+    let err = h.runtime.load("render", World::Render, &core_module).unwrap_err();
+    assert!(format!("{err:#}").contains("not a WebAssembly component"), "{err:#}");
+
+    let no_task = wat::parse_str("(component)").unwrap();
+    let err = h.runtime.load("render", World::Render, &no_task).unwrap_err();
+    assert!(format!("{err:#}").contains("does not export cafe:report/task"), "{err:#}");
+
+    // The render task still runs the real render component.
+    let inventory = h.run("query", &json!({})).await.unwrap();
+    h.run("render", &json!({"inventory": inventory, "report_id": "ok"}))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn precompiled_components_are_cached_by_content_hash() {
+    let h = Harness::new().await;
+    h.run("query", &json!({})).await.unwrap();
+    let cache = h.dir.path().join("cache");
+    let artifacts: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(artifacts.len(), 1, "{artifacts:?}");
+    let sha = h.runtime.component("query").unwrap().sha256.clone();
+    assert!(artifacts[0].starts_with(&sha) && artifacts[0].ends_with(".cwasm"));
+
+    // A corrupt artifact is replaced, not trusted.
+    std::fs::write(cache.join(&artifacts[0]), b"garbage").unwrap();
+    let bytes = std::fs::read(cafe_report_tests::components_dir().join("query.wasm")).unwrap();
+    h.runtime.load("query", World::Query, &bytes).unwrap();
+    assert!(std::fs::metadata(cache.join(&artifacts[0])).unwrap().len() > 1000);
+    h.run("query", &json!({})).await.unwrap();
+}
