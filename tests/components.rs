@@ -22,7 +22,10 @@ async fn query_nests_beans_under_suppliers_with_totals() {
     assert_eq!(suppliers.len(), 7);
     assert_eq!(suppliers[0]["name"], "Café Altura & Söhne");
     assert_eq!(suppliers[1]["name"], "Joe's \"Best\" Beans");
-    let beans: usize = suppliers.iter().map(|s| s["beans"].as_array().unwrap().len()).sum();
+    let beans: usize = suppliers
+        .iter()
+        .map(|s| s["beans"].as_array().unwrap().len())
+        .sum();
     assert_eq!(beans, 18);
     let totals = &inventory["totals"];
     assert_eq!(totals["suppliers"], 7);
@@ -35,14 +38,20 @@ async fn query_nests_beans_under_suppliers_with_totals() {
     let geisha = &suppliers[2]["beans"][1];
     assert_eq!(geisha["product_name"], "Geisha Natural");
     assert_eq!(geisha["low_stock"], true);
-    assert_eq!(suppliers[2]["totals"], json!({"beans": 3, "quantity": 38, "low_stock": 1}));
+    assert_eq!(
+        suppliers[2]["totals"],
+        json!({"beans": 3, "quantity": 38, "low_stock": 1})
+    );
 }
 
 #[tokio::test]
 async fn query_filters_with_parameters() {
     let h = fixed_harness().await;
     let inventory = h
-        .run("query", &json!({"supplier_ids": [2, 5], "low_stock_threshold": 30}))
+        .run(
+            "query",
+            &json!({"supplier_ids": [2, 5], "low_stock_threshold": 30}),
+        )
         .await
         .unwrap();
     let names: Vec<&str> = inventory["suppliers"]
@@ -59,7 +68,10 @@ async fn query_filters_with_parameters() {
         .run("query", &json!({"supplier_ids": ["1) OR (1=1"]}))
         .await
         .unwrap_err();
-    assert!(matches!(err, TaskError::InvalidInput(ref m) if m.contains("supplier_ids")), "{err}");
+    assert!(
+        matches!(err, TaskError::InvalidInput(ref m) if m.contains("supplier_ids")),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -69,18 +81,32 @@ async fn render_stores_an_escaped_self_contained_page() {
     inventory["suppliers"][0]["name"] = json!("<script>alert('x')</script> & \"Co\"");
     inventory["suppliers"][0]["beans"][0]["product_name"] = json!("<img src=x onerror=alert(1)>");
     let stored = h
-        .run("render", &json!({"inventory": inventory, "report_id": "weekly-42"}))
+        .run(
+            "render",
+            &json!({"inventory": inventory, "report_id": "weekly-42"}),
+        )
         .await
         .unwrap();
     assert_eq!(stored["bucket"], "cafe-reports");
     assert_eq!(stored["key"], "reports/weekly-42.html");
-    assert!(stored["content_type"].as_str().unwrap().starts_with("text/html"));
+    assert!(
+        stored["content_type"]
+            .as_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     assert_eq!(stored["etag"].as_str().unwrap().len(), 32, "{stored}");
     let html = String::from_utf8(h.stored("reports/weekly-42.html")).unwrap();
     assert_eq!(stored["size"], html.len());
 
-    assert!(!html.contains("<script>alert"), "script tag must be escaped");
-    assert!(!html.contains("<img src=x"), "markup in product names must be escaped");
+    assert!(
+        !html.contains("<script>alert"),
+        "script tag must be escaped"
+    );
+    assert!(
+        !html.contains("<img src=x"),
+        "markup in product names must be escaped"
+    );
     assert!(html.contains("&lt;script&gt;alert('x')&lt;/script&gt; &amp; &quot;Co&quot;"));
     assert!(html.contains("&lt;Tostadores&gt; del Señor"));
     assert!(html.contains("Joe's &quot;Best&quot; Beans"));
@@ -100,18 +126,30 @@ async fn render_honours_key_and_rejects_bad_ones() {
     let h = fixed_harness().await;
     let inventory = h.run("query", &json!({})).await.unwrap();
     let stored = h
-        .run("render", &json!({"inventory": inventory, "key": "custom/today.html"}))
+        .run(
+            "render",
+            &json!({"inventory": inventory, "key": "custom/today.html"}),
+        )
         .await
         .unwrap();
     assert_eq!(stored["key"], "custom/today.html");
     h.stored("custom/today.html");
-    let stored = h.run("render", &json!({"inventory": inventory})).await.unwrap();
+    let stored = h
+        .run("render", &json!({"inventory": inventory}))
+        .await
+        .unwrap();
     assert_eq!(stored["key"], "reports/inventory-20261124T093100Z.html");
     let err = h
-        .run("render", &json!({"inventory": inventory, "report_id": "a/b"}))
+        .run(
+            "render",
+            &json!({"inventory": inventory, "report_id": "a/b"}),
+        )
         .await
         .unwrap_err();
-    assert!(matches!(err, TaskError::InvalidInput(ref m) if m.contains("report_id")), "{err}");
+    assert!(
+        matches!(err, TaskError::InvalidInput(ref m) if m.contains("report_id")),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -127,7 +165,10 @@ async fn presign_publishes_the_link_and_returns_it() {
         .await
         .unwrap();
     let url = link["url"].as_str().unwrap();
-    assert!(url.starts_with("http://127.0.0.1:9000/cafe-reports/reports/weekly-42.html?"), "{url}");
+    assert!(
+        url.starts_with("http://127.0.0.1:9000/cafe-reports/reports/weekly-42.html?"),
+        "{url}"
+    );
     assert!(url.contains("X-Amz-Expires=300"));
     assert!(url.contains("X-Amz-Date=20261124T093100Z"));
     assert_eq!(link["expires_at"], "2026-11-24T09:36:00Z");
@@ -139,14 +180,32 @@ async fn presign_publishes_the_link_and_returns_it() {
     assert_eq!(link["message_id"], message.message_id.as_str());
     assert!(message.body.contains(url), "{}", message.body);
     assert!(message.body.contains("5 minutes"), "{}", message.body);
-    assert!(message.body.contains("24 November 2026, 09:36:00 UTC"), "{}", message.body);
-    assert!(message.body.contains("7 suppliers and 18 beans"), "{}", message.body);
-    assert!(message.body.contains("Geisha Natural from <Tostadores> del Señor: 2 left"));
+    assert!(
+        message.body.contains("24 November 2026, 09:36:00 UTC"),
+        "{}",
+        message.body
+    );
+    assert!(
+        message.body.contains("7 suppliers and 18 beans"),
+        "{}",
+        message.body
+    );
+    assert!(
+        message
+            .body
+            .contains("Geisha Natural from <Tostadores> del Señor: 2 left")
+    );
     let eml = std::fs::read_to_string(
-        h.dir.path().join("outbox").join(format!("{}.eml", message.message_id)),
+        h.dir
+            .path()
+            .join("outbox")
+            .join(format!("{}.eml", message.message_id)),
     )
     .unwrap();
-    assert!(eml.contains("Subject: Your coffee inventory report is ready"), "{eml}");
+    assert!(
+        eml.contains("Subject: Your coffee inventory report is ready"),
+        "{eml}"
+    );
 }
 
 #[tokio::test]
@@ -182,7 +241,11 @@ async fn invalid_input_names_the_problem() {
     let h = fixed_harness().await;
     let cases: [(&str, &str, &str); 8] = [
         ("query", "not json", "not valid JSON"),
-        ("query", "{\"low_stock_threshold\": \"ten\"}", "low_stock_threshold"),
+        (
+            "query",
+            "{\"low_stock_threshold\": \"ten\"}",
+            "low_stock_threshold",
+        ),
         ("query", "{\"unknown\": 1}", "unknown"),
         ("render", "{", "not valid JSON"),
         ("render", "{}", "inventory"),

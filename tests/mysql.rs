@@ -35,7 +35,10 @@ async fn mysql_backend() {
     // query answers the same document from MySQL as from the embedded SQLite database.
     let on_mysql = harness(Some(url.clone())).await;
     let on_sqlite = harness(None).await;
-    for input in [json!({}), json!({"supplier_ids": [3, 7], "low_stock_threshold": 20})] {
+    for input in [
+        json!({}),
+        json!({"supplier_ids": [3, 7], "low_stock_threshold": 20}),
+    ] {
         let from_mysql = on_mysql.run("query", &input).await.unwrap();
         let from_sqlite = on_sqlite.run("query", &input).await.unwrap();
         assert_eq!(from_mysql, from_sqlite, "input {input}");
@@ -46,12 +49,22 @@ async fn mysql_backend() {
 
     // The server refuses writes, whatever the statement looks like.
     let db = MysqlBackend::new(&url).unwrap();
-    for statement in ["DELETE FROM beans", "DROP TABLE beans", "SELECT 1; DELETE FROM beans"] {
+    for statement in [
+        "DELETE FROM beans",
+        "DROP TABLE beans",
+        "SELECT 1; DELETE FROM beans",
+    ] {
         let err = db.query(statement, &[]).await.unwrap_err();
-        assert!(matches!(err, SqlError::InvalidStatement(_)), "{statement}: {err}");
+        assert!(
+            matches!(err, SqlError::InvalidStatement(_)),
+            "{statement}: {err}"
+        );
     }
     let rows = db
-        .query("SELECT COUNT(*) FROM beans WHERE supplier_id = ?", &[SqlValue::Integer(6)])
+        .query(
+            "SELECT COUNT(*) FROM beans WHERE supplier_id = ?",
+            &[SqlValue::Integer(6)],
+        )
         .await
         .unwrap();
     assert_eq!(rows.rows, vec![vec![SqlValue::Integer(3)]]);
@@ -61,7 +74,10 @@ async fn mysql_backend() {
     let down = harness(Some("mysql://root@127.0.0.1:1/COFFEE".into())).await;
     let err = down.run("query", &json!({})).await.unwrap_err();
     assert_eq!(err.error(), "Sql.Unavailable", "{err}");
-    down.run("render", &json!({"inventory": inventory, "report_id": "still-up"}))
-        .await
-        .expect("other tasks still run");
+    down.run(
+        "render",
+        &json!({"inventory": inventory, "report_id": "still-up"}),
+    )
+    .await
+    .expect("other tasks still run");
 }

@@ -70,9 +70,13 @@ fn reference_signature(
         .build()
         .unwrap()
         .into();
-    let request =
-        SignableRequest::new("GET", base, std::iter::empty(), SignableBody::UnsignedPayload)
-            .unwrap();
+    let request = SignableRequest::new(
+        "GET",
+        base,
+        std::iter::empty(),
+        SignableBody::UnsignedPayload,
+    )
+    .unwrap();
     let (instructions, signature) = sign(request, &params).unwrap().into_parts();
     let params = instructions
         .params()
@@ -84,7 +88,12 @@ fn reference_signature(
 }
 
 /// The path aws-sdk-s3's presigner puts in a URL for this bucket, key and endpoint.
-async fn sdk_path_and_host(endpoint: Option<&str>, path_style: bool, bucket: &str, key: &str) -> (String, String) {
+async fn sdk_path_and_host(
+    endpoint: Option<&str>,
+    path_style: bool,
+    bucket: &str,
+    key: &str,
+) -> (String, String) {
     let mut config = aws_sdk_s3::config::Builder::new()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
         .region(aws_sdk_s3::config::Region::new(REGION))
@@ -122,18 +131,48 @@ struct Case {
 #[tokio::test]
 async fn signatures_match_aws_sigv4_and_paths_match_the_sdk() {
     let cases = [
-        Case { endpoint: None, addressing: None, key: "reports/weekly.html", session_token: None,
-               expected_host: "cafe-reports.s3.eu-central-1.amazonaws.com" },
-        Case { endpoint: None, addressing: Some("path"), key: "reports/weekly report.html", session_token: None,
-               expected_host: "s3.eu-central-1.amazonaws.com" },
-        Case { endpoint: None, addressing: None, key: "reports/a+b 100%.html", session_token: Some("FQoGZXIvYXdzE//token+/=="),
-               expected_host: "cafe-reports.s3.eu-central-1.amazonaws.com" },
-        Case { endpoint: Some("http://127.0.0.1:9000"), addressing: None, key: "reports/café/naïve ☕.html", session_token: None,
-               expected_host: "127.0.0.1" },
-        Case { endpoint: Some("http://127.0.0.1:9000"), addressing: None, key: "odd/~a_b-c.d!*'()&=$,;@:?#[] x.html", session_token: Some("tok"),
-               expected_host: "127.0.0.1" },
-        Case { endpoint: Some("https://s3.example.com"), addressing: Some("virtual"), key: "reports/ünïcode + space.html", session_token: None,
-               expected_host: "cafe-reports.s3.example.com" },
+        Case {
+            endpoint: None,
+            addressing: None,
+            key: "reports/weekly.html",
+            session_token: None,
+            expected_host: "cafe-reports.s3.eu-central-1.amazonaws.com",
+        },
+        Case {
+            endpoint: None,
+            addressing: Some("path"),
+            key: "reports/weekly report.html",
+            session_token: None,
+            expected_host: "s3.eu-central-1.amazonaws.com",
+        },
+        Case {
+            endpoint: None,
+            addressing: None,
+            key: "reports/a+b 100%.html",
+            session_token: Some("FQoGZXIvYXdzE//token+/=="),
+            expected_host: "cafe-reports.s3.eu-central-1.amazonaws.com",
+        },
+        Case {
+            endpoint: Some("http://127.0.0.1:9000"),
+            addressing: None,
+            key: "reports/café/naïve ☕.html",
+            session_token: None,
+            expected_host: "127.0.0.1",
+        },
+        Case {
+            endpoint: Some("http://127.0.0.1:9000"),
+            addressing: None,
+            key: "odd/~a_b-c.d!*'()&=$,;@:?#[] x.html",
+            session_token: Some("tok"),
+            expected_host: "127.0.0.1",
+        },
+        Case {
+            endpoint: Some("https://s3.example.com"),
+            addressing: Some("virtual"),
+            key: "reports/ünïcode + space.html",
+            session_token: None,
+            expected_host: "cafe-reports.s3.example.com",
+        },
     ];
     for case in cases {
         let h = harness(case.session_token).await;
@@ -152,12 +191,16 @@ async fn signatures_match_aws_sigv4_and_paths_match_the_sdk() {
             .query_pairs()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        let base = format!("{}", &url[..url::Position::AfterPath]);
+        let base = url[..url::Position::AfterPath].to_string();
         let (expected_params, expected_signature) =
             reference_signature(&base, case.session_token, 900);
         let mut ours_without_signature = ours.clone();
         let signature = ours_without_signature.remove("X-Amz-Signature").unwrap();
-        assert_eq!(ours_without_signature, expected_params, "key {:?}", case.key);
+        assert_eq!(
+            ours_without_signature, expected_params,
+            "key {:?}",
+            case.key
+        );
         assert_eq!(signature, expected_signature, "key {:?}", case.key);
 
         let path_style = case.addressing == Some("path")
@@ -165,7 +208,12 @@ async fn signatures_match_aws_sigv4_and_paths_match_the_sdk() {
         let (sdk_path, sdk_host) =
             sdk_path_and_host(case.endpoint, path_style, "cafe-reports", case.key).await;
         assert_eq!(url.path(), sdk_path, "key {:?}", case.key);
-        assert_eq!(url.host_str(), Some(sdk_host.as_str()), "key {:?}", case.key);
+        assert_eq!(
+            url.host_str(),
+            Some(sdk_host.as_str()),
+            "key {:?}",
+            case.key
+        );
     }
 }
 
@@ -174,7 +222,9 @@ async fn the_embedded_endpoint_serves_signed_links_and_refuses_others() {
     let h = Harness::new().await;
     let inventory = h.run("query", &json!({})).await.unwrap();
     let key = "reports/café menu+special 100%.html";
-    h.run("render", &json!({"inventory": inventory, "key": key})).await.unwrap();
+    h.run("render", &json!({"inventory": inventory, "key": key}))
+        .await
+        .unwrap();
     let link = h
         .run(
             "presign",
@@ -196,12 +246,18 @@ async fn the_embedded_endpoint_serves_signed_links_and_refuses_others() {
             let last = if url.ends_with('0') { "1" } else { "0" };
             format!("{}{last}", &url[..cut])
         },
-        url.replace("X-Amz-Credential=CAFEREPORTLOCAL", "X-Amz-Credential=SOMEONEELSE"),
+        url.replace(
+            "X-Amz-Credential=CAFEREPORTLOCAL",
+            "X-Amz-Credential=SOMEONEELSE",
+        ),
     ];
     for bad in tampered {
         let (status, body) = http_get(&bad).await;
         assert_eq!(status, 403, "{bad}: {body}");
-        assert!(body.contains("<Error>") && body.contains("<Code>"), "{body}");
+        assert!(
+            body.contains("<Error>") && body.contains("<Code>"),
+            "{body}"
+        );
     }
     let (status, _) = http_get(url.split('?').next().unwrap()).await;
     assert_eq!(status, 403, "unsigned GET");
@@ -216,7 +272,12 @@ async fn expired_links_are_refused() {
     })
     .await;
     let inventory = h.run("query", &json!({})).await.unwrap();
-    h.run("render", &json!({"inventory": inventory, "report_id": "old"})).await.unwrap();
+    h.run(
+        "render",
+        &json!({"inventory": inventory, "report_id": "old"}),
+    )
+    .await
+    .unwrap();
     let link = h
         .run(
             "presign",
@@ -235,12 +296,24 @@ async fn the_signer_refuses_what_is_not_a_presign() {
     let signer = &h.runtime.capabilities().signer;
     let now = UNIX_EPOCH + Duration::from_millis(FIXED_NOW);
     let hash = "a".repeat(64);
-    let good = format!("AWS4-HMAC-SHA256\n20261124T093100Z\n20261124/{REGION}/s3/aws4_request\n{hash}");
-    assert_eq!(signer.sign(&good, "20261124", REGION, "s3", now).unwrap().len(), 64);
+    let good =
+        format!("AWS4-HMAC-SHA256\n20261124T093100Z\n20261124/{REGION}/s3/aws4_request\n{hash}");
+    assert_eq!(
+        signer
+            .sign(&good, "20261124", REGION, "s3", now)
+            .unwrap()
+            .len(),
+        64
+    );
     let refusals = [
         (good.clone(), "20261124", REGION, "iam"),
         ("hello".to_string(), "20261124", REGION, "s3"),
-        (good.replace("20261124T093100Z", "20261124T233100Z"), "20261124", REGION, "s3"),
+        (
+            good.replace("20261124T093100Z", "20261124T233100Z"),
+            "20261124",
+            REGION,
+            "s3",
+        ),
         (good.clone(), "20261124", "us-west-2", "s3"),
     ];
     for (text, date, region, service) in refusals {

@@ -30,7 +30,9 @@ fn limits(timeout_ms: u64, memory_bytes: u64) -> Limits {
 async fn still_healthy(h: &Harness) {
     let echoed = h.runtime.run("misbehave", "\"hello\"").await.unwrap();
     assert_eq!(echoed, "\"hello\"");
-    h.run("query", &json!({})).await.expect("query after a failure");
+    h.run("query", &json!({}))
+        .await
+        .expect("query after a failure");
 }
 
 #[tokio::test]
@@ -58,7 +60,10 @@ async fn unbounded_memory_growth_hits_the_limit() {
     let h = harness_with_misbehave(limits(10_000, 16 << 20)).await;
     let err = h.runtime.run("misbehave", "\"grow\"").await.unwrap_err();
     assert_eq!(err.error(), error_names::TASK_FAILED);
-    assert!(err.cause().contains("memory limit of 16777216 bytes"), "{err}");
+    assert!(
+        err.cause().contains("memory limit of 16777216 bytes"),
+        "{err}"
+    );
     still_healthy(&h).await;
 }
 
@@ -110,24 +115,48 @@ async fn components_outside_their_world_are_refused() {
     // query imports sql, which the render world does not grant.
     let err = h.runtime.load("render", World::Render, &query).unwrap_err();
     let message = format!("{err:#}");
-    assert!(message.contains("cafe:report/sql") && message.contains("render world"), "{message}");
+    assert!(
+        message.contains("cafe:report/sql") && message.contains("render world"),
+        "{message}"
+    );
 
-    let err = h.runtime.load("render", World::Render, b"<html>").unwrap_err();
-    assert!(format!("{err:#}").contains("not a WebAssembly component"), "{err:#}");
+    let err = h
+        .runtime
+        .load("render", World::Render, b"<html>")
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("not a WebAssembly component"),
+        "{err:#}"
+    );
 
     let core_module = wat::parse_str("(module (func (export \"run\")))").unwrap();
-    let err = h.runtime.load("render", World::Render, &core_module).unwrap_err();
-    assert!(format!("{err:#}").contains("not a WebAssembly component"), "{err:#}");
+    let err = h
+        .runtime
+        .load("render", World::Render, &core_module)
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("not a WebAssembly component"),
+        "{err:#}"
+    );
 
     let no_task = wat::parse_str("(component)").unwrap();
-    let err = h.runtime.load("render", World::Render, &no_task).unwrap_err();
-    assert!(format!("{err:#}").contains("does not export cafe:report/task"), "{err:#}");
+    let err = h
+        .runtime
+        .load("render", World::Render, &no_task)
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("does not export cafe:report/task"),
+        "{err:#}"
+    );
 
     // The render task still runs the real render component.
     let inventory = h.run("query", &json!({})).await.unwrap();
-    h.run("render", &json!({"inventory": inventory, "report_id": "ok"}))
-        .await
-        .unwrap();
+    h.run(
+        "render",
+        &json!({"inventory": inventory, "report_id": "ok"}),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]

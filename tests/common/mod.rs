@@ -25,8 +25,12 @@ pub fn components_dir() -> PathBuf {
 
 /// A test fixture component, e.g. `misbehave`.
 pub fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(components_dir().join("testing").join(format!("{name}.wasm")))
-        .expect("fixture components are built by `cargo xtask components`")
+    std::fs::read(
+        components_dir()
+            .join("testing")
+            .join(format!("{name}.wasm")),
+    )
+    .expect("fixture components are built by `cargo xtask components`")
 }
 
 /// The MySQL server tests run against (`CAFE_REPORT_TEST_MYSQL_URL`, default: local MariaDB).
@@ -56,6 +60,9 @@ pub struct Harness {
     pub clock: Arc<FixedClock>,
 }
 
+/// A change to the harness's configuration.
+pub type ConfigureFn = Box<dyn FnOnce(&mut Config)>;
+
 /// How to build a harness.
 #[derive(Default)]
 #[allow(missing_debug_implementations)] // holds a closure
@@ -67,7 +74,7 @@ pub struct Options {
     /// Limits (default: the product's, with a 3 s timeout).
     pub limits: Option<Limits>,
     /// Any further change to the configuration.
-    pub configure: Option<Box<dyn FnOnce(&mut Config)>>,
+    pub configure: Option<ConfigureFn>,
 }
 
 impl Harness {
@@ -147,7 +154,10 @@ impl Harness {
 
     /// query, then render and presign on `{inventory, report_id}` as the workflow does.
     pub async fn report(&self, report_id: &str, expires_in: u64) -> (Value, Value, Value) {
-        let inventory = self.run("query", &serde_json::json!({})).await.expect("query");
+        let inventory = self
+            .run("query", &serde_json::json!({}))
+            .await
+            .expect("query");
         let branch = serde_json::json!({ "inventory": inventory, "report_id": report_id });
         let stored = self.run("render", &branch).await.expect("render");
         let mut presign = branch.clone();

@@ -115,7 +115,8 @@ impl Inventory {
                 sub.low_stock += u64::from(bean.low_stock);
                 match bean.price.as_deref().and_then(price_cents) {
                     Some(cents) => {
-                        value_cents = value_cents.saturating_add(cents.saturating_mul(bean.quantity))
+                        value_cents =
+                            value_cents.saturating_add(cents.saturating_mul(bean.quantity))
                     }
                     None => totals.unpriced_beans += 1,
                 }

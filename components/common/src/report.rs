@@ -39,7 +39,9 @@ impl ReportTarget {
                     .collect();
                 format!("inventory-{compact}")
             }
-            (None, None) => return Err("one of `key`, `report_id` or `inventory` is required".into()),
+            (None, None) => {
+                return Err("one of `key`, `report_id` or `inventory` is required".into());
+            }
         };
         Ok(format!("reports/{id}.html"))
     }
@@ -64,9 +66,14 @@ fn validate_key(key: &str) -> Result<(), String> {
 fn validate_report_id(id: &str) -> Result<(), String> {
     let count = id.chars().count();
     if count == 0 || count > MAX_REPORT_ID_CHARS {
-        return Err(format!("report_id: must be 1 to {MAX_REPORT_ID_CHARS} characters"));
+        return Err(format!(
+            "report_id: must be 1 to {MAX_REPORT_ID_CHARS} characters"
+        ));
     }
-    if let Some(bad) = id.chars().find(|c| c.is_whitespace() || c.is_control() || *c == '/') {
+    if let Some(bad) = id
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || *c == '/')
+    {
         return Err(format!("report_id: must not contain {bad:?}"));
     }
     Ok(())
@@ -82,8 +89,14 @@ mod tests {
             key: key.map(Into::into),
             report_id: id.map(Into::into),
         };
-        assert_eq!(target(None, Some("abc")).key(None).unwrap(), "reports/abc.html");
-        assert_eq!(target(Some("x/y z.html"), Some("abc")).key(None).unwrap(), "x/y z.html");
+        assert_eq!(
+            target(None, Some("abc")).key(None).unwrap(),
+            "reports/abc.html"
+        );
+        assert_eq!(
+            target(Some("x/y z.html"), Some("abc")).key(None).unwrap(),
+            "x/y z.html"
+        );
         assert!(target(None, Some("a/b")).key(None).is_err());
         assert!(target(Some("/abs"), None).key(None).is_err());
         assert!(target(None, None).key(None).is_err());

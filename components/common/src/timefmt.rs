@@ -30,7 +30,12 @@ pub fn human(millis: u64) -> String {
 
 /// "2 minutes", "1 hour 5 minutes", "45 seconds", "7 days".
 pub fn duration_words(seconds: u64) -> String {
-    let units = [("day", 86_400), ("hour", 3_600), ("minute", 60), ("second", 1)];
+    let units = [
+        ("day", 86_400),
+        ("hour", 3_600),
+        ("minute", 60),
+        ("second", 1),
+    ];
     let mut parts = Vec::new();
     let mut rest = seconds;
     for (name, size) in units {

@@ -81,8 +81,13 @@ impl Guest for Presign {
             expires_in,
         };
         let unsigned = request.prepare().map_err(TaskError::InvalidInput)?;
-        let signature = signer::sign(&unsigned.string_to_sign, &unsigned.date, request.region, "s3")
-            .map_err(|cause| TaskError::Failed(("Signer.Failed".into(), cause)))?;
+        let signature = signer::sign(
+            &unsigned.string_to_sign,
+            &unsigned.date,
+            request.region,
+            "s3",
+        )
+        .map_err(|cause| TaskError::Failed(("Signer.Failed".into(), cause)))?;
         let url = unsigned.url_with(&signature);
 
         let expires_at_ms = now.saturating_add(expires_in as u64 * 1000);
@@ -97,7 +102,10 @@ impl Guest for Presign {
             .map_err(|cause| TaskError::Failed(("Notify.PublishFailed".into(), cause)))?;
         log::log(
             log::Level::Info,
-            &format!("published link to {}/{key} as message {message_id}", input.bucket),
+            &format!(
+                "published link to {}/{key} as message {message_id}",
+                input.bucket
+            ),
         );
         Ok(to_output(&PresignOutput {
             url,

@@ -16,7 +16,8 @@ pub fn compose(
     expires_in: i64,
     inventory: Option<&Inventory>,
 ) -> Note {
-    let mut body = String::from("Hello,\n\nYour coffee inventory report is ready. Open it here:\n\n");
+    let mut body =
+        String::from("Hello,\n\nYour coffee inventory report is ready. Open it here:\n\n");
     body.push_str(url);
     body.push_str(&format!(
         "\n\nThe link works for {} and stops working at {}.\n",
@@ -28,13 +29,23 @@ pub fn compose(
         body.push_str(&format!(
             "\nThe report covers {} suppliers and {} beans: {} bags in stock, {} low on stock \
              ({} bags or fewer), stock value ${}.\n",
-            t.suppliers, t.beans, t.quantity, t.low_stock, inventory.low_stock_threshold, t.inventory_value
+            t.suppliers,
+            t.beans,
+            t.quantity,
+            t.low_stock,
+            inventory.low_stock_threshold,
+            t.inventory_value
         ));
         let low: Vec<String> = inventory
             .suppliers
             .iter()
             .flat_map(|s| s.beans.iter().filter(|b| b.low_stock).map(move |b| (s, b)))
-            .map(|(s, b)| format!("  - {} from {}: {} left", b.product_name, s.name, b.quantity))
+            .map(|(s, b)| {
+                format!(
+                    "  - {} from {}: {} left",
+                    b.product_name, s.name, b.quantity
+                )
+            })
             .collect();
         if !low.is_empty() {
             body.push_str("\nLow on stock:\n");

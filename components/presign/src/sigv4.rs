@@ -68,7 +68,11 @@ fn parse_endpoint(endpoint: &str) -> Result<Endpoint, String> {
         .map_err(|err| format!("endpoint: {endpoint:?} is not a URL: {err}"))?;
     let scheme = match uri.scheme_str() {
         Some(s @ ("http" | "https")) => s.to_string(),
-        _ => return Err(format!("endpoint: {endpoint:?} must start with http:// or https://")),
+        _ => {
+            return Err(format!(
+                "endpoint: {endpoint:?} must start with http:// or https://"
+            ));
+        }
     };
     let authority = uri
         .authority()
@@ -77,7 +81,9 @@ fn parse_endpoint(endpoint: &str) -> Result<Endpoint, String> {
         return Err("endpoint: must not contain user information".into());
     }
     if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
-        return Err(format!("endpoint: {endpoint:?} must be scheme://host[:port] only"));
+        return Err(format!(
+            "endpoint: {endpoint:?} must be scheme://host[:port] only"
+        ));
     }
     let host = authority.host().to_ascii_lowercase();
     let default_port = if scheme == "https" { 443 } else { 80 };
@@ -113,7 +119,12 @@ impl PresignRequest<'_> {
         if self.bucket.is_empty() {
             return Err("bucket: must not be empty".into());
         }
-        if self.region.is_empty() || !self.region.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if self.region.is_empty()
+            || !self
+                .region
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
             return Err(format!("region: {:?} is not a region name", self.region));
         }
         let (endpoint, custom) = match self.endpoint {

@@ -27,7 +27,9 @@ impl Guest for Query {
     fn run(input: String) -> Result<String, TaskError> {
         let input: Option<QueryInput> = parse_input(&input).map_err(TaskError::InvalidInput)?;
         let input = input.unwrap_or_default();
-        let threshold = input.low_stock_threshold.unwrap_or(DEFAULT_LOW_STOCK_THRESHOLD);
+        let threshold = input
+            .low_stock_threshold
+            .unwrap_or(DEFAULT_LOW_STOCK_THRESHOLD);
         if threshold < 0 {
             return Err(TaskError::InvalidInput(
                 "low_stock_threshold: must not be negative".into(),

@@ -198,7 +198,10 @@ mod tests {
         config.sql.url = Some("mysql://app:hunter2@db:3306/COFFEE".into());
         let masked = config.masked();
         assert_eq!(masked.signer.secret_access_key.as_deref(), Some("wJal****"));
-        assert_eq!(masked.sql.url.as_deref(), Some("mysql://app:****@db:3306/COFFEE"));
+        assert_eq!(
+            masked.sql.url.as_deref(),
+            Some("mysql://app:****@db:3306/COFFEE")
+        );
         assert!(!format!("{masked:?}").contains("hunter2"));
     }
 }

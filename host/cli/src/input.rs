@@ -22,7 +22,9 @@ pub fn read(arg: &str) -> anyhow::Result<String> {
 /// Parses `--now` (RFC 3339) into milliseconds since the epoch.
 pub fn parse_now(text: &str) -> anyhow::Result<u64> {
     let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .with_context(|| format!("--now {text:?} is not an RFC 3339 time like 2026-11-24T09:31:00Z"))?;
+        .with_context(|| {
+            format!("--now {text:?} is not an RFC 3339 time like 2026-11-24T09:31:00Z")
+        })?;
     u64::try_from(at.unix_timestamp_nanos() / 1_000_000)
         .with_context(|| format!("--now {text:?} is before 1970"))
 }

@@ -13,7 +13,11 @@ fn components_dir() -> PathBuf {
 fn cafe_report(data_dir: &Path, args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cafe-report"));
     for (name, _) in std::env::vars() {
-        if name.starts_with("CAFE_REPORT_") || name.starts_with("AWS_") || name == "DATABASE_URL" || name == "SMTP_URL" {
+        if name.starts_with("CAFE_REPORT_")
+            || name.starts_with("AWS_")
+            || name == "DATABASE_URL"
+            || name == "SMTP_URL"
+        {
             command.env_remove(name);
         }
     }
@@ -27,20 +31,30 @@ fn cafe_report(data_dir: &Path, args: &[&str]) -> Output {
 }
 
 fn stdout_json(output: &Output) -> Value {
-    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).expect("stdout is JSON")
 }
 
 #[test]
 fn run_task_prints_the_output_and_honours_now() {
     let dir = tempfile::tempdir().unwrap();
-    let output = cafe_report(dir.path(), &["run-task", "query", "--now", "2026-11-24T09:31:00Z"]);
+    let output = cafe_report(
+        dir.path(),
+        &["run-task", "query", "--now", "2026-11-24T09:31:00Z"],
+    );
     let inventory = stdout_json(&output);
     assert_eq!(inventory["generated_at"], "2026-11-24T09:31:00Z");
     assert_eq!(inventory["totals"]["suppliers"], 7);
 
     // Same input and clock, same output: the run is deterministic.
-    let again = cafe_report(dir.path(), &["run-task", "query", "--now", "2026-11-24T09:31:00Z"]);
+    let again = cafe_report(
+        dir.path(),
+        &["run-task", "query", "--now", "2026-11-24T09:31:00Z"],
+    );
     assert_eq!(output.stdout, again.stdout);
 
     // Input from a file, piped into the next task.
@@ -49,10 +63,19 @@ fn run_task_prints_the_output_and_honours_now() {
     std::fs::write(&file, input.to_string()).unwrap();
     let stored = stdout_json(&cafe_report(
         dir.path(),
-        &["run-task", "render", "--input", &format!("@{}", file.display())],
+        &[
+            "run-task",
+            "render",
+            "--input",
+            &format!("@{}", file.display()),
+        ],
     ));
     assert_eq!(stored["key"], "reports/cli.html");
-    assert!(dir.path().join("data/objects/cafe-reports/reports/cli.html").exists());
+    assert!(
+        dir.path()
+            .join("data/objects/cafe-reports/reports/cli.html")
+            .exists()
+    );
 }
 
 #[test]
@@ -64,7 +87,9 @@ fn task_errors_exit_non_zero_with_one_line() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
-        stderr.starts_with("error: task query failed: CafeReport.InvalidInput: input is not valid JSON"),
+        stderr.starts_with(
+            "error: task query failed: CafeReport.InvalidInput: input is not valid JSON"
+        ),
         "{stderr}"
     );
 
@@ -79,7 +104,10 @@ fn task_errors_exit_non_zero_with_one_line() {
 #[test]
 fn report_runs_the_whole_job() {
     let dir = tempfile::tempdir().unwrap();
-    let summary = stdout_json(&cafe_report(dir.path(), &["report", "--json", "--report-id", "main-job"]));
+    let summary = stdout_json(&cafe_report(
+        dir.path(),
+        &["report", "--json", "--report-id", "main-job"],
+    ));
     assert_eq!(summary["report"]["key"], "reports/main-job.html");
     let file = PathBuf::from(summary["file"].as_str().unwrap());
     let html = std::fs::read_to_string(file).unwrap();
@@ -102,14 +130,23 @@ fn config_masks_secrets() {
     let output = Command::new(env!("CARGO_BIN_EXE_cafe-report"))
         .current_dir(dir.path())
         .env("AWS_SECRET_ACCESS_KEY", "super-secret-value")
-        .env("DATABASE_URL", "mysql://app:hunter2@db.internal:3306/COFFEE")
+        .env(
+            "DATABASE_URL",
+            "mysql://app:hunter2@db.internal:3306/COFFEE",
+        )
         .env("CAFE_REPORT_LIMITS_TIMEOUT_MS", "2500")
         .arg("config")
         .output()
         .unwrap();
     let config = stdout_json(&output);
     let text = config.to_string();
-    assert!(!text.contains("super-secret-value") && !text.contains("hunter2"), "{text}");
+    assert!(
+        !text.contains("super-secret-value") && !text.contains("hunter2"),
+        "{text}"
+    );
     assert_eq!(config["limits"]["timeout_ms"], 2500);
-    assert_eq!(config["sql"]["url"], "mysql://app:****@db.internal:3306/COFFEE");
+    assert_eq!(
+        config["sql"]["url"],
+        "mysql://app:****@db.internal:3306/COFFEE"
+    );
 }

@@ -41,7 +41,9 @@ impl ArtifactCache {
         if path.exists() {
             match deserialize(engine, &path) {
                 Ok(component) => return Ok(component),
-                Err(err) => tracing::warn!(path = %path.display(), %err, "discarding unusable precompiled component"),
+                Err(err) => {
+                    tracing::warn!(path = %path.display(), %err, "discarding unusable precompiled component")
+                }
             }
         }
         let component = Component::new(engine, bytes)?;

@@ -100,7 +100,11 @@ impl Config {
         let env_path = std::env::var_os("CAFE_REPORT_CONFIG").map(PathBuf::from);
         let file = match path.map(Path::to_path_buf).or(env_path) {
             Some(path) => {
-                anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+                anyhow::ensure!(
+                    path.exists(),
+                    "config file {} does not exist",
+                    path.display()
+                );
                 Some(path)
             }
             None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
@@ -155,6 +159,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
 mod tests {
     use super::*;
 
@@ -180,7 +185,10 @@ mod tests {
             assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
             assert_eq!(config.limits.timeout_ms, 1234);
             assert_eq!(config.objects.bucket, "from-env");
-            assert_eq!(config.sql.url.as_deref(), Some("mysql://root@127.0.0.1:3306/COFFEE"));
+            assert_eq!(
+                config.sql.url.as_deref(),
+                Some("mysql://root@127.0.0.1:3306/COFFEE")
+            );
             assert_eq!(config.signer.region, "eu-west-1");
             Ok(())
         });

@@ -57,7 +57,9 @@ impl From<cafe_report_world::TaskError> for TaskError {
     fn from(err: cafe_report_world::TaskError) -> Self {
         match err {
             cafe_report_world::TaskError::InvalidInput(message) => TaskError::InvalidInput(message),
-            cafe_report_world::TaskError::Failed((error, cause)) => TaskError::Failed { error, cause },
+            cafe_report_world::TaskError::Failed((error, cause)) => {
+                TaskError::Failed { error, cause }
+            }
         }
     }
 }

@@ -8,9 +8,9 @@ use anyhow::bail;
 use cafe_report_capabilities::TaskCtx;
 use cafe_report_world::{Grant, TaskHostPre, World};
 use sha2::{Digest, Sha256};
+use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::Engine;
 
 use crate::cache::ArtifactCache;
 use crate::runtime::StoreState;
@@ -63,7 +63,8 @@ fn check_imports(engine: &Engine, component: &Component, world: World) -> anyhow
         .component_type()
         .exports(engine)
         .any(|(name, item)| {
-            unversioned(name) == "cafe:report/task" && matches!(item.ty, ComponentItem::ComponentInstance(_))
+            unversioned(name) == "cafe:report/task"
+                && matches!(item.ty, ComponentItem::ComponentInstance(_))
         });
     if !exports_task {
         bail!("component does not export cafe:report/task");

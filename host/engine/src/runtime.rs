@@ -191,7 +191,10 @@ impl Runtime {
         if input.len() > limit {
             return Err(TaskError::failed(
                 error_names::DATA_LIMIT_EXCEEDED,
-                format!("task input is {} bytes, over the {limit}-byte limit", input.len()),
+                format!(
+                    "task input is {} bytes, over the {limit}-byte limit",
+                    input.len()
+                ),
             ));
         }
         let state = StoreState {
@@ -235,7 +238,10 @@ impl Runtime {
         if output.len() > limit {
             return Err(TaskError::failed(
                 error_names::DATA_LIMIT_EXCEEDED,
-                format!("task output is {} bytes, over the {limit}-byte limit", output.len()),
+                format!(
+                    "task output is {} bytes, over the {limit}-byte limit",
+                    output.len()
+                ),
             ));
         }
         if let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(&output) {

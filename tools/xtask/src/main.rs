@@ -41,10 +41,14 @@ fn build_components() -> anyhow::Result<()> {
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    // RUSTC / CARGO / RUSTFLAGS from the environment choose the toolchain (scripts/wasm-toolchain.sh
-    // sets them for Debian's fallback toolchain).
+    // WASM_CARGO / WASM_RUSTC / WASM_CARGO_ARGS choose another toolchain for the guests only
+    // (scripts/wasm-toolchain.sh sets them for Debian's fallback); the host build is untouched.
     let cargo = std::env::var("WASM_CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
+    if let Ok(rustc) = std::env::var("WASM_RUSTC") {
+        // Debian's rustc-web needs nightly flags (-Z build-std) on a stable compiler.
+        build.env("RUSTC", rustc).env("RUSTC_BOOTSTRAP", "1");
+    }
     build
         .current_dir(root.join("components"))
         .args(["build", "--release", "--target", TARGET, "--target-dir"])
@@ -52,14 +56,19 @@ fn build_components() -> anyhow::Result<()> {
     if let Ok(extra) = std::env::var("WASM_CARGO_ARGS") {
         build.args(extra.split_whitespace());
     }
-    let status = build.status().context("running cargo for the guest crates")?;
+    let status = build
+        .status()
+        .context("running cargo for the guest crates")?;
     if !status.success() {
         bail!("building the guest crates failed ({status})");
     }
 
     let built = target_dir.join(TARGET).join("release");
     let out = target_dir.join("components");
-    for (sets, dir) in [(&COMPONENTS[..], out.clone()), (&FIXTURES[..], out.join("testing"))] {
+    for (sets, dir) in [
+        (&COMPONENTS[..], out.clone()),
+        (&FIXTURES[..], out.join("testing")),
+    ] {
         std::fs::create_dir_all(&dir)?;
         for (lib, name) in sets {
             let module = built.join(format!("{lib}.wasm"));

@@ -26,7 +26,10 @@ impl Guest for Misbehave {
                     std::hint::black_box(&hoard);
                 }
             }
-            "fail" => Err(TaskError::Failed(("Misbehave.Failed".into(), "asked to fail".into()))),
+            "fail" => Err(TaskError::Failed((
+                "Misbehave.Failed".into(),
+                "asked to fail".into(),
+            ))),
             _ => {
                 log::log(log::Level::Info, "misbehave: echoing");
                 Ok(input)

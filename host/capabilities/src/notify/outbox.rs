@@ -155,10 +155,16 @@ mod tests {
     async fn writes_eml_and_json() {
         let dir = tempfile::tempdir().unwrap();
         let outbox = Outbox::new(dir.path().to_path_buf(), &NotifyConfig::default()).unwrap();
-        let id = outbox.publish("Report ready", "Open https://x/y?z=1\n").await.unwrap();
+        let id = outbox
+            .publish("Report ready", "Open https://x/y?z=1\n")
+            .await
+            .unwrap();
         let eml = std::fs::read_to_string(dir.path().join(format!("{id}.eml"))).unwrap();
         assert!(eml.contains("Subject: Report ready"), "{eml}");
-        assert!(eml.contains(&format!("Message-ID: <{id}@cafe-report>")), "{eml}");
+        assert!(
+            eml.contains(&format!("Message-ID: <{id}@cafe-report>")),
+            "{eml}"
+        );
         assert!(eml.contains("https://x/y?z=1"), "{eml}");
         let entries = outbox.entries().unwrap();
         assert_eq!(entries.len(), 1);

@@ -44,9 +44,9 @@ impl EmbeddedS3 {
         ));
         let service = builder.build();
 
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(|err| anyhow::anyhow!("embedded S3 endpoint cannot listen on {listen}: {err}"))?;
+        let listener = TcpListener::bind(listen).await.map_err(|err| {
+            anyhow::anyhow!("embedded S3 endpoint cannot listen on {listen}: {err}")
+        })?;
         let addr = listener.local_addr()?;
         let server = tokio::spawn(async move {
             let http = ConnBuilder::new(TokioExecutor::new());

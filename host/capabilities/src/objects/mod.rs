@@ -56,8 +56,13 @@ pub async fn open(
 ) -> anyhow::Result<(Arc<dyn ObjectStore>, Option<Arc<EmbeddedS3>>)> {
     if config.embedded() {
         let root = data_dir.join("objects");
-        let server =
-            EmbeddedS3::start(&config.listen, &root, credentials, &[config.bucket.as_str()]).await?;
+        let server = EmbeddedS3::start(
+            &config.listen,
+            &root,
+            credentials,
+            &[config.bucket.as_str()],
+        )
+        .await?;
         let store = S3Store::new(
             Some(server.endpoint().to_string()),
             &config.bucket,

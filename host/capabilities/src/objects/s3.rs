@@ -91,7 +91,11 @@ impl ObjectStore for S3Store {
         Ok(ObjectInfo {
             bucket: self.bucket.clone(),
             key: key.to_string(),
-            etag: output.e_tag().unwrap_or_default().trim_matches('"').to_string(),
+            etag: output
+                .e_tag()
+                .unwrap_or_default()
+                .trim_matches('"')
+                .to_string(),
             size,
         })
     }

@@ -31,7 +31,10 @@ impl std::fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"****")
-            .field("session_token", &self.session_token.as_ref().map(|_| "****"))
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "****"),
+            )
             .field("region", &self.region)
             .field("services", &self.services)
             .finish()

@@ -64,7 +64,9 @@ pub trait SqlBackend: Send + Sync + std::fmt::Debug {
 /// Opens the backend a database URL names. SQLite files are created and seeded if new.
 pub async fn open(url: &str) -> anyhow::Result<Arc<dyn SqlBackend>> {
     if let Some(path) = url.strip_prefix("sqlite://") {
-        Ok(Arc::new(SqliteBackend::open_or_seed(Path::new(path)).await?))
+        Ok(Arc::new(
+            SqliteBackend::open_or_seed(Path::new(path)).await?,
+        ))
     } else if url.starts_with("mysql://") {
         Ok(Arc::new(MysqlBackend::new(url)?))
     } else {

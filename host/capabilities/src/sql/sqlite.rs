@@ -136,12 +136,18 @@ mod tests {
             .await
             .unwrap();
         let count = db
-            .query("SELECT COUNT(*) FROM beans WHERE quantity <= ?", &[SqlValue::Integer(10)])
+            .query(
+                "SELECT COUNT(*) FROM beans WHERE quantity <= ?",
+                &[SqlValue::Integer(10)],
+            )
             .await
             .unwrap();
         assert_eq!(count.rows, vec![vec![SqlValue::Integer(7)]]);
         let err = db.query("DELETE FROM beans", &[]).await.unwrap_err();
-        assert!(matches!(err, SqlError::InvalidStatement(ref m) if m.contains("read-only")), "{err}");
+        assert!(
+            matches!(err, SqlError::InvalidStatement(ref m) if m.contains("read-only")),
+            "{err}"
+        );
         let err = db.query("SELECT * FROM nope", &[]).await.unwrap_err();
         assert!(matches!(err, SqlError::InvalidStatement(_)));
         let err = db.query("SELECT ?", &[]).await.unwrap_err();

@@ -23,7 +23,10 @@ pub async fn run(config: &Config, command: Command) -> anyhow::Result<()> {
             } else {
                 sql::open(&url).await?;
             }
-            println!("seeded {}", cafe_report_capabilities::config::mask_url(&url));
+            println!(
+                "seeded {}",
+                cafe_report_capabilities::config::mask_url(&url)
+            );
             Ok(())
         }
     }

@@ -91,21 +91,36 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         let totals = &inventory["totals"];
-        println!("Report:   s3://{}/{}", stored["bucket"].as_str().unwrap_or("?"), stored["key"].as_str().unwrap_or("?"));
+        println!(
+            "Report:   s3://{}/{}",
+            stored["bucket"].as_str().unwrap_or("?"),
+            stored["key"].as_str().unwrap_or("?")
+        );
         if let Some(file) = &local_file {
             println!("File:     {}", file.display());
         }
-        println!("Contents: {} suppliers, {} beans, {} low on stock", totals["suppliers"], totals["beans"], totals["low_stock"]);
+        println!(
+            "Contents: {} suppliers, {} beans, {} low on stock",
+            totals["suppliers"], totals["beans"], totals["low_stock"]
+        );
         println!("Link:     {}", link["url"].as_str().unwrap_or("?"));
         println!("Expires:  {}", link["expires_at"].as_str().unwrap_or("?"));
-        println!("Message:  {}", outbox.join(format!("{message_id}.eml")).display());
+        println!(
+            "Message:  {}",
+            outbox.join(format!("{message_id}.eml")).display()
+        );
     }
 
     if args.hold {
         if runtime.capabilities().embedded_s3.is_none() {
-            bail!("--hold serves the embedded object store, but an external endpoint is configured");
+            bail!(
+                "--hold serves the embedded object store, but an external endpoint is configured"
+            );
         }
-        eprintln!("Serving the link for {} s; Ctrl-C to stop.", args.expires_in);
+        eprintln!(
+            "Serving the link for {} s; Ctrl-C to stop.",
+            args.expires_in
+        );
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(args.expires_in)) => {}
             _ = tokio::signal::ctrl_c() => {}
