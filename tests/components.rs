@@ -114,7 +114,9 @@ async fn render_stores_an_escaped_self_contained_page() {
     // low-stock rows, totals; no external resources.
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("<title>Coffee inventory report</title>"));
-    assert!(html.contains("24 November 2026, 09:31:00 UTC"));
+    assert!(html.contains(
+        "Inventory as of <time datetime=\"2026-11-24T09:31:00Z\">24 November 2026, 09:31:00 UTC</time>"
+    ));
     assert_eq!(html.matches("<section class=\"supplier\"").count(), 7);
     assert_eq!(html.matches("<tr class=\"low\">").count(), 7);
     assert!(html.contains("5659.15"));

@@ -28,6 +28,18 @@ pub fn human(millis: u64) -> String {
     datetime(millis).format(fmt).unwrap_or_default()
 }
 
+/// An RFC 3339 time (as in the inventory's `generated_at`) for people; unparseable text
+/// is returned as it is.
+pub fn human_rfc3339(text: &str) -> String {
+    match OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339) {
+        Ok(at) => {
+            let millis = (at.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
+            human(millis)
+        }
+        Err(_) => text.to_string(),
+    }
+}
+
 /// "2 minutes", "1 hour 5 minutes", "45 seconds", "7 days".
 pub fn duration_words(seconds: u64) -> String {
     let units = [
@@ -62,6 +74,11 @@ mod tests {
         assert_eq!(rfc3339(t), "2026-11-24T09:31:00Z");
         assert_eq!(amz_date(t), "20261124T093100Z");
         assert_eq!(human(t), "24 November 2026, 09:31:00 UTC");
+        assert_eq!(
+            human_rfc3339("2026-11-24T09:31:00Z"),
+            "24 November 2026, 09:31:00 UTC"
+        );
+        assert_eq!(human_rfc3339("yesterday"), "yesterday");
         assert_eq!(duration_words(120), "2 minutes");
         assert_eq!(duration_words(3_900), "1 hour 5 minutes");
         assert_eq!(duration_words(604_800), "7 days");

@@ -1,7 +1,7 @@
 //! The report page. maud escapes every interpolated value, so names like
 //! `<script>` or `Joe's "Best" & Co` reach the reader as text, never as markup.
 
-use cafe_guest::{Bean, Inventory, Supplier};
+use cafe_guest::{Bean, Inventory, Supplier, timefmt};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const STYLE: &str = r#"
@@ -50,7 +50,7 @@ pub fn render(title: &str, rendered_at: &str, inventory: &Inventory) -> String {
                 main {
                     header {
                         h1 { (title) }
-                        p { "Inventory as of " time datetime=(inventory.generated_at) { (inventory.generated_at) }
+                        p { "Inventory as of " time datetime=(inventory.generated_at) { (timefmt::human_rfc3339(&inventory.generated_at)) }
                             " · report generated " (rendered_at) }
                     }
                     div.summary {
