@@ -35,7 +35,11 @@ async fn smtp_sink() -> (String, Arc<Mutex<Vec<String>>>) {
                         }
                         continue;
                     }
-                    let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                    let verb = line
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_ascii_uppercase();
                     let reply: &[u8] = match verb.as_str() {
                         "EHLO" | "HELO" => b"250-sink\r\n250 8BITMIME\r\n",
                         "DATA" => {
@@ -72,15 +76,27 @@ async fn presign_sends_the_link_by_email() {
     let (url, received) = smtp_sink().await;
     let h = harness(url).await;
     let link = h
-        .run("presign", &json!({"report_id": "mail", "bucket": "cafe-reports", "expires_in": 90}))
+        .run(
+            "presign",
+            &json!({"report_id": "mail", "bucket": "cafe-reports", "expires_in": 90}),
+        )
         .await
         .unwrap();
     let mails = received.lock().unwrap().clone();
     assert_eq!(mails.len(), 1);
     let mail = &mails[0];
-    assert!(mail.contains("To: Barista <barista@cafe.example>"), "{mail}");
-    assert!(mail.contains("Subject: Your coffee inventory report is ready"), "{mail}");
-    assert!(mail.contains(&format!("<{}@cafe-report>", link["message_id"].as_str().unwrap())));
+    assert!(
+        mail.contains("To: Barista <barista@cafe.example>"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("Subject: Your coffee inventory report is ready"),
+        "{mail}"
+    );
+    assert!(mail.contains(&format!(
+        "<{}@cafe-report>",
+        link["message_id"].as_str().unwrap()
+    )));
     let outbox = h.outbox();
     assert_eq!(outbox.len(), 1);
     assert!(outbox[0].delivered, "the outbox records the delivery");
@@ -94,7 +110,10 @@ async fn smtp_down_fails_the_task_and_keeps_the_message() {
     drop(closed);
     let h = harness(url).await;
     let err = h
-        .run("presign", &json!({"report_id": "mail", "bucket": "cafe-reports"}))
+        .run(
+            "presign",
+            &json!({"report_id": "mail", "bucket": "cafe-reports"}),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.error(), "Notify.PublishFailed", "{err}");

@@ -41,6 +41,11 @@ async fn a_trap_is_a_task_failure() {
     let err = h.runtime.run("misbehave", "\"trap\"").await.unwrap_err();
     assert_eq!(err.error(), error_names::TASK_FAILED);
     assert!(err.cause().contains("trapped"), "{err}");
+    // The guest's panic message, logged just before the abort, explains the trap.
+    assert!(
+        err.cause().contains("misbehave: trapping on request"),
+        "{err}"
+    );
     still_healthy(&h).await;
 }
 

@@ -33,6 +33,19 @@ pub fn parse_input<T: DeserializeOwned>(input: &str) -> Result<T, String> {
     Ok(value)
 }
 
+/// Sends panic messages to the component's `log` import before the abort turns them into a
+/// trap, so the host can say why a task trapped. Call it first thing in `run`:
+/// `cafe_guest::log_panics!(cafe::report::log);`
+#[macro_export]
+macro_rules! log_panics {
+    ($log:path) => {{
+        use $log as log_import;
+        ::std::panic::set_hook(::std::boxed::Box::new(|info| {
+            log_import::log(log_import::Level::Error, &::std::format!("panic: {info}"));
+        }));
+    }};
+}
+
 /// Serialises a task's output. Output types are plain data, so failure is a bug worth a trap.
 pub fn to_output<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("task output serialises")

@@ -61,6 +61,7 @@ struct Presign;
 
 impl Guest for Presign {
     fn run(input: String) -> Result<String, TaskError> {
+        cafe_guest::log_panics!(cafe::report::log);
         let input: PresignInput = parse_input(&input).map_err(TaskError::InvalidInput)?;
         let key = input
             .target

@@ -25,6 +25,7 @@ struct Query;
 
 impl Guest for Query {
     fn run(input: String) -> Result<String, TaskError> {
+        cafe_guest::log_panics!(cafe::report::log);
         let input: Option<QueryInput> = parse_input(&input).map_err(TaskError::InvalidInput)?;
         let input = input.unwrap_or_default();
         let threshold = input

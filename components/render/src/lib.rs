@@ -40,6 +40,7 @@ struct Render;
 
 impl Guest for Render {
     fn run(input: String) -> Result<String, TaskError> {
+        cafe_guest::log_panics!(cafe::report::log);
         let input: RenderInput = parse_input(&input).map_err(TaskError::InvalidInput)?;
         let key = input
             .target

@@ -84,6 +84,7 @@ impl Capabilities {
 pub struct TaskCtx {
     task: String,
     capabilities: Capabilities,
+    last_error: Option<String>,
 }
 
 impl TaskCtx {
@@ -92,7 +93,14 @@ impl TaskCtx {
         TaskCtx {
             task: task.into(),
             capabilities,
+            last_error: None,
         }
+    }
+
+    /// The last error-level line the component logged (guests log their panic message
+    /// there just before trapping).
+    pub fn last_error(&self) -> Option<&str> {
+        self.last_error.as_deref()
     }
 }
 

@@ -27,5 +27,8 @@ impl Host for TaskCtx {
             Level::Warn => tracing::warn!(target: "component", task, "{message}"),
             Level::Error => tracing::error!(target: "component", task, "{message}"),
         }
+        if level == Level::Error {
+            self.last_error = Some(message);
+        }
     }
 }

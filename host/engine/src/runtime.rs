@@ -226,9 +226,13 @@ impl Runtime {
                 ));
             }
             Ok(Err(trap)) => {
-                let cause = match store.data_mut().limiter.exceeded.take() {
-                    Some(limit) => limit,
-                    None => format!("component trapped: {}", describe(&trap)),
+                let state = store.data_mut();
+                let cause = match (state.limiter.exceeded.take(), state.ctx.last_error()) {
+                    (Some(limit), _) => limit,
+                    (None, Some(logged)) => {
+                        format!("component trapped: {} ({logged})", describe(&trap))
+                    }
+                    (None, None) => format!("component trapped: {}", describe(&trap)),
                 };
                 tracing::warn!(task = %component.name, %cause, "task failed");
                 return Err(TaskError::failed(error_names::TASK_FAILED, cause));

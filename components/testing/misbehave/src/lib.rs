@@ -11,6 +11,7 @@ struct Misbehave;
 
 impl Guest for Misbehave {
     fn run(input: String) -> Result<String, TaskError> {
+        cafe_guest::log_panics!(cafe::report::log);
         match input.trim().trim_matches('"') {
             "trap" => panic!("misbehave: trapping on request"),
             "loop" => {
