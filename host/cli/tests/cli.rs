@@ -150,3 +150,31 @@ fn config_masks_secrets() {
         "mysql://app:****@db.internal:3306/COFFEE"
     );
 }
+
+#[test]
+fn db_seed_prepares_mysql_for_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::env::var("CAFE_REPORT_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_string());
+    let url = format!("{}/cafe_report_cli_test", base.trim_end_matches('/'));
+    let with_db = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_cafe-report"))
+            .current_dir(dir.path())
+            .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
+            .env("CAFE_REPORT_COMPONENTS_DIR", components_dir())
+            .env("DATABASE_URL", &url)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let seeded = with_db(&["db", "seed"]);
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    assert!(String::from_utf8_lossy(&seeded.stdout).starts_with("seeded mysql://"));
+    let inventory = stdout_json(&with_db(&["run-task", "query"]));
+    assert_eq!(inventory["totals"]["suppliers"], 7);
+    assert_eq!(inventory["suppliers"][6]["name"], "Øresund Coffee Traders");
+}
