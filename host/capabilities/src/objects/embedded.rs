@@ -54,7 +54,9 @@ impl EmbeddedS3 {
                 let socket = match listener.accept().await {
                     Ok((socket, _)) => socket,
                     Err(err) => {
+                        // E.g. out of file descriptors: back off instead of spinning.
                         tracing::warn!(%err, "embedded S3: accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                         continue;
                     }
                 };
