@@ -66,7 +66,7 @@ async fn unbounded_memory_growth_hits_the_limit() {
     let err = h.runtime.run("misbehave", "\"grow\"").await.unwrap_err();
     assert_eq!(err.error(), error_names::TASK_FAILED);
     assert!(
-        err.cause().contains("memory limit of 16777216 bytes"),
+        err.cause().contains("memory (bytes) limit of 16777216"),
         "{err}"
     );
     still_healthy(&h).await;

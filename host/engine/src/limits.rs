@@ -56,6 +56,18 @@ impl TaskLimiter {
     }
 }
 
+impl TaskLimiter {
+    /// Allows growth up to `limit`; past it, records why and traps at the growing instruction.
+    fn allow(&mut self, desired: usize, limit: usize, what: &str) -> wasmtime::Result<bool> {
+        if desired <= limit {
+            return Ok(true);
+        }
+        let why = format!("component exceeded its {what} limit of {limit} (asked for {desired})");
+        self.exceeded = Some(why.clone());
+        Err(wasmtime::Error::msg(why))
+    }
+}
+
 impl wasmtime::ResourceLimiter for TaskLimiter {
     fn memory_growing(
         &mut self,
@@ -63,16 +75,7 @@ impl wasmtime::ResourceLimiter for TaskLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes {
-            let why = format!(
-                "component exceeded its memory limit of {} bytes (asked for {desired})",
-                self.memory_bytes
-            );
-            self.exceeded = Some(why.clone());
-            // An error traps right here, at the growing instruction.
-            return Err(wasmtime::Error::msg(why));
-        }
-        Ok(true)
+        self.allow(desired, self.memory_bytes, "memory (bytes)")
     }
 
     fn table_growing(
@@ -81,14 +84,6 @@ impl wasmtime::ResourceLimiter for TaskLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.table_elements {
-            let why = format!(
-                "component exceeded its table limit of {} elements",
-                self.table_elements
-            );
-            self.exceeded = Some(why.clone());
-            return Err(wasmtime::Error::msg(why));
-        }
-        Ok(true)
+        self.allow(desired, self.table_elements, "table (elements)")
     }
 }

@@ -181,22 +181,28 @@ impl Runtime {
         self.run_component(&component, input).await
     }
 
+    /// Step Functions' payload limit, for inputs and outputs alike.
+    fn check_payload(&self, what: &str, payload: &str) -> Result<(), TaskError> {
+        let limit = self.limits.payload_bytes;
+        if payload.len() <= limit {
+            return Ok(());
+        }
+        Err(TaskError::failed(
+            error_names::DATA_LIMIT_EXCEEDED,
+            format!(
+                "task {what} is {} bytes, over the {limit}-byte limit",
+                payload.len()
+            ),
+        ))
+    }
+
     /// Runs one component on `input` in a fresh store.
     pub async fn run_component(
         &self,
         component: &LoadedComponent,
         input: &str,
     ) -> Result<String, TaskError> {
-        let limit = self.limits.payload_bytes;
-        if input.len() > limit {
-            return Err(TaskError::failed(
-                error_names::DATA_LIMIT_EXCEEDED,
-                format!(
-                    "task input is {} bytes, over the {limit}-byte limit",
-                    input.len()
-                ),
-            ));
-        }
+        self.check_payload("input", input)?;
         let state = StoreState {
             ctx: TaskCtx::new(&component.name, self.capabilities.clone()),
             limiter: TaskLimiter::new(&self.limits),
@@ -239,15 +245,7 @@ impl Runtime {
             }
             Ok(Ok(result)) => result.map_err(TaskError::from)?,
         };
-        if output.len() > limit {
-            return Err(TaskError::failed(
-                error_names::DATA_LIMIT_EXCEEDED,
-                format!(
-                    "task output is {} bytes, over the {limit}-byte limit",
-                    output.len()
-                ),
-            ));
-        }
+        self.check_payload("output", &output)?;
         if let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(&output) {
             return Err(TaskError::failed(
                 error_names::TASK_FAILED,
