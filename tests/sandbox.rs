@@ -81,6 +81,18 @@ async fn a_component_error_keeps_its_name() {
 }
 
 #[tokio::test]
+async fn bad_outputs_are_task_errors() {
+    let h = harness_with_misbehave(Limits::default()).await;
+    let err = h.runtime.run("misbehave", "\"big\"").await.unwrap_err();
+    assert_eq!(err.error(), error_names::DATA_LIMIT_EXCEEDED);
+    assert!(err.cause().contains("output"), "{err}");
+    let err = h.runtime.run("misbehave", "\"not-json\"").await.unwrap_err();
+    assert_eq!(err.error(), error_names::TASK_FAILED);
+    assert!(err.cause().contains("invalid JSON"), "{err}");
+    still_healthy(&h).await;
+}
+
+#[tokio::test]
 async fn oversized_input_is_refused_before_running() {
     let h = Harness::new().await;
     let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(300 * 1024));

@@ -1,5 +1,6 @@
 //! Test fixture: a task component that misbehaves on request, so tests can prove the host
-//! survives it. Input is one word: "trap", "loop", "grow", "fail" or anything else (echoed).
+//! survives it. Input is one word: "trap", "loop", "grow", "big" (1 MiB output), "not-json",
+//! "fail", or anything else (echoed).
 //! Built with the render world (it uses only `log`), so it loads where render does.
 
 wit_bindgen::generate!({ path: "../../../wit", world: "render" });
@@ -27,6 +28,8 @@ impl Guest for Misbehave {
                     std::hint::black_box(&hoard);
                 }
             }
+            "big" => Ok(format!("\"{}\"", "x".repeat(1 << 20))),
+            "not-json" => Ok("this is not JSON".into()),
             "fail" => Err(TaskError::Failed((
                 "Misbehave.Failed".into(),
                 "asked to fail".into(),
