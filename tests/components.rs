@@ -287,3 +287,30 @@ async fn the_full_chain_delivers_a_report() {
     }
     assert_eq!(h.outbox().len(), 1);
 }
+
+#[tokio::test]
+async fn objects_go_to_any_configured_s3_endpoint() {
+    // One harness serves the embedded endpoint; another is configured to use it as an
+    // external S3 endpoint, the way it would use MinIO or AWS.
+    let server = Harness::new().await;
+    let endpoint = server.endpoint();
+    let client = Harness::with(Options {
+        configure: Some(Box::new(move |config| {
+            config.objects.endpoint = Some(endpoint);
+        })),
+        ..Options::default()
+    })
+    .await;
+    assert!(client.runtime.capabilities().embedded_s3.is_none());
+    let inventory = client.run("query", &json!({})).await.unwrap();
+    let stored = client
+        .run(
+            "render",
+            &json!({"inventory": inventory, "report_id": "remote"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored["key"], "reports/remote.html");
+    let html = String::from_utf8(server.stored("reports/remote.html")).unwrap();
+    assert!(html.contains("Highland Roast Co."));
+}

@@ -86,7 +86,11 @@ async fn bad_outputs_are_task_errors() {
     let err = h.runtime.run("misbehave", "\"big\"").await.unwrap_err();
     assert_eq!(err.error(), error_names::DATA_LIMIT_EXCEEDED);
     assert!(err.cause().contains("output"), "{err}");
-    let err = h.runtime.run("misbehave", "\"not-json\"").await.unwrap_err();
+    let err = h
+        .runtime
+        .run("misbehave", "\"not-json\"")
+        .await
+        .unwrap_err();
     assert_eq!(err.error(), error_names::TASK_FAILED);
     assert!(err.cause().contains("invalid JSON"), "{err}");
     still_healthy(&h).await;

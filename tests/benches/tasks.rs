@@ -50,7 +50,10 @@ async fn main() {
     for _ in 0..5 {
         let fresh = Harness::new().await;
         let start = Instant::now();
-        fresh.runtime.load("render", World::Render, &render).unwrap();
+        fresh
+            .runtime
+            .load("render", World::Render, &render)
+            .unwrap();
         compile.push(start.elapsed());
     }
     summarize("load render: compile + cache (cold)", compile);

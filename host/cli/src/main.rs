@@ -71,7 +71,9 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // One line, whatever the cause contains, so scripts can read it.
+            let message = format!("{err:#}").replace(['\r', '\n'], " ");
+            eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     }
