@@ -178,3 +178,23 @@ fn db_seed_prepares_mysql_for_query() {
     assert_eq!(inventory["totals"]["suppliers"], 7);
     assert_eq!(inventory["suppliers"][6]["name"], "Øresund Coffee Traders");
 }
+
+#[test]
+fn a_closed_stdout_is_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cafe-report"))
+        .current_dir(dir.path())
+        .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
+        .env("CAFE_REPORT_COMPONENTS_DIR", components_dir())
+        .args(["run-task", "query"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Like `cafe-report run-task query | head -0`: the reader is gone before the output.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(output.status.success(), "{:?} {stderr}", output.status);
+}

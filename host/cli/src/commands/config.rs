@@ -3,6 +3,5 @@
 use cafe_report_engine::Config;
 
 pub fn run(config: &Config) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(&config.masked())?);
-    Ok(())
+    super::print_json(&serde_json::to_value(config.masked())?)
 }

@@ -23,11 +23,10 @@ pub async fn run(config: &Config, command: Command) -> anyhow::Result<()> {
             } else {
                 sql::open(&url).await?;
             }
-            println!(
+            super::print(&format!(
                 "seeded {}",
                 cafe_report_capabilities::config::mask_url(&url)
-            );
-            Ok(())
+            ))
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod db;
 pub mod report;
 pub mod run_task;
 
+use std::io::Write;
 use std::sync::Arc;
 
 use cafe_report_capabilities::clock::FixedClock;
@@ -20,4 +21,19 @@ pub async fn runtime(config: &Config, now: Option<&str>) -> anyhow::Result<Runti
         }
         None => Ok(runtime),
     }
+}
+
+/// Writes `text` and a newline to stdout. A closed pipe (`cafe-report ... | head`) is not
+/// an error: the reader has what it wanted.
+pub fn print(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Prints a JSON value, pretty.
+pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    print(&serde_json::to_string_pretty(value)?)
 }

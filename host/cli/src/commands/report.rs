@@ -88,27 +88,31 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
             "inventory_totals": inventory["totals"],
             "message": outbox.join(format!("{message_id}.eml")),
         });
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        super::print_json(&summary)?;
     } else {
         let totals = &inventory["totals"];
-        println!(
+        let mut lines = vec![format!(
             "Report:   s3://{}/{}",
             stored["bucket"].as_str().unwrap_or("?"),
             stored["key"].as_str().unwrap_or("?")
-        );
+        )];
         if let Some(file) = &local_file {
-            println!("File:     {}", file.display());
+            lines.push(format!("File:     {}", file.display()));
         }
-        println!(
+        lines.push(format!(
             "Contents: {} suppliers, {} beans, {} low on stock",
             totals["suppliers"], totals["beans"], totals["low_stock"]
-        );
-        println!("Link:     {}", link["url"].as_str().unwrap_or("?"));
-        println!("Expires:  {}", link["expires_at"].as_str().unwrap_or("?"));
-        println!(
+        ));
+        lines.push(format!("Link:     {}", link["url"].as_str().unwrap_or("?")));
+        lines.push(format!(
+            "Expires:  {}",
+            link["expires_at"].as_str().unwrap_or("?")
+        ));
+        lines.push(format!(
             "Message:  {}",
             outbox.join(format!("{message_id}.eml")).display()
-        );
+        ));
+        super::print(&lines.join("\n"))?;
     }
 
     if args.hold {

@@ -21,11 +21,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
     let input = crate::input::read(&args.input)?;
     let runtime = super::runtime(config, args.now.as_deref()).await?;
     match runtime.run(&args.task, &input).await {
-        Ok(output) => {
-            let value: serde_json::Value = serde_json::from_str(&output)?;
-            println!("{}", serde_json::to_string_pretty(&value)?);
-            Ok(())
-        }
+        Ok(output) => super::print_json(&serde_json::from_str(&output)?),
         Err(err) => bail!("task {} failed: {err}", args.task),
     }
 }
