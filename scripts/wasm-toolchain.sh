@@ -3,12 +3,13 @@
 # Source it (`. scripts/wasm-toolchain.sh`): where rustup cannot add the target, it installs
 # Debian's wasm-capable toolchain and exports WASM_CARGO / WASM_RUSTC / WASM_CARGO_ARGS,
 # which `cargo xtask components` uses for the guest build only.
+# CAFE_REPORT_WASM_TOOLCHAIN=debian forces the fallback (to test it where rustup works).
 target=wasm32-unknown-unknown
-if rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+if [ "${CAFE_REPORT_WASM_TOOLCHAIN:-}" != debian ] && rustup target list --installed 2>/dev/null | grep -qx "$target"; then
   return 0 2>/dev/null || exit 0
 fi
 echo "wasm-toolchain: adding $target with rustup" >&2
-if command -v rustup >/dev/null && timeout 300 rustup target add "$target" >&2; then
+if [ "${CAFE_REPORT_WASM_TOOLCHAIN:-}" != debian ] && command -v rustup >/dev/null && timeout 300 rustup target add "$target" >&2; then
   return 0 2>/dev/null || exit 0
 fi
 echo "wasm-toolchain: rustup could not add $target; using Debian's rustc-web" >&2

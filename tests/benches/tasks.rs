@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use cafe_report_engine::{Limits, World};
+use cafe_report_engine::{Limits, Runtime, World};
 use cafe_report_tests::{Harness, Options, components_dir, fixture};
 use serde_json::json;
 
@@ -19,18 +19,15 @@ fn summarize(name: &str, mut samples: Vec<Duration>) {
     println!("{name:<44} n={n:<5} median={median:>10.1?} p95={p95:>10.1?} mean={mean:>10.1?}");
 }
 
-async fn time_async<F, Fut>(n: usize, mut f: F) -> Vec<Duration>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
+/// `n` timed runs of `task` on `input`, after `n / 10` untimed ones.
+async fn time_task(runtime: &Runtime, task: &str, input: String, n: usize) -> Vec<Duration> {
     for _ in 0..n.div_ceil(10) {
-        f().await;
+        runtime.run(task, &input).await.unwrap();
     }
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
         let start = Instant::now();
-        f().await;
+        runtime.run(task, &input).await.unwrap();
         samples.push(start.elapsed());
     }
     samples
@@ -71,50 +68,27 @@ async fn main() {
     h.runtime
         .load("misbehave", World::Render, &fixture("misbehave"))
         .unwrap();
-    let runtime = h.runtime.clone();
-    let echo = time_async(5000, || {
-        let runtime = runtime.clone();
-        async move {
-            runtime.run("misbehave", "\"x\"").await.unwrap();
-        }
-    })
-    .await;
-    summarize("run echo: new store + instantiate + call", echo);
+    let runtime = &h.runtime;
+    summarize(
+        "run echo: new store + instantiate + call",
+        time_task(runtime, "misbehave", "\"x\"".into(), 5000).await,
+    );
 
     let inventory = h.run("query", &json!({})).await.unwrap();
-    let runtime = h.runtime.clone();
-    let query = time_async(1000, || {
-        let runtime = runtime.clone();
-        async move {
-            runtime.run("query", "{}").await.unwrap();
-        }
-    })
-    .await;
-    summarize("run query (SQLite, 7 suppliers, 18 beans)", query);
-
-    let branch = json!({"inventory": inventory, "report_id": "bench"}).to_string();
-    let runtime = h.runtime.clone();
-    let render_runs = time_async(500, || {
-        let runtime = runtime.clone();
-        let branch = branch.clone();
-        async move {
-            runtime.run("render", &branch).await.unwrap();
-        }
-    })
-    .await;
-    summarize("run render (HTML + PUT to embedded S3)", render_runs);
-
-    let presign_input = json!({"inventory": inventory, "report_id": "bench", "bucket": h.bucket(),
-                               "endpoint": h.endpoint()})
-    .to_string();
-    let runtime = h.runtime.clone();
-    let presign = time_async(500, || {
-        let runtime = runtime.clone();
-        let input = presign_input.clone();
-        async move {
-            runtime.run("presign", &input).await.unwrap();
-        }
-    })
-    .await;
-    summarize("run presign (SigV4 + outbox .eml/.json)", presign);
+    summarize(
+        "run query (SQLite, 7 suppliers, 18 beans)",
+        time_task(runtime, "query", "{}".into(), 1000).await,
+    );
+    let branch = json!({"inventory": inventory, "report_id": "bench"});
+    summarize(
+        "run render (HTML + PUT to embedded S3)",
+        time_task(runtime, "render", branch.to_string(), 500).await,
+    );
+    let mut presign = branch;
+    presign["bucket"] = h.bucket().into();
+    presign["endpoint"] = h.endpoint().into();
+    summarize(
+        "run presign (SigV4 + outbox .eml/.json)",
+        time_task(runtime, "presign", presign.to_string(), 500).await,
+    );
 }
