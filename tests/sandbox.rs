@@ -200,3 +200,33 @@ async fn precompiled_components_are_cached_by_content_hash() {
     assert!(std::fs::metadata(cache.join(&artifacts[0])).unwrap().len() > 1000);
     h.run("query", &json!({})).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_full_instance_pool_is_a_task_failure_not_a_crash() {
+    let h = harness_with_misbehave(Limits {
+        timeout_ms: 1_000,
+        pool_instances: 2,
+        ..Limits::default()
+    })
+    .await;
+    // Two loops hold both instance slots; the third task cannot get one.
+    let runtime = h.runtime.clone();
+    let loops: Vec<_> = (0..2)
+        .map(|_| {
+            let runtime = runtime.clone();
+            tokio::spawn(async move { runtime.run("misbehave", "\"loop\"").await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let err = h.runtime.run("misbehave", "\"x\"").await.unwrap_err();
+    assert_eq!(err.error(), error_names::TASK_FAILED);
+    assert!(err.cause().contains("could not be instantiated"), "{err}");
+    for task in loops {
+        assert_eq!(
+            task.await.unwrap().unwrap_err().error(),
+            error_names::TIMEOUT
+        );
+    }
+    // Slots are free again.
+    assert_eq!(h.runtime.run("misbehave", "\"x\"").await.unwrap(), "\"x\"");
+}

@@ -213,11 +213,16 @@ impl Runtime {
 
         let timeout = Duration::from_millis(self.limits.timeout_ms);
         let outcome = tokio::time::timeout(timeout, async {
-            let bindings = component.pre.instantiate_async(&mut store).await?;
+            let bindings = component
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|err| ("could not be instantiated", err))?;
             bindings
                 .cafe_report_task()
                 .call_run(&mut store, input)
                 .await
+                .map_err(|err| ("trapped", err))
         })
         .await;
 
@@ -231,14 +236,14 @@ impl Runtime {
                     ),
                 ));
             }
-            Ok(Err(trap)) => {
+            Ok(Err((what, err))) => {
                 let state = store.data_mut();
                 let cause = match (state.limiter.exceeded.take(), state.ctx.last_error()) {
                     (Some(limit), _) => limit,
                     (None, Some(logged)) => {
-                        format!("component trapped: {} ({logged})", describe(&trap))
+                        format!("component {what}: {} ({logged})", describe(&err))
                     }
-                    (None, None) => format!("component trapped: {}", describe(&trap)),
+                    (None, None) => format!("component {what}: {}", describe(&err)),
                 };
                 tracing::warn!(task = %component.name, %cause, "task failed");
                 return Err(TaskError::failed(error_names::TASK_FAILED, cause));
