@@ -238,13 +238,15 @@ impl Runtime {
             }
             Ok(Err((what, err))) => {
                 let state = store.data_mut();
-                let cause = match (state.limiter.exceeded.take(), state.ctx.last_error()) {
-                    (Some(limit), _) => limit,
-                    (None, Some(logged)) => {
-                        format!("component {what}: {} ({logged})", describe(&err))
+                // A refused growth explains itself; otherwise say what failed, with the
+                // guest's last error line (its panic message) when there is one.
+                let cause = state.limiter.exceeded.take().unwrap_or_else(|| {
+                    let mut cause = format!("component {what}: {}", describe(&err));
+                    if let Some(logged) = state.ctx.last_error() {
+                        cause.push_str(&format!(" ({logged})"));
                     }
-                    (None, None) => format!("component {what}: {}", describe(&err)),
-                };
+                    cause
+                });
                 tracing::warn!(task = %component.name, %cause, "task failed");
                 return Err(TaskError::failed(error_names::TASK_FAILED, cause));
             }

@@ -89,7 +89,7 @@ impl Outbox {
         let id = format!(
             "{}-{}",
             now.unix_timestamp_nanos() / 1_000_000,
-            uuid::Uuid::new_v4().simple()
+            crate::new_id()
         );
         let email = self.email(&id, subject, body)?;
         let entry = OutboxEntry {

@@ -77,8 +77,11 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
         .as_ref()
         .zip(stored["bucket"].as_str().zip(stored["key"].as_str()))
         .map(|(s3, (bucket, key))| s3.root().join(bucket).join(key));
-    let outbox = config.data_dir.join("outbox");
     let message_id = link["message_id"].as_str().unwrap_or_default();
+    let message_file = config
+        .data_dir
+        .join("outbox")
+        .join(format!("{message_id}.eml"));
 
     if args.json {
         let summary = json!({
@@ -86,7 +89,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
             "file": local_file,
             "link": link,
             "inventory_totals": inventory["totals"],
-            "message": outbox.join(format!("{message_id}.eml")),
+            "message": message_file,
         });
         super::print_json(&summary)?;
     } else {
@@ -108,10 +111,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
             "Expires:  {}",
             link["expires_at"].as_str().unwrap_or("?")
         ));
-        lines.push(format!(
-            "Message:  {}",
-            outbox.join(format!("{message_id}.eml")).display()
-        ));
+        lines.push(format!("Message:  {}", message_file.display()));
         super::print(&lines.join("\n"))?;
     }
 
