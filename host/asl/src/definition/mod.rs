@@ -1,0 +1,293 @@
+//! A parsed, validated state machine. [`StateMachine::parse`] is the only way to build
+//! one, so every definition the engine runs has passed the same checks as AWS's
+//! CreateStateMachine.
+
+mod choice;
+mod parse;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::intrinsics::Call;
+use crate::path::{Path, ReferencePath};
+use crate::template::Template;
+
+pub(crate) use choice::Condition;
+
+/// A state machine definition that parsed and validated.
+#[derive(Debug, Clone)]
+pub struct StateMachine {
+    pub(crate) states: Arc<States>,
+    pub(crate) timeout_seconds: Option<u64>,
+    pub(crate) comment: Option<String>,
+}
+
+impl StateMachine {
+    /// Parses and validates a definition (JSON text). Every problem found is reported,
+    /// each with the JSON pointer of the field (which names the state).
+    pub fn parse(text: &str) -> Result<Self, ValidationErrors> {
+        let value: Value = serde_json::from_str(text).map_err(|err| {
+            ValidationErrors(vec![ValidationError::new(
+                "INVALID_JSON_DESCRIPTION",
+                "",
+                format!("the definition is not valid JSON: {err}"),
+            )])
+        })?;
+        Self::from_value(&value)
+    }
+
+    /// Parses and validates a definition already read as JSON.
+    pub fn from_value(value: &Value) -> Result<Self, ValidationErrors> {
+        let mut errors = Vec::new();
+        let machine = parse::machine(value, &mut errors);
+        // Transitions are checked only when every state parsed (see `parse::sub_machine`).
+        if let Some(machine) = machine.as_ref().filter(|_| errors.is_empty()) {
+            validate::scope(&machine.states, "", &mut errors);
+        }
+        match machine {
+            Some(machine) if errors.is_empty() => Ok(machine),
+            _ => Err(ValidationErrors(errors)),
+        }
+    }
+
+    /// The definition's `Comment`, if any.
+    pub fn comment(&self) -> Option<&str> {
+        self.comment.as_deref()
+    }
+
+    /// The state names of the top level, in definition order.
+    pub fn state_names(&self) -> impl Iterator<Item = &str> {
+        self.states.order.iter().map(String::as_str)
+    }
+}
+
+/// One problem in a definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationError {
+    /// AWS's diagnostic code: `SCHEMA_VALIDATION_FAILED`, `MISSING_TRANSITION_TARGET`, ...
+    pub code: &'static str,
+    /// JSON pointer of the field, e.g. `/States/Query/Retry/0/MaxAttempts`.
+    pub location: String,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+impl ValidationError {
+    pub(crate) fn new(code: &'static str, location: &str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            location: location.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = if self.location.is_empty() {
+            "/"
+        } else {
+            &self.location
+        };
+        write!(f, "{}: {} at {at}", self.code, self.message)
+    }
+}
+
+/// Every problem found in a definition (never empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationErrors(pub Vec<ValidationError>);
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        write!(
+            f,
+            "invalid state machine definition ({n} error{})",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for error in &self.0 {
+            write!(f, "\n  {error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ValidationErrors {}
+
+/// A set of states with a start: the machine itself, a Parallel branch or a Map processor.
+#[derive(Debug)]
+pub(crate) struct States {
+    pub(crate) start_at: String,
+    pub(crate) states: BTreeMap<String, State>,
+    /// Definition order, for listings.
+    pub(crate) order: Vec<String>,
+}
+
+impl States {
+    pub(crate) fn get(&self, name: &str) -> &State {
+        // Validation guarantees every transition names a state of the same scope.
+        &self.states[name]
+    }
+}
+
+/// One state, with the fields every kind shares.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) name: String,
+    pub(crate) kind: Kind,
+    /// `None` when the definition says `null` (the state sees `{}`).
+    pub(crate) input_path: Option<Path>,
+    /// `None` when the definition says `null` (the state outputs `{}`).
+    pub(crate) output_path: Option<Path>,
+    pub(crate) parameters: Option<Template>,
+    pub(crate) result_selector: Option<Template>,
+    /// `None` when the definition says `null` (the result is discarded).
+    pub(crate) result_path: Option<ReferencePath>,
+    pub(crate) retry: Vec<Retrier>,
+    pub(crate) catch: Vec<Catcher>,
+    pub(crate) transition: Transition,
+}
+
+/// Where a state goes when it is done.
+#[derive(Debug, Clone)]
+pub(crate) enum Transition {
+    Next(String),
+    End,
+    /// Choice picks its own; Succeed and Fail end the scope.
+    None,
+}
+
+/// What a state does.
+#[derive(Debug)]
+pub(crate) enum Kind {
+    Pass {
+        result: Option<Value>,
+    },
+    Task(Box<TaskSpec>),
+    Choice {
+        choices: Vec<(Condition, String)>,
+        default: Option<String>,
+    },
+    Wait(WaitFor),
+    Succeed,
+    Fail {
+        error: Option<Text>,
+        cause: Option<Text>,
+    },
+    Parallel {
+        branches: Vec<Arc<States>>,
+    },
+    Map(Box<MapSpec>),
+}
+
+impl Kind {
+    /// The prefix of the state's history events (`Task` in `TaskStateEntered`).
+    pub(crate) fn event_prefix(&self) -> &'static str {
+        match self {
+            Kind::Pass { .. } => "Pass",
+            Kind::Task(_) => "Task",
+            Kind::Choice { .. } => "Choice",
+            Kind::Wait(_) => "Wait",
+            Kind::Succeed => "Succeed",
+            Kind::Fail { .. } => "Fail",
+            Kind::Parallel { .. } => "Parallel",
+            Kind::Map(_) => "Map",
+        }
+    }
+}
+
+/// A Task state's own fields.
+#[derive(Debug)]
+pub(crate) struct TaskSpec {
+    pub(crate) resource: Resource,
+    pub(crate) timeout: Option<Seconds>,
+    pub(crate) heartbeat: Option<Seconds>,
+}
+
+/// The task resources the local engine runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Resource {
+    /// A Lambda function ARN used directly as the resource: the state's input is the
+    /// payload and the function's answer is the result.
+    LambdaFunction(String),
+    /// `arn:aws:states:::lambda:invoke`: `Parameters` hold `FunctionName` and `Payload`;
+    /// the result is AWS's wrapped response (`Payload`, `StatusCode`, ...).
+    LambdaInvoke,
+    /// `arn:aws:states:::sns:publish`.
+    SnsPublish,
+}
+
+/// A number of seconds, given in the definition or read from the input.
+#[derive(Debug, Clone)]
+pub(crate) enum Seconds {
+    Fixed(u64),
+    Path(Path),
+}
+
+/// A Wait state's duration or deadline.
+#[derive(Debug)]
+pub(crate) enum WaitFor {
+    Seconds(u64),
+    Timestamp(time::OffsetDateTime),
+    SecondsPath(Path),
+    TimestampPath(Path),
+}
+
+/// A Fail state's `Error` or `Cause`: fixed text, or a path or intrinsic (`ErrorPath`).
+#[derive(Debug)]
+pub(crate) enum Text {
+    Fixed(String),
+    Path(Path),
+    Call(Call),
+}
+
+/// A Map state's own fields.
+#[derive(Debug)]
+pub(crate) struct MapSpec {
+    pub(crate) items_path: Path,
+    /// `ItemSelector` (or its old name, `Parameters`), evaluated per item.
+    pub(crate) item_selector: Option<Template>,
+    pub(crate) processor: Arc<States>,
+    /// 0 means no limit.
+    pub(crate) max_concurrency: Count,
+    pub(crate) tolerated_failure_count: Option<Count>,
+    pub(crate) tolerated_failure_percentage: Option<Percentage>,
+}
+
+/// A whole number, fixed or read from the input.
+#[derive(Debug)]
+pub(crate) enum Count {
+    Fixed(u64),
+    Path(Path),
+}
+
+/// A percentage, fixed or read from the input.
+#[derive(Debug)]
+pub(crate) enum Percentage {
+    Fixed(f64),
+    Path(Path),
+}
+
+/// One `Retry` entry.
+#[derive(Debug, Clone)]
+pub(crate) struct Retrier {
+    pub(crate) error_equals: Vec<String>,
+    pub(crate) interval_seconds: u64,
+    pub(crate) max_attempts: u64,
+    pub(crate) backoff_rate: f64,
+    pub(crate) max_delay_seconds: Option<u64>,
+    pub(crate) full_jitter: bool,
+}
+
+/// One `Catch` entry.
+#[derive(Debug, Clone)]
+pub(crate) struct Catcher {
+    pub(crate) error_equals: Vec<String>,
+    pub(crate) next: String,
+    /// `None` when the definition says `null`.
+    pub(crate) result_path: Option<ReferencePath>,
+}

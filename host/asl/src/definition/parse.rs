@@ -1,0 +1,942 @@
+//! JSON -> [`StateMachine`]: field types, allowed fields per state type, paths, templates
+//! and intrinsics. Every problem is collected, not just the first.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::*;
+use crate::error::names;
+use crate::intrinsics::looks_like_call;
+use crate::timestamp;
+
+const SCHEMA: &str = "SCHEMA_VALIDATION_FAILED";
+/// Longest state name AWS accepts.
+const MAX_NAME_CHARS: usize = 80;
+/// Largest value AWS accepts for seconds, attempts and counts.
+const MAX_INTEGER: u64 = 99_999_999;
+
+/// Fields each state type accepts, besides `Type` and `Comment`.
+fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "Pass" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "Parameters",
+            "ResultPath",
+            "Result",
+        ],
+        "Task" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "Parameters",
+            "ResultSelector",
+            "ResultPath",
+            "Retry",
+            "Catch",
+            "Resource",
+            "TimeoutSeconds",
+            "TimeoutSecondsPath",
+            "HeartbeatSeconds",
+            "HeartbeatSecondsPath",
+        ],
+        "Choice" => &["InputPath", "OutputPath", "Choices", "Default"],
+        "Wait" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "Seconds",
+            "SecondsPath",
+            "Timestamp",
+            "TimestampPath",
+        ],
+        "Succeed" => &["InputPath", "OutputPath"],
+        "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
+        "Parallel" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "Parameters",
+            "ResultSelector",
+            "ResultPath",
+            "Retry",
+            "Catch",
+            "Branches",
+        ],
+        "Map" => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "Parameters",
+            "ResultSelector",
+            "ResultPath",
+            "Retry",
+            "Catch",
+            "ItemsPath",
+            "ItemSelector",
+            "ItemProcessor",
+            "Iterator",
+            "MaxConcurrency",
+            "MaxConcurrencyPath",
+            "ToleratedFailureCount",
+            "ToleratedFailureCountPath",
+            "ToleratedFailurePercentage",
+            "ToleratedFailurePercentagePath",
+            "Label",
+        ],
+        _ => return None,
+    })
+}
+
+/// Escapes a key for a JSON pointer.
+fn pointer(at: &str, key: &str) -> String {
+    format!("{at}/{}", key.replace('~', "~0").replace('/', "~1"))
+}
+
+/// Reads fields of one JSON object, recording problems against their pointers.
+struct Fields<'a, 'e> {
+    map: &'a Map<String, Value>,
+    at: String,
+    errors: &'e mut Vec<ValidationError>,
+}
+
+impl<'a> Fields<'a, '_> {
+    fn at(&self, key: &str) -> String {
+        if key.is_empty() {
+            self.at.clone()
+        } else {
+            pointer(&self.at, key)
+        }
+    }
+
+    fn error(&mut self, key: &str, message: impl Into<String>) {
+        let at = self.at(key);
+        self.errors.push(ValidationError::new(SCHEMA, &at, message));
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key)
+    }
+
+    fn string(&mut self, key: &str) -> Option<&'a str> {
+        match self.get(key)? {
+            Value::String(text) => Some(text),
+            other => {
+                self.error(key, format!("'{key}' must be a string, got {other}"));
+                None
+            }
+        }
+    }
+
+    fn required_string(&mut self, key: &str) -> Option<&'a str> {
+        if !self.map.contains_key(key) {
+            self.error(key, format!("the field '{key}' is required"));
+            return None;
+        }
+        self.string(key)
+    }
+
+    fn integer(&mut self, key: &str, min: u64) -> Option<u64> {
+        let value = self.get(key)?;
+        match value.as_u64() {
+            Some(n) if (min..=MAX_INTEGER).contains(&n) => Some(n),
+            _ => {
+                self.error(
+                    key,
+                    format!("'{key}' must be an integer from {min} to {MAX_INTEGER}, got {value}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, key: &str) -> Option<bool> {
+        match self.get(key)? {
+            Value::Bool(b) => Some(*b),
+            other => {
+                self.error(key, format!("'{key}' must be true or false, got {other}"));
+                None
+            }
+        }
+    }
+
+    /// A JSONPath field (`InputPath`...): absent -> `$`, `null` -> `None`.
+    fn path_or_null(&mut self, key: &str) -> Option<Path> {
+        match self.get(key) {
+            None => Some(Path::parse("$").expect("'$' is a path")),
+            Some(Value::Null) => None,
+            Some(_) => self.path(key),
+        }
+    }
+
+    fn path(&mut self, key: &str) -> Option<Path> {
+        let text = self.string(key)?;
+        match Path::parse(text) {
+            Ok(path) => Some(path),
+            Err(why) => {
+                self.error(key, why);
+                None
+            }
+        }
+    }
+
+    fn reference_path_or_null(&mut self, key: &str) -> Option<ReferencePath> {
+        match self.get(key) {
+            None => Some(ReferencePath::parse("$").expect("'$' is a reference path")),
+            Some(Value::Null) => None,
+            Some(_) => {
+                let text = self.string(key)?;
+                match ReferencePath::parse(text) {
+                    Ok(path) => Some(path),
+                    Err(why) => {
+                        self.error(key, why);
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    fn template(&mut self, key: &str) -> Option<Template> {
+        let value = self.get(key)?;
+        match Template::parse(value) {
+            Ok(template) => Some(template),
+            Err((below, why)) => {
+                let at = format!("{}{below}", self.at(key));
+                self.errors.push(ValidationError::new(SCHEMA, &at, why));
+                None
+            }
+        }
+    }
+
+    /// Two fields of which at most one may appear (`TimeoutSeconds`/`TimeoutSecondsPath`).
+    fn exclusive(&mut self, a: &str, b: &str) -> bool {
+        if self.map.contains_key(a) && self.map.contains_key(b) {
+            self.error(b, format!("'{a}' and '{b}' cannot both be set"));
+            return false;
+        }
+        true
+    }
+
+    fn seconds(&mut self, key: &str) -> Option<Seconds> {
+        let path_key = format!("{key}Path");
+        if !self.exclusive(key, &path_key) {
+            return None;
+        }
+        if self.map.contains_key(key) {
+            self.integer(key, 1).map(Seconds::Fixed)
+        } else if self.map.contains_key(&path_key) {
+            self.path(&path_key).map(Seconds::Path)
+        } else {
+            None
+        }
+    }
+
+    fn nested(&mut self, key: &str) -> Option<Fields<'a, '_>> {
+        let at = self.at(key);
+        match self.get(key)? {
+            Value::Object(map) => Some(Fields {
+                map,
+                at,
+                errors: self.errors,
+            }),
+            other => {
+                self.error(key, format!("'{key}' must be an object, got {other}"));
+                None
+            }
+        }
+    }
+}
+
+pub(super) fn machine(value: &Value, errors: &mut Vec<ValidationError>) -> Option<StateMachine> {
+    let Value::Object(map) = value else {
+        errors.push(ValidationError::new(
+            SCHEMA,
+            "",
+            "the definition must be a JSON object",
+        ));
+        return None;
+    };
+    let mut top = Fields {
+        map,
+        at: String::new(),
+        errors,
+    };
+    for key in top.map.keys() {
+        if ![
+            "StartAt",
+            "States",
+            "Comment",
+            "Version",
+            "TimeoutSeconds",
+            "QueryLanguage",
+        ]
+        .contains(&key.as_str())
+        {
+            let at = top.at(key);
+            top.errors.push(ValidationError::new(
+                SCHEMA,
+                &at,
+                format!("The field '{key}' is not supported by Step Functions"),
+            ));
+        }
+    }
+    if let Some(version) = top.string("Version").filter(|v| *v != "1.0") {
+        top.error(
+            "Version",
+            format!("unsupported Version {version:?} (only \"1.0\")"),
+        );
+    }
+    if let Some(language) = top.string("QueryLanguage").filter(|l| *l != "JSONPath") {
+        top.error(
+            "QueryLanguage",
+            format!(
+                "QueryLanguage {language:?} is not supported by this engine yet; use \"JSONPath\""
+            ),
+        );
+    }
+    let comment = top.string("Comment").map(str::to_string);
+    let timeout_seconds = top.integer("TimeoutSeconds", 1);
+    let states = scope(&mut top)?;
+    Some(StateMachine {
+        states: Arc::new(states),
+        timeout_seconds,
+        comment,
+    })
+}
+
+/// `StartAt` and `States` of a machine, branch or processor.
+fn scope(fields: &mut Fields<'_, '_>) -> Option<States> {
+    let start_at = fields.required_string("StartAt").map(str::to_string);
+    if !fields.map.contains_key("States") {
+        fields.error("States", "the field 'States' is required");
+        return None;
+    }
+    let mut states_fields = fields.nested("States")?;
+    if states_fields.map.is_empty() {
+        states_fields.error("", "'States' must hold at least one state");
+    }
+    let mut states = BTreeMap::new();
+    let mut order = Vec::new();
+    for (name, value) in states_fields.map {
+        let at = pointer(&states_fields.at, name);
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+            states_fields.errors.push(ValidationError::new(
+                SCHEMA,
+                &at,
+                format!("state names have 1 to {MAX_NAME_CHARS} characters"),
+            ));
+        }
+        let Value::Object(map) = value else {
+            states_fields.errors.push(ValidationError::new(
+                SCHEMA,
+                &at,
+                "a state must be an object",
+            ));
+            continue;
+        };
+        let mut state_fields = Fields {
+            map,
+            at,
+            errors: states_fields.errors,
+        };
+        if let Some(state) = state(name, &mut state_fields) {
+            order.push(name.clone());
+            states.insert(name.clone(), state);
+        }
+    }
+    Some(States {
+        start_at: start_at?,
+        states,
+        order,
+    })
+}
+
+fn state(name: &str, fields: &mut Fields<'_, '_>) -> Option<State> {
+    let kind_name = fields.required_string("Type")?;
+    let Some(allowed) = allowed_fields(kind_name) else {
+        fields.error("Type", format!("unknown state type {kind_name:?}"));
+        return None;
+    };
+    for key in fields.map.keys() {
+        if key != "Type" && key != "Comment" && !allowed.contains(&key.as_str()) {
+            let at = fields.at(key);
+            fields.errors.push(ValidationError::new(
+                SCHEMA,
+                &at,
+                format!(
+                    "The field '{key}' is not supported by Step Functions in a {kind_name} state"
+                ),
+            ));
+        }
+    }
+    fields.string("Comment");
+    let errors_before = fields.errors.len();
+    let transition = transition(kind_name, fields);
+    let kind = match kind_name {
+        "Pass" => Kind::Pass {
+            result: fields.get("Result").cloned(),
+        },
+        "Task" => task(fields)?,
+        "Choice" => choice(fields)?,
+        "Wait" => Kind::Wait(wait(fields)?),
+        "Succeed" => Kind::Succeed,
+        "Fail" => Kind::Fail {
+            error: fail_text(fields, "Error"),
+            cause: fail_text(fields, "Cause"),
+        },
+        "Parallel" => parallel(fields)?,
+        _ => map_state(fields)?,
+    };
+    // In a Map state `Parameters` is the old name of `ItemSelector` (see `map_state`).
+    let parameters = if kind_name == "Map" {
+        None
+    } else {
+        fields.template("Parameters")
+    };
+    let state = State {
+        name: name.to_string(),
+        input_path: fields.path_or_null("InputPath"),
+        output_path: fields.path_or_null("OutputPath"),
+        parameters,
+        result_selector: fields.template("ResultSelector"),
+        result_path: fields.reference_path_or_null("ResultPath"),
+        retry: retriers(fields),
+        catch: catchers(fields),
+        transition: transition?,
+        kind,
+    };
+    (fields.errors.len() == errors_before).then_some(state)
+}
+
+fn transition(kind: &str, fields: &mut Fields<'_, '_>) -> Option<Transition> {
+    if matches!(kind, "Choice" | "Succeed" | "Fail") {
+        return Some(Transition::None);
+    }
+    let next = fields.string("Next");
+    let end = fields.boolean("End");
+    match (next, end) {
+        (Some(_), Some(true)) => {
+            fields.error("End", "a state cannot have both 'Next' and 'End'");
+            None
+        }
+        (Some(next), _) => Some(Transition::Next(next.to_string())),
+        (None, Some(true)) => Some(Transition::End),
+        _ => {
+            fields.error("Next", "the state needs 'Next' or '\"End\": true'");
+            None
+        }
+    }
+}
+
+fn task(fields: &mut Fields<'_, '_>) -> Option<Kind> {
+    let resource_text = fields.required_string("Resource")?;
+    let resource = match resource(resource_text) {
+        Ok(resource) => resource,
+        Err(why) => {
+            fields.error("Resource", why);
+            return None;
+        }
+    };
+    let parameters = fields.get("Parameters").and_then(Value::as_object);
+    let has = |key: &str| {
+        parameters.is_some_and(|p| p.contains_key(key) || p.contains_key(&format!("{key}.$")))
+    };
+    match resource {
+        Resource::LambdaInvoke if !has("FunctionName") => {
+            fields.error(
+                "Parameters",
+                "lambda:invoke needs 'FunctionName' in Parameters",
+            );
+        }
+        Resource::SnsPublish if !has("Message") || !has("TopicArn") => {
+            fields.error(
+                "Parameters",
+                "sns:publish needs 'TopicArn' and 'Message' in Parameters",
+            );
+        }
+        _ => {}
+    }
+    let timeout = fields.seconds("TimeoutSeconds");
+    let heartbeat = fields.seconds("HeartbeatSeconds");
+    if let (Some(Seconds::Fixed(t)), Some(Seconds::Fixed(h))) = (&timeout, &heartbeat)
+        && h >= t
+    {
+        fields.error(
+            "HeartbeatSeconds",
+            format!("HeartbeatSeconds ({h}) must be smaller than TimeoutSeconds ({t})"),
+        );
+    }
+    Some(Kind::Task(Box::new(TaskSpec {
+        resource,
+        timeout,
+        heartbeat,
+    })))
+}
+
+/// The task resources this engine can run.
+fn resource(text: &str) -> Result<Resource, String> {
+    // `arn:aws:states:::lambda:invoke` has a colon in its last part.
+    let parts: Vec<&str> = text.splitn(7, ':').collect();
+    match parts.as_slice() {
+        ["arn", partition, "states", "", "", service, action] if partition.starts_with("aws") => {
+            match format!("{service}:{action}").as_str() {
+                "lambda:invoke" => Ok(Resource::LambdaInvoke),
+                "sns:publish" => Ok(Resource::SnsPublish),
+                other if other.ends_with(".sync") || other.ends_with(".waitForTaskToken") => {
+                    Err(format!(
+                        "the integration pattern of {text:?} (.sync / .waitForTaskToken) is not supported by the local engine"
+                    ))
+                }
+                _ => Err(format!(
+                    "{text:?} is not a supported integration (lambda:invoke, sns:publish)"
+                )),
+            }
+        }
+        [
+            "arn",
+            partition,
+            "lambda",
+            region,
+            account,
+            "function",
+            name,
+            rest @ ..,
+        ] if partition.starts_with("aws")
+            && !region.is_empty()
+            && !account.is_empty()
+            && !name.is_empty()
+            && rest.len() <= 1 =>
+        {
+            Ok(Resource::LambdaFunction(text.to_string()))
+        }
+        _ if text.contains("${") => Err(format!(
+            "{text:?} has a definition substitution that was not replaced"
+        )),
+        _ => Err(format!(
+            "Value is not a valid resource ARN: {text:?} (a Lambda function ARN, arn:aws:states:::lambda:invoke or arn:aws:states:::sns:publish)"
+        )),
+    }
+}
+
+fn choice(fields: &mut Fields<'_, '_>) -> Option<Kind> {
+    let default = fields.string("Default").map(str::to_string);
+    let Some(Value::Array(rules)) = fields.get("Choices") else {
+        fields.error(
+            "Choices",
+            "a Choice state needs a non-empty 'Choices' array",
+        );
+        return None;
+    };
+    if rules.is_empty() {
+        fields.error("Choices", "'Choices' must not be empty");
+    }
+    let mut choices = Vec::new();
+    let mut problems = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        let at = format!("{}/{i}", fields.at("Choices"));
+        let Value::Object(map) = rule else {
+            problems.push((at, "a Choice rule must be an object".to_string()));
+            continue;
+        };
+        let next = match map.get("Next") {
+            Some(Value::String(next)) => Some(next.clone()),
+            _ => {
+                problems.push((
+                    format!("{at}/Next"),
+                    "every top-level Choice rule needs 'Next' (a state name)".into(),
+                ));
+                None
+            }
+        };
+        if let (Some(condition), Some(next)) =
+            (Condition::parse(map, &at, true, &mut problems), next)
+        {
+            choices.push((condition, next));
+        }
+    }
+    let failed = !problems.is_empty();
+    fields.errors.extend(
+        problems
+            .into_iter()
+            .map(|(at, why)| ValidationError::new(SCHEMA, &at, why)),
+    );
+    (!failed).then_some(Kind::Choice { choices, default })
+}
+
+fn wait(fields: &mut Fields<'_, '_>) -> Option<WaitFor> {
+    let present: Vec<&str> = ["Seconds", "Timestamp", "SecondsPath", "TimestampPath"]
+        .into_iter()
+        .filter(|k| fields.map.contains_key(*k))
+        .collect();
+    if present.len() != 1 {
+        fields.error(
+            "",
+            "a Wait state needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath",
+        );
+        return None;
+    }
+    match present[0] {
+        "Seconds" => fields.integer("Seconds", 0).map(WaitFor::Seconds),
+        "Timestamp" => {
+            let text = fields.string("Timestamp")?;
+            match timestamp::parse(text) {
+                Some(at) => Some(WaitFor::Timestamp(at)),
+                None => {
+                    fields.error(
+                        "Timestamp",
+                        format!("{text:?} is not an RFC 3339 timestamp like 2026-11-24T09:31:00Z"),
+                    );
+                    None
+                }
+            }
+        }
+        "SecondsPath" => fields.path("SecondsPath").map(WaitFor::SecondsPath),
+        _ => fields.path("TimestampPath").map(WaitFor::TimestampPath),
+    }
+}
+
+fn fail_text(fields: &mut Fields<'_, '_>, key: &str) -> Option<Text> {
+    let path_key = format!("{key}Path");
+    if !fields.exclusive(key, &path_key) {
+        return None;
+    }
+    if let Some(text) = fields.string(key) {
+        return Some(Text::Fixed(text.to_string()));
+    }
+    let text = fields.string(&path_key)?;
+    let parsed = if looks_like_call(text) {
+        Call::parse(text).map(Text::Call)
+    } else {
+        Path::parse(text).map(Text::Path)
+    };
+    parsed.map_err(|why| fields.error(&path_key, why)).ok()
+}
+
+fn parallel(fields: &mut Fields<'_, '_>) -> Option<Kind> {
+    let Some(Value::Array(list)) = fields.get("Branches") else {
+        fields.error(
+            "Branches",
+            "a Parallel state needs a non-empty 'Branches' array",
+        );
+        return None;
+    };
+    if list.is_empty() {
+        fields.error("Branches", "'Branches' must not be empty");
+        return None;
+    }
+    let mut branches = Vec::new();
+    for (i, branch) in list.iter().enumerate() {
+        let at = format!("{}/{i}", fields.at("Branches"));
+        let Value::Object(map) = branch else {
+            fields.errors.push(ValidationError::new(
+                SCHEMA,
+                &at,
+                "a branch must be an object with StartAt and States",
+            ));
+            continue;
+        };
+        branches.extend(sub_machine(map, at, fields.errors));
+    }
+    (branches.len() == list.len()).then_some(Kind::Parallel { branches })
+}
+
+/// A branch or item processor: its own scope of states, validated on its own.
+fn sub_machine(
+    map: &Map<String, Value>,
+    at: String,
+    errors: &mut Vec<ValidationError>,
+) -> Option<Arc<States>> {
+    let mut fields = Fields {
+        map,
+        at: at.clone(),
+        errors,
+    };
+    for key in map.keys() {
+        if !["StartAt", "States", "Comment", "ProcessorConfig"].contains(&key.as_str()) {
+            fields.error(
+                key,
+                format!("The field '{key}' is not supported by Step Functions here"),
+            );
+        }
+    }
+    if let Some(mut config) = fields.nested("ProcessorConfig")
+        && let Some(mode) = config.string("Mode").filter(|m| *m != "INLINE")
+    {
+        config.error(
+            "Mode",
+            format!("Map mode {mode:?} is not supported by the local engine (INLINE only)"),
+        );
+    }
+    let before = fields.errors.len();
+    let states = scope(&mut fields)?;
+    // Transitions are checked only over states that parsed, or a broken state would
+    // also show up as missing and unreachable.
+    if fields.errors.len() == before {
+        validate::scope(&states, &at, fields.errors);
+    }
+    (fields.errors.len() == before).then(|| Arc::new(states))
+}
+
+fn map_state(fields: &mut Fields<'_, '_>) -> Option<Kind> {
+    let processor_key = match (
+        fields.map.contains_key("ItemProcessor"),
+        fields.map.contains_key("Iterator"),
+    ) {
+        (true, false) => "ItemProcessor",
+        (false, true) => "Iterator",
+        _ => {
+            fields.error(
+                "ItemProcessor",
+                "a Map state needs exactly one of 'ItemProcessor' or 'Iterator'",
+            );
+            return None;
+        }
+    };
+    if fields.map.contains_key("ItemSelector") && fields.map.contains_key("Parameters") {
+        fields.error(
+            "Parameters",
+            "'ItemSelector' replaces 'Parameters' in a Map state; use one",
+        );
+    }
+    let item_selector = if fields.map.contains_key("ItemSelector") {
+        fields.template("ItemSelector")
+    } else {
+        fields.template("Parameters")
+    };
+    let at = fields.at(processor_key);
+    let processor = match fields.get(processor_key) {
+        Some(Value::Object(map)) => sub_machine(map, at, fields.errors)?,
+        _ => {
+            fields.error(
+                processor_key,
+                format!("'{processor_key}' must be an object with StartAt and States"),
+            );
+            return None;
+        }
+    };
+    let items_path = match fields.get("ItemsPath") {
+        None => Path::parse("$").expect("'$' is a path"),
+        Some(_) => fields.path("ItemsPath")?,
+    };
+    fields.exclusive("MaxConcurrency", "MaxConcurrencyPath");
+    let max_concurrency = if fields.map.contains_key("MaxConcurrencyPath") {
+        Count::Path(fields.path("MaxConcurrencyPath")?)
+    } else {
+        Count::Fixed(fields.integer("MaxConcurrency", 0).unwrap_or(0))
+    };
+    fields.exclusive("ToleratedFailureCount", "ToleratedFailureCountPath");
+    let tolerated_failure_count = if fields.map.contains_key("ToleratedFailureCountPath") {
+        Some(Count::Path(fields.path("ToleratedFailureCountPath")?))
+    } else {
+        fields.integer("ToleratedFailureCount", 0).map(Count::Fixed)
+    };
+    fields.exclusive(
+        "ToleratedFailurePercentage",
+        "ToleratedFailurePercentagePath",
+    );
+    let tolerated_failure_percentage = if fields.map.contains_key("ToleratedFailurePercentagePath")
+    {
+        Some(Percentage::Path(
+            fields.path("ToleratedFailurePercentagePath")?,
+        ))
+    } else {
+        match fields.get("ToleratedFailurePercentage") {
+            None => None,
+            Some(value) => match value.as_f64().filter(|p| (0.0..=100.0).contains(p)) {
+                Some(p) => Some(Percentage::Fixed(p)),
+                None => {
+                    fields.error(
+                        "ToleratedFailurePercentage",
+                        format!("must be a number from 0 to 100, got {value}"),
+                    );
+                    None
+                }
+            },
+        }
+    };
+    Some(Kind::Map(Box::new(MapSpec {
+        items_path,
+        item_selector,
+        processor,
+        max_concurrency,
+        tolerated_failure_count,
+        tolerated_failure_percentage,
+    })))
+}
+
+/// `ErrorEquals` of a retrier or catcher: non-empty; `States.ALL` alone.
+fn error_equals(fields: &mut Fields<'_, '_>) -> Option<Vec<String>> {
+    let list: Option<Vec<String>> = match fields.get("ErrorEquals") {
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => None,
+    };
+    let Some(list) = list else {
+        fields.error(
+            "ErrorEquals",
+            "'ErrorEquals' must be a non-empty array of error names",
+        );
+        return None;
+    };
+    if list.len() > 1 && list.iter().any(|e| e == names::ALL) {
+        fields.error(
+            "ErrorEquals",
+            "'States.ALL' must appear alone in 'ErrorEquals'",
+        );
+    }
+    Some(list)
+}
+
+fn entries<T>(
+    fields: &mut Fields<'_, '_>,
+    key: &str,
+    mut one: impl FnMut(&mut Fields<'_, '_>) -> Option<T>,
+) -> Vec<(Vec<String>, T)> {
+    let Some(value) = fields.get(key) else {
+        return Vec::new();
+    };
+    let Value::Array(items) = value else {
+        fields.error(key, format!("'{key}' must be an array"));
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("{}/{i}", fields.at(key));
+        let Value::Object(map) = item else {
+            fields.errors.push(ValidationError::new(
+                SCHEMA,
+                &at,
+                format!("each '{key}' entry must be an object"),
+            ));
+            continue;
+        };
+        let mut entry = Fields {
+            map,
+            at,
+            errors: fields.errors,
+        };
+        let errors = error_equals(&mut entry);
+        if let Some(errors) = &errors
+            && errors.iter().any(|e| e == names::ALL)
+            && i + 1 != items.len()
+        {
+            entry.error(
+                "ErrorEquals",
+                format!("the '{key}' entry with 'States.ALL' must be the last"),
+            );
+        }
+        if let (Some(errors), Some(rest)) = (errors, one(&mut entry)) {
+            out.push((errors, rest));
+        }
+    }
+    out
+}
+
+fn retriers(fields: &mut Fields<'_, '_>) -> Vec<Retrier> {
+    entries(fields, "Retry", |entry| {
+        for key in entry.map.keys() {
+            if ![
+                "ErrorEquals",
+                "IntervalSeconds",
+                "MaxAttempts",
+                "BackoffRate",
+                "MaxDelaySeconds",
+                "JitterStrategy",
+                "Comment",
+            ]
+            .contains(&key.as_str())
+            {
+                entry.error(
+                    key,
+                    format!("The field '{key}' is not supported in a Retry entry"),
+                );
+            }
+        }
+        let interval_seconds = entry.integer("IntervalSeconds", 1);
+        let max_attempts = entry.integer("MaxAttempts", 0);
+        let max_delay_seconds = entry.integer("MaxDelaySeconds", 1);
+        let backoff_rate = match entry.get("BackoffRate") {
+            None => Some(2.0),
+            Some(value) => {
+                let rate = value.as_f64().filter(|r| *r >= 1.0);
+                if rate.is_none() {
+                    entry.error(
+                        "BackoffRate",
+                        format!("'BackoffRate' must be a number >= 1.0, got {value}"),
+                    );
+                }
+                rate
+            }
+        };
+        let full_jitter = match entry.string("JitterStrategy") {
+            None | Some("NONE") => Some(false),
+            Some("FULL") => Some(true),
+            Some(other) => {
+                entry.error(
+                    "JitterStrategy",
+                    format!("'JitterStrategy' is FULL or NONE, got {other:?}"),
+                );
+                None
+            }
+        };
+        let invalid =
+            |key: &str, value: &Option<u64>| entry.map.contains_key(key) && value.is_none();
+        if invalid("IntervalSeconds", &interval_seconds)
+            || invalid("MaxAttempts", &max_attempts)
+            || invalid("MaxDelaySeconds", &max_delay_seconds)
+        {
+            return None;
+        }
+        Some(Retrier {
+            error_equals: Vec::new(),
+            interval_seconds: interval_seconds.unwrap_or(1),
+            max_attempts: max_attempts.unwrap_or(3),
+            backoff_rate: backoff_rate?,
+            max_delay_seconds,
+            full_jitter: full_jitter?,
+        })
+    })
+    .into_iter()
+    .map(|(error_equals, retrier)| Retrier {
+        error_equals,
+        ..retrier
+    })
+    .collect()
+}
+
+fn catchers(fields: &mut Fields<'_, '_>) -> Vec<Catcher> {
+    entries(fields, "Catch", |entry| {
+        for key in entry.map.keys() {
+            if !["ErrorEquals", "Next", "ResultPath", "Comment"].contains(&key.as_str()) {
+                entry.error(
+                    key,
+                    format!("The field '{key}' is not supported in a Catch entry"),
+                );
+            }
+        }
+        let next = entry.required_string("Next")?.to_string();
+        let result_path = entry.reference_path_or_null("ResultPath");
+        if entry.map.get("ResultPath").is_some_and(|v| !v.is_null()) && result_path.is_none() {
+            return None;
+        }
+        Some((next, result_path))
+    })
+    .into_iter()
+    .map(|(error_equals, (next, result_path))| Catcher {
+        error_equals,
+        next,
+        result_path,
+    })
+    .collect()
+}

@@ -1,0 +1,101 @@
+//! Step Functions error names and the error value that travels through Retry and Catch.
+
+use serde_json::{Value, json};
+
+/// The predefined error names of the States Language.
+pub mod names {
+    /// Wildcard that matches any error name except the terminal ones below.
+    pub const ALL: &str = "States.ALL";
+    /// A task failed; as a matcher, any error except `States.Timeout`.
+    pub const TASK_FAILED: &str = "States.TaskFailed";
+    /// A task or the execution ran longer than its `TimeoutSeconds`.
+    pub const TIMEOUT: &str = "States.Timeout";
+    /// A task sent no heartbeat within `HeartbeatSeconds`.
+    pub const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
+    /// An error in the definition's processing (bad path, bad type); never retried or caught.
+    pub const RUNTIME: &str = "States.Runtime";
+    /// A payload over 256 KiB; caught only when named explicitly.
+    pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
+    /// A branch of a Parallel state failed.
+    pub const BRANCH_FAILED: &str = "States.BranchFailed";
+    /// No Choice rule matched and there is no `Default`.
+    pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
+    /// An intrinsic function failed on its arguments.
+    pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
+    /// `ResultPath` cannot be applied to the state's input.
+    pub const RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
+    /// A Map state had more failed items than it tolerates.
+    pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
+    /// A parameter could not be resolved (e.g. a bad `Payload` for a task).
+    pub const PARAMETER_PATH_FAILURE: &str = "States.ParameterPathFailure";
+}
+
+/// An error raised while running a state: its name (`States.TaskFailed`, a Lambda's
+/// `errorType`, a Fail state's `Error`) and a human-readable cause.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}: {cause}")]
+pub struct StatesError {
+    /// The error name that `ErrorEquals` matches.
+    pub error: String,
+    /// What happened, for people.
+    pub cause: String,
+}
+
+impl StatesError {
+    /// An error with the given name and cause.
+    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            cause: cause.into(),
+        }
+    }
+
+    /// A `States.Runtime` error: fails the execution, whatever Retry and Catch say.
+    pub fn runtime(cause: impl Into<String>) -> Self {
+        Self::new(names::RUNTIME, cause)
+    }
+
+    /// A `States.IntrinsicFailure` error.
+    pub fn intrinsic(cause: impl Into<String>) -> Self {
+        Self::new(names::INTRINSIC_FAILURE, cause)
+    }
+
+    /// Whether Retry and Catch may see this error at all.
+    pub(crate) fn is_recoverable(&self) -> bool {
+        self.error != names::RUNTIME
+    }
+
+    /// Whether one name of an `ErrorEquals` list matches this error, as AWS matches it.
+    pub(crate) fn matches(&self, name: &str) -> bool {
+        match name {
+            names::ALL => self.error != names::RUNTIME && self.error != names::DATA_LIMIT_EXCEEDED,
+            names::TASK_FAILED => ![names::TIMEOUT, names::RUNTIME, names::DATA_LIMIT_EXCEEDED]
+                .contains(&self.error.as_str()),
+            name => name == self.error,
+        }
+    }
+
+    /// The error output a Catch hands to its `ResultPath`.
+    pub(crate) fn to_output(&self) -> Value {
+        json!({ "Error": self.error, "Cause": self.cause })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_match_as_aws_documents() {
+        let timeout = StatesError::new(names::TIMEOUT, "");
+        let custom = StatesError::new("Custom", "");
+        let limit = StatesError::new(names::DATA_LIMIT_EXCEEDED, "");
+        assert!(timeout.matches(names::ALL));
+        assert!(!timeout.matches(names::TASK_FAILED));
+        assert!(custom.matches(names::TASK_FAILED));
+        assert!(!limit.matches(names::ALL));
+        assert!(limit.matches(names::DATA_LIMIT_EXCEEDED));
+        assert!(!StatesError::runtime("x").is_recoverable());
+        assert!(!custom.matches("custom"), "names are case-sensitive");
+    }
+}

@@ -1,0 +1,366 @@
+//! Executions: starting one (StartExecution's checks), running it, and describing it as
+//! DescribeExecution does.
+
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::clock::Clock;
+use crate::definition::StateMachine;
+use crate::error::{StatesError, names};
+use crate::history::{History, HistoryEvent, not_truncated};
+use crate::invoker::TaskInvoker;
+use crate::run;
+use crate::timestamp;
+
+/// Payloads (inputs, outputs, results) may be at most 256 KiB, as on AWS.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// The engine: runs executions of validated state machines, calling tasks through a
+/// [`TaskInvoker`] and keeping time with a [`Clock`].
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) invoker: Arc<dyn TaskInvoker>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) region: String,
+    pub(crate) account: String,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("clock", &self.clock)
+            .field("region", &self.region)
+            .field("account", &self.account)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine in region `us-east-1`, account `000000000000` (ARNs only).
+    pub fn new(invoker: Arc<dyn TaskInvoker>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            invoker,
+            clock,
+            region: "us-east-1".into(),
+            account: "000000000000".into(),
+        }
+    }
+
+    /// Sets the region and account that execution ARNs show.
+    pub fn with_region(mut self, region: impl Into<String>, account: impl Into<String>) -> Self {
+        self.region = region.into();
+        self.account = account.into();
+        self
+    }
+
+    /// Starts an execution (it runs when [`Execution::run`] is awaited). Checks what
+    /// StartExecution checks: the name and the input.
+    pub fn start(
+        &self,
+        machine: Arc<StateMachine>,
+        machine_name: &str,
+        request: StartExecution,
+    ) -> Result<Arc<Execution>, StartError> {
+        let name = match request.name {
+            Some(name) => {
+                check_name(&name)?;
+                name
+            }
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        let input_text = request.input.unwrap_or_else(|| "{}".to_string());
+        if input_text.len() > MAX_PAYLOAD_BYTES {
+            return Err(StartError::InvalidExecutionInput(format!(
+                "the input is {} bytes; at most {MAX_PAYLOAD_BYTES} are allowed",
+                input_text.len()
+            )));
+        }
+        let input: Value = serde_json::from_str(&input_text).map_err(|err| {
+            StartError::InvalidExecutionInput(format!("the input is not JSON: {err}"))
+        })?;
+        let arn_base = format!("arn:aws:states:{}:{}", self.region, self.account);
+        Ok(Arc::new(Execution {
+            engine: self.clone(),
+            machine,
+            arn: format!("{arn_base}:execution:{machine_name}:{name}"),
+            state_machine_arn: format!("{arn_base}:stateMachine:{machine_name}"),
+            state_machine_name: machine_name.to_string(),
+            name,
+            input_text,
+            input,
+            start: self.clock.now(),
+            history: History::default(),
+            outcome: Mutex::new(None),
+        }))
+    }
+
+    /// Starts an execution and runs it to the end.
+    pub async fn execute(
+        &self,
+        machine: Arc<StateMachine>,
+        machine_name: &str,
+        request: StartExecution,
+    ) -> Result<Arc<Execution>, StartError> {
+        let execution = self.start(machine, machine_name, request)?;
+        execution.clone().run().await;
+        Ok(execution)
+    }
+}
+
+/// StartExecution's request.
+#[derive(Debug, Clone, Default)]
+pub struct StartExecution {
+    /// The execution's name (default: a random UUID).
+    pub name: Option<String>,
+    /// The input as JSON text (default `{}`).
+    pub input: Option<String>,
+}
+
+/// Why an execution could not start (StartExecution's errors).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    /// `InvalidName`.
+    #[error("InvalidName: {0}")]
+    InvalidName(String),
+    /// `InvalidExecutionInput`.
+    #[error("InvalidExecutionInput: {0}")]
+    InvalidExecutionInput(String),
+}
+
+/// Execution names: 1 to 80 characters, none of the ones AWS forbids.
+fn check_name(name: &str) -> Result<(), StartError> {
+    const FORBIDDEN: &str = " <>{}[]?*\"#%\\^|~`$&,;:/";
+    let bad = name
+        .chars()
+        .find(|c| FORBIDDEN.contains(*c) || c.is_whitespace() || c.is_control());
+    if name.is_empty() || name.chars().count() > 80 {
+        Err(StartError::InvalidName(format!(
+            "{name:?}: names have 1 to 80 characters"
+        )))
+    } else if let Some(c) = bad {
+        Err(StartError::InvalidName(format!(
+            "{name:?}: the character {c:?} is not allowed"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// An execution's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    /// Not finished.
+    Running,
+    /// Finished with an output.
+    Succeeded,
+    /// Finished with an error.
+    Failed,
+    /// Ran longer than the machine's `TimeoutSeconds`.
+    TimedOut,
+    /// Stopped from outside.
+    Aborted,
+}
+
+/// How a finished execution ended.
+#[derive(Debug, Clone)]
+struct Outcome {
+    status: Status,
+    stop: OffsetDateTime,
+    output: Option<String>,
+    error: Option<StatesError>,
+}
+
+/// One execution of a state machine.
+pub struct Execution {
+    pub(crate) engine: Engine,
+    pub(crate) machine: Arc<StateMachine>,
+    arn: String,
+    state_machine_arn: String,
+    state_machine_name: String,
+    name: String,
+    input_text: String,
+    pub(crate) input: Value,
+    pub(crate) start: OffsetDateTime,
+    pub(crate) history: History,
+    outcome: Mutex<Option<Outcome>>,
+}
+
+impl std::fmt::Debug for Execution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Execution")
+            .field("arn", &self.arn)
+            .finish_non_exhaustive()
+    }
+}
+
+/// DescribeExecution's answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionDescription {
+    /// The execution's ARN.
+    pub execution_arn: String,
+    /// The state machine's ARN.
+    pub state_machine_arn: String,
+    /// The execution's name.
+    pub name: String,
+    /// Where it stands.
+    pub status: Status,
+    /// When it started.
+    pub start_date: String,
+    /// When it ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_date: Option<String>,
+    /// The input, as JSON text.
+    pub input: String,
+    /// `{"included": true}`.
+    pub input_details: Value,
+    /// The output, as JSON text (SUCCEEDED only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// `{"included": true}` when there is an output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_details: Option<Value>,
+    /// The error name (FAILED, TIMED_OUT).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The cause (FAILED, TIMED_OUT).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
+impl Execution {
+    /// The execution's ARN.
+    pub fn arn(&self) -> &str {
+        &self.arn
+    }
+
+    /// The execution's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The state machine's name.
+    pub fn state_machine_name(&self) -> &str {
+        &self.state_machine_name
+    }
+
+    /// The status now.
+    pub fn status(&self) -> Status {
+        self.outcome().map_or(Status::Running, |o| o.status)
+    }
+
+    fn outcome(&self) -> Option<Outcome> {
+        self.outcome
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Runs the execution to its end: success, failure or timeout. Running it twice does
+    /// nothing the second time.
+    pub async fn run(self: Arc<Self>) {
+        if self.outcome().is_some() {
+            return;
+        }
+        let outcome = run::execution(&self).await;
+        let stop = self.engine.clock.now();
+        let (status, output, error) = match outcome {
+            run::Ending::Succeeded(output) => (Status::Succeeded, Some(output), None),
+            run::Ending::Failed(error) => (Status::Failed, None, Some(error)),
+            run::Ending::TimedOut(error) => (Status::TimedOut, None, Some(error)),
+        };
+        *self.outcome.lock().unwrap_or_else(|e| e.into_inner()) = Some(Outcome {
+            status,
+            stop,
+            output,
+            error,
+        });
+    }
+
+    /// DescribeExecution.
+    pub fn describe(&self) -> ExecutionDescription {
+        let outcome = self.outcome();
+        let output = outcome.as_ref().and_then(|o| o.output.clone());
+        let error = outcome.as_ref().and_then(|o| o.error.clone());
+        ExecutionDescription {
+            execution_arn: self.arn.clone(),
+            state_machine_arn: self.state_machine_arn.clone(),
+            name: self.name.clone(),
+            status: outcome.as_ref().map_or(Status::Running, |o| o.status),
+            start_date: timestamp::format(self.start),
+            stop_date: outcome.as_ref().map(|o| timestamp::format(o.stop)),
+            input: self.input_text.clone(),
+            input_details: json!({ "included": true }),
+            output_details: output.as_ref().map(|_| json!({ "included": true })),
+            output,
+            // A Fail state may leave out Error and Cause: AWS then reports none.
+            error: error
+                .as_ref()
+                .map(|e| e.error.clone())
+                .filter(|e| !e.is_empty()),
+            cause: error.map(|e| e.cause).filter(|c| !c.is_empty()),
+        }
+    }
+
+    /// GetExecutionHistory's events, oldest first.
+    pub fn history(&self) -> Vec<HistoryEvent> {
+        self.history.snapshot()
+    }
+
+    /// The `Execution` part of the context object.
+    pub(crate) fn context_execution(&self) -> Value {
+        json!({
+            "Id": self.arn,
+            "Input": self.input,
+            "Name": self.name,
+            "RoleArn": format!("arn:aws:iam::{}:role/cafe-report-local", self.engine.account),
+            "StartTime": timestamp::format(self.start),
+            "RedriveCount": 0,
+        })
+    }
+
+    pub(crate) fn context_state_machine(&self) -> Value {
+        json!({ "Id": self.state_machine_arn, "Name": self.state_machine_name })
+    }
+
+    /// The `ExecutionStarted` details.
+    pub(crate) fn started_details(&self) -> Value {
+        json!({
+            "input": self.input_text,
+            "inputDetails": not_truncated(),
+            "roleArn": format!("arn:aws:iam::{}:role/cafe-report-local", self.engine.account),
+            "stateMachineArn": self.state_machine_arn,
+        })
+    }
+}
+
+/// Fails with `States.DataLimitExceeded` when a payload is over 256 KiB.
+pub(crate) fn check_size(what: &str, text: &str) -> Result<(), StatesError> {
+    if text.len() > MAX_PAYLOAD_BYTES {
+        return Err(StatesError::new(
+            names::DATA_LIMIT_EXCEEDED,
+            format!(
+                "The {what} is {} bytes, which exceeds the maximum of {MAX_PAYLOAD_BYTES} bytes",
+                text.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_start_execution_rules() {
+        assert!(check_name("report-2026-11-24_1").is_ok());
+        for bad in ["", "has space", "a/b", "x:y", "{x}", &"n".repeat(81)] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}

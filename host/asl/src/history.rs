@@ -1,0 +1,116 @@
+//! The execution history: events shaped like GetExecutionHistory's, with `id` and
+//! `previousEventId`, so a local history can be compared with one from AWS.
+
+use std::sync::Mutex;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::timestamp;
+
+/// One history event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEvent {
+    /// When it happened (RFC 3339, UTC, milliseconds).
+    pub timestamp: String,
+    /// AWS's event type: `ExecutionStarted`, `TaskStateEntered`, `TaskScheduled`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// 1-based position in the history.
+    pub id: u64,
+    /// The event this one follows (0 for the first).
+    pub previous_event_id: u64,
+    /// The type's details object, e.g. `{"taskScheduledEventDetails": {...}}`.
+    #[serde(flatten)]
+    pub details: Map<String, Value>,
+}
+
+impl HistoryEvent {
+    /// The details object of this event, if it has one.
+    pub fn details(&self) -> Option<&Value> {
+        self.details.values().next()
+    }
+}
+
+/// The events of one execution, appended from any branch.
+#[derive(Debug, Default)]
+pub(crate) struct History {
+    events: Mutex<Vec<HistoryEvent>>,
+}
+
+impl History {
+    /// Appends an event after `*cursor` and moves the cursor to it.
+    pub(crate) fn record(
+        &self,
+        cursor: &mut u64,
+        at: time::OffsetDateTime,
+        kind: String,
+        details: Option<(String, Value)>,
+    ) -> u64 {
+        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        let id = events.len() as u64 + 1;
+        events.push(HistoryEvent {
+            timestamp: timestamp::format(at),
+            kind,
+            id,
+            previous_event_id: *cursor,
+            details: details.into_iter().collect(),
+        });
+        *cursor = id;
+        id
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<HistoryEvent> {
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// `{"truncated": false}`, as AWS attaches to every payload it reports whole.
+pub(crate) fn not_truncated() -> Value {
+    json!({ "truncated": false })
+}
+
+/// The details key of an event type: `TaskStateEntered` -> `stateEnteredEventDetails`.
+pub(crate) fn details_key(kind: &str) -> String {
+    let base = if kind.ends_with("StateEntered") {
+        "StateEntered"
+    } else if kind.ends_with("StateExited") {
+        "StateExited"
+    } else {
+        kind
+    };
+    let mut chars = base.chars();
+    let first = chars
+        .next()
+        .map(|c| c.to_ascii_lowercase())
+        .unwrap_or_default();
+    format!("{first}{}EventDetails", chars.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_keys_follow_aws_names() {
+        assert_eq!(details_key("TaskStateEntered"), "stateEnteredEventDetails");
+        assert_eq!(details_key("PassStateExited"), "stateExitedEventDetails");
+        assert_eq!(details_key("TaskScheduled"), "taskScheduledEventDetails");
+        assert_eq!(
+            details_key("MapIterationStarted"),
+            "mapIterationStartedEventDetails"
+        );
+        assert_eq!(
+            details_key("LambdaFunctionFailed"),
+            "lambdaFunctionFailedEventDetails"
+        );
+        assert_eq!(
+            details_key("ExecutionStarted"),
+            "executionStartedEventDetails"
+        );
+    }
+}

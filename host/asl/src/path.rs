@@ -1,0 +1,293 @@
+//! Paths: JSONPath queries (through serde_json_path) over the state's input or the context
+//! object, and reference paths, the singular kind `ResultPath` writes through.
+
+use serde_json::{Map, Value};
+use serde_json_path::JsonPath;
+
+use crate::error::{StatesError, names};
+
+/// What a path reads: the state's input (`$...`) or the context object (`$$...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Root {
+    Input,
+    Context,
+}
+
+/// A parsed JSONPath as ASL uses it in InputPath, OutputPath, `.$` fields, `ItemsPath`,
+/// Choice `Variable` and the `*Path` fields.
+#[derive(Debug, Clone)]
+pub(crate) struct Path {
+    text: String,
+    root: Root,
+    query: JsonPath,
+    /// Whether the path can select at most one node (no wildcard, slice, union, filter or
+    /// descendant segment). A singular path yields its node; any other yields an array.
+    singular: bool,
+}
+
+impl Path {
+    /// Parses `$...` or `$$...`.
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+        let (root, query_text) = match text.strip_prefix("$$") {
+            Some(rest) => (Root::Context, format!("${rest}")),
+            None if text.starts_with('$') => (Root::Input, text.to_string()),
+            None => return Err(format!("{text:?} is not a path: a path starts with '$'")),
+        };
+        let query = JsonPath::parse(&query_text)
+            .map_err(|err| format!("{text:?} is not a valid JSONPath: {err}"))?;
+        Ok(Self {
+            text: text.to_string(),
+            root,
+            singular: is_singular(&query_text),
+            query,
+        })
+    }
+
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub(crate) fn root(&self) -> Root {
+        self.root
+    }
+
+    /// The selected value, or `None` when a singular path matches nothing.
+    pub(crate) fn find(&self, input: &Value, context: &Value) -> Option<Value> {
+        let target = match self.root {
+            Root::Input => input,
+            Root::Context => context,
+        };
+        let nodes = self.query.query(target);
+        if self.singular {
+            nodes.first().map(|node| (*node).clone())
+        } else {
+            Some(Value::Array(nodes.into_iter().cloned().collect()))
+        }
+    }
+
+    /// The selected value; a path that matches nothing is a `States.Runtime` error.
+    pub(crate) fn select(&self, input: &Value, context: &Value) -> Result<Value, StatesError> {
+        self.find(input, context).ok_or_else(|| {
+            StatesError::runtime(format!(
+                "Invalid path '{}': the path matches nothing in {}",
+                self.text,
+                match self.root {
+                    Root::Input => input,
+                    Root::Context => context,
+                }
+            ))
+        })
+    }
+}
+
+/// A query that has no wildcard, slice, union, filter or descendant segment selects at most
+/// one node. Quoted member names are skipped so `$['a*b']` stays singular.
+fn is_singular(text: &str) -> bool {
+    let mut quote = None;
+    let mut escaped = false;
+    let mut previous = '\0';
+    for c in text.chars() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+        } else {
+            match c {
+                '\'' | '"' => quote = Some(c),
+                '*' | '?' | ':' | ',' => return false,
+                '.' if previous == '.' => return false,
+                _ => {}
+            }
+        }
+        previous = c;
+    }
+    true
+}
+
+/// One step of a reference path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Step {
+    Field(String),
+    Index(usize),
+}
+
+/// A reference path (`$`, `$.a.b`, `$['a b']`, `$.list[2]`): names one node, so it can be
+/// written to. `ResultPath` uses it.
+#[derive(Debug, Clone)]
+pub(crate) struct ReferencePath {
+    text: String,
+    steps: Vec<Step>,
+}
+
+impl ReferencePath {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+        let invalid = |why: &str| format!("{text:?} is not a valid reference path: {why}");
+        let rest = text
+            .strip_prefix('$')
+            .ok_or_else(|| invalid("it must start with '$'"))?;
+        if rest.starts_with('$') {
+            return Err(invalid("the context object '$$' cannot be written"));
+        }
+        let mut steps = Vec::new();
+        let mut chars = rest.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '.' => {
+                    let mut name = String::new();
+                    while let Some(&c) = chars.peek() {
+                        if c == '.' || c == '[' {
+                            break;
+                        }
+                        name.push(c);
+                        chars.next();
+                    }
+                    if name.is_empty() || name.contains(['*', '?', ' ', '@', '(', ')']) {
+                        return Err(invalid("expected a field name after '.'"));
+                    }
+                    steps.push(Step::Field(name));
+                }
+                '[' => {
+                    let mut inner = String::new();
+                    let quote = chars.next_if(|&c| c == '\'' || c == '"');
+                    loop {
+                        match (chars.next(), quote) {
+                            (None, _) => return Err(invalid("unclosed '['")),
+                            (Some(c), Some(q)) if c == q => {
+                                if chars.next() != Some(']') {
+                                    return Err(invalid("expected ']' after the quoted name"));
+                                }
+                                break;
+                            }
+                            (Some('\\'), Some(_)) => inner.extend(chars.next()),
+                            (Some(']'), None) => break,
+                            (Some(c), _) => inner.push(c),
+                        }
+                    }
+                    match (quote, inner.parse::<usize>()) {
+                        (Some(_), _) => steps.push(Step::Field(inner)),
+                        (None, Ok(index)) => steps.push(Step::Index(index)),
+                        (None, Err(_)) => {
+                            return Err(invalid("only quoted names and indexes go in '[]'"));
+                        }
+                    }
+                }
+                _ => return Err(invalid("expected '.' or '['")),
+            }
+        }
+        Ok(Self {
+            text: text.to_string(),
+            steps,
+        })
+    }
+
+    /// Writes `value` at this path inside `target`, creating objects on the way as AWS
+    /// does. A step through something that is not an object (or an index past an array's
+    /// end) is `States.ResultPathMatchFailure`.
+    pub(crate) fn write(&self, target: Value, value: Value) -> Result<Value, StatesError> {
+        let mut target = target;
+        write_at(&mut target, &self.steps, value, true).map_err(|why| {
+            StatesError::new(
+                names::RESULT_PATH_MATCH_FAILURE,
+                format!("Unable to apply ResultPath '{}': {why}", self.text),
+            )
+        })?;
+        Ok(target)
+    }
+}
+
+/// Writes below `slot`; a missing or null field on the way becomes an object, except the
+/// top-level input itself, which must already be an object.
+fn write_at(slot: &mut Value, steps: &[Step], value: Value, top: bool) -> Result<(), String> {
+    let Some((step, rest)) = steps.split_first() else {
+        *slot = value;
+        return Ok(());
+    };
+    match step {
+        Step::Field(name) => {
+            if slot.is_null() && !top {
+                *slot = Value::Object(Map::new());
+            }
+            match slot {
+                Value::Object(map) => write_at(
+                    map.entry(name.clone()).or_insert(Value::Null),
+                    rest,
+                    value,
+                    false,
+                ),
+                other => Err(format!("cannot set field '{name}' on {}", kind_of(other))),
+            }
+        }
+        Step::Index(index) => match slot {
+            Value::Array(items) if *index < items.len() => {
+                write_at(&mut items[*index], rest, value, false)
+            }
+            other => Err(format!("no element [{index}] in {}", kind_of(other))),
+        },
+    }
+}
+
+/// A word for a JSON value's type, for error messages.
+pub(crate) fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn singular_paths_yield_the_node_and_others_an_array() {
+        let input = json!({"a": {"b": [1, 2, 3]}, "x*": 5});
+        let ctx = json!({"Execution": {"Name": "n"}});
+        let at = |p: &str| Path::parse(p).unwrap().find(&input, &ctx);
+        assert_eq!(at("$.a.b[1]"), Some(json!(2)));
+        assert_eq!(at("$.a.b[*]"), Some(json!([1, 2, 3])));
+        assert_eq!(at("$.a.b[0:2]"), Some(json!([1, 2])));
+        assert_eq!(at("$['x*']"), Some(json!(5)));
+        assert_eq!(at("$.missing"), None);
+        assert_eq!(at("$..missing"), Some(json!([])));
+        assert_eq!(at("$$.Execution.Name"), Some(json!("n")));
+        assert_eq!(at("$"), Some(input.clone()));
+    }
+
+    #[test]
+    fn bad_paths_are_refused() {
+        assert!(Path::parse("a.b").is_err());
+        assert!(Path::parse("$.a[").is_err());
+        assert!(ReferencePath::parse("$.a[*]").is_err());
+        assert!(ReferencePath::parse("$$.a").is_err());
+        assert!(ReferencePath::parse("$.").is_err());
+    }
+
+    #[test]
+    fn reference_paths_write_and_create_objects() {
+        let write =
+            |p: &str, target: Value| ReferencePath::parse(p).unwrap().write(target, json!("r"));
+        assert_eq!(write("$", json!({"a": 1})).unwrap(), json!("r"));
+        assert_eq!(
+            write("$.x.y", json!({"a": 1})).unwrap(),
+            json!({"a": 1, "x": {"y": "r"}})
+        );
+        assert_eq!(write("$['a b']", json!({})).unwrap(), json!({"a b": "r"}));
+        assert_eq!(
+            write("$.l[1]", json!({"l": [0, 1]})).unwrap(),
+            json!({"l": [0, "r"]})
+        );
+        let err = write("$.a.b", json!({"a": 3})).unwrap_err();
+        assert_eq!(err.error, names::RESULT_PATH_MATCH_FAILURE);
+        assert!(write("$.a", json!("text")).is_err());
+        assert!(write("$.l[5]", json!({"l": []})).is_err());
+    }
+}

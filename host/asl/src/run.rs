@@ -1,0 +1,819 @@
+//! The interpreter: runs states in AWS's order of input/output processing, applies Retry
+//! and Catch, and records every step in the history.
+
+use std::time::Duration;
+
+use futures_util::future::{Either, select, try_join_all};
+use futures_util::{StreamExt, stream};
+use serde_json::{Value, json};
+
+use crate::definition::{
+    Catcher, Count, Kind, MapSpec, Percentage, Resource, Retrier, Seconds, State, States, TaskSpec,
+    Text, Transition, WaitFor,
+};
+use crate::error::{StatesError, names};
+use crate::execution::{Execution, check_size};
+use crate::history::{details_key, not_truncated};
+use crate::invoker::{BoxFuture, InvokeError, TaskCall};
+use crate::path::kind_of;
+use crate::timestamp;
+
+/// How an execution ended.
+pub(crate) enum Ending {
+    Succeeded(String),
+    Failed(StatesError),
+    TimedOut(StatesError),
+}
+
+/// Runs a whole execution, from `ExecutionStarted` to its last event.
+pub(crate) async fn execution(exec: &Execution) -> Ending {
+    let runner = Runner::new(exec);
+    let mut cursor = 0;
+    runner.event(
+        &mut cursor,
+        "ExecutionStarted",
+        Some(exec.started_details()),
+    );
+    let result = {
+        let body = runner.scope(&exec.machine.states, exec.input.clone(), &mut cursor);
+        match exec.machine.timeout_seconds {
+            Some(seconds) => {
+                match select(body, exec.engine.clock.sleep(Duration::from_secs(seconds))).await {
+                    Either::Left((result, _)) => Some(result),
+                    Either::Right(_) => None,
+                }
+            }
+            None => Some(body.await),
+        }
+    };
+    let result = result.map(|r| {
+        r.and_then(|output| {
+            let text = output.to_string();
+            check_size("execution's output", &text).map(|()| text)
+        })
+    });
+    match result {
+        Some(Ok(output)) => {
+            let details = json!({ "output": output, "outputDetails": not_truncated() });
+            runner.event(&mut cursor, "ExecutionSucceeded", Some(details));
+            Ending::Succeeded(output)
+        }
+        Some(Err(error)) => {
+            runner.event(&mut cursor, "ExecutionFailed", Some(error_details(&error)));
+            Ending::Failed(error)
+        }
+        None => {
+            let error = StatesError::new(
+                names::TIMEOUT,
+                format!(
+                    "The execution ran longer than the state machine's TimeoutSeconds ({} s)",
+                    exec.machine.timeout_seconds.unwrap_or_default()
+                ),
+            );
+            // The cursor may lag behind a branch; the timeout follows the last event.
+            let mut last = exec.history.snapshot().len() as u64;
+            runner.event(&mut last, "ExecutionTimedOut", Some(error_details(&error)));
+            Ending::TimedOut(error)
+        }
+    }
+}
+
+fn error_details(error: &StatesError) -> Value {
+    json!({ "error": error.error, "cause": error.cause })
+}
+
+struct Runner<'e> {
+    exec: &'e Execution,
+    /// The context object's `Execution` and `StateMachine`, built once.
+    base_context: Value,
+}
+
+/// What one attempt at a state decided.
+struct Done<'s> {
+    next: Option<&'s str>,
+    output: Value,
+}
+
+impl<'e> Runner<'e> {
+    fn new(exec: &'e Execution) -> Self {
+        let base_context = json!({
+            "Execution": exec.context_execution(),
+            "StateMachine": exec.context_state_machine(),
+        });
+        Self { exec, base_context }
+    }
+
+    fn event(&self, cursor: &mut u64, kind: &str, details: Option<Value>) -> u64 {
+        let details = details.map(|d| (details_key(kind), d));
+        let now = self.exec.engine.clock.now();
+        self.exec
+            .history
+            .record(cursor, now, kind.to_string(), details)
+    }
+
+    /// Runs the states of one scope from `StartAt` to an end.
+    fn scope<'a>(
+        &'a self,
+        states: &'a States,
+        input: Value,
+        cursor: &'a mut u64,
+    ) -> BoxFuture<'a, Result<Value, StatesError>> {
+        Box::pin(async move {
+            let mut name = states.start_at.as_str();
+            let mut input = input;
+            loop {
+                let done = self.state(states.get(name), input, cursor).await?;
+                match done.next {
+                    Some(next) => {
+                        name = next;
+                        input = done.output;
+                    }
+                    None => return Ok(done.output),
+                }
+            }
+        })
+    }
+
+    /// Runs one state: entered event, attempts with Retry, Catch, exited event.
+    async fn state<'s>(
+        &self,
+        state: &'s State,
+        raw: Value,
+        cursor: &mut u64,
+    ) -> Result<Done<'s>, StatesError> {
+        let prefix = state.kind.event_prefix();
+        let entered_time = timestamp::format(self.exec.engine.clock.now());
+        let entered = json!({ "name": state.name, "input": raw.to_string(), "inputDetails": not_truncated() });
+        let entered_id = self.event(cursor, &format!("{prefix}StateEntered"), Some(entered));
+
+        let mut attempts = vec![0u64; state.retry.len()];
+        let mut retry_count = 0;
+        let done = loop {
+            let context = self.context(state, &entered_time, retry_count);
+            let error = match self.attempt(state, &raw, &context, cursor).await {
+                Ok(done) => break Ok(done),
+                Err(error) => locate(error, state, entered_id),
+            };
+            if !error.is_recoverable() {
+                break Err(error);
+            }
+            if let Some(delay) = retry_delay(&state.retry, &mut attempts, &error) {
+                retry_count += 1;
+                self.exec.engine.clock.sleep(delay).await;
+                continue;
+            }
+            break match state
+                .catch
+                .iter()
+                .find(|c| c.error_equals.iter().any(|n| error.matches(n)))
+            {
+                Some(catcher) => catch(catcher, &raw, &error),
+                None => Err(error),
+            };
+        }?;
+        let exited = json!({ "name": state.name, "output": done.output.to_string(), "outputDetails": not_truncated() });
+        self.event(cursor, &format!("{prefix}StateExited"), Some(exited));
+        Ok(done)
+    }
+
+    fn context(&self, state: &State, entered_time: &str, retry_count: u64) -> Value {
+        let mut context = self.base_context.clone();
+        context["State"] =
+            json!({ "EnteredTime": entered_time, "Name": state.name, "RetryCount": retry_count });
+        context
+    }
+
+    /// One attempt: InputPath, Parameters, the state's work, ResultSelector, ResultPath,
+    /// OutputPath.
+    async fn attempt<'s>(
+        &self,
+        state: &'s State,
+        raw: &Value,
+        context: &Value,
+        cursor: &mut u64,
+    ) -> Result<Done<'s>, StatesError> {
+        let effective = match &state.input_path {
+            Some(path) => path.select(raw, context)?,
+            None => json!({}),
+        };
+        let next = match &state.transition {
+            Transition::Next(next) => Some(next.as_str()),
+            Transition::End | Transition::None => None,
+        };
+        let parameters = |input: Value| match &state.parameters {
+            Some(template) => template.render(&input, context),
+            None => Ok(input),
+        };
+        let result = match &state.kind {
+            Kind::Pass { result } => match result {
+                Some(result) => result.clone(),
+                None => parameters(effective)?,
+            },
+            Kind::Task(spec) => {
+                let payload = parameters(effective)?;
+                self.task(spec, payload, raw, cursor).await?
+            }
+            Kind::Parallel { branches } => {
+                let input = parameters(effective)?;
+                self.parallel(branches, input, cursor).await?
+            }
+            Kind::Map(spec) => self.map(state, spec, &effective, context, cursor).await?,
+            Kind::Choice { choices, default } => {
+                for (condition, target) in choices {
+                    if condition.eval(&effective, context)? {
+                        return Ok(Done {
+                            next: Some(target),
+                            output: output_path(state, effective, context)?,
+                        });
+                    }
+                }
+                let Some(target) = default else {
+                    return Err(StatesError::new(
+                        names::NO_CHOICE_MATCHED,
+                        format!(
+                            "No Choice rule of state '{}' matched, and it has no Default",
+                            state.name
+                        ),
+                    ));
+                };
+                return Ok(Done {
+                    next: Some(target),
+                    output: output_path(state, effective, context)?,
+                });
+            }
+            Kind::Wait(wait) => {
+                let delay = self.wait_for(wait, &effective, context)?;
+                self.exec.engine.clock.sleep(delay).await;
+                return Ok(Done {
+                    next,
+                    output: output_path(state, effective, context)?,
+                });
+            }
+            Kind::Succeed => {
+                return Ok(Done {
+                    next: None,
+                    output: output_path(state, effective, context)?,
+                });
+            }
+            Kind::Fail { error, cause } => {
+                let text = |text: &Option<Text>| -> Result<String, StatesError> {
+                    match text {
+                        None => Ok(String::new()),
+                        Some(Text::Fixed(text)) => Ok(text.clone()),
+                        Some(Text::Path(path)) => {
+                            string_result(path.select(raw, context)?, path.text())
+                        }
+                        Some(Text::Call(call)) => {
+                            string_result(call.eval(raw, context)?, "the intrinsic function")
+                        }
+                    }
+                };
+                return Err(StatesError::new(text(error)?, text(cause)?));
+            }
+        };
+        let selected = match &state.result_selector {
+            Some(template) => template.render(&result, context)?,
+            None => result,
+        };
+        let merged = match &state.result_path {
+            Some(path) => path.write(raw.clone(), selected)?,
+            None => raw.clone(),
+        };
+        Ok(Done {
+            next,
+            output: output_path(state, merged, context)?,
+        })
+    }
+
+    fn wait_for(
+        &self,
+        wait: &WaitFor,
+        input: &Value,
+        context: &Value,
+    ) -> Result<Duration, StatesError> {
+        let until = |at: time::OffsetDateTime| {
+            let left = at - self.exec.engine.clock.now();
+            Duration::try_from(left).unwrap_or(Duration::ZERO)
+        };
+        Ok(match wait {
+            WaitFor::Seconds(seconds) => Duration::from_secs(*seconds),
+            WaitFor::Timestamp(at) => until(*at),
+            WaitFor::SecondsPath(path) => {
+                let value = path.select(input, context)?;
+                Duration::from_secs(value.as_u64().ok_or_else(|| {
+                    StatesError::runtime(format!(
+                        "The SecondsPath '{}' must select a non-negative integer, got {value}",
+                        path.text()
+                    ))
+                })?)
+            }
+            WaitFor::TimestampPath(path) => {
+                let value = path.select(input, context)?;
+                until(value.as_str().and_then(timestamp::parse).ok_or_else(|| {
+                    StatesError::runtime(format!(
+                        "The TimestampPath '{}' must select an RFC 3339 timestamp, got {value}",
+                        path.text()
+                    ))
+                })?)
+            }
+        })
+    }
+
+    async fn task(
+        &self,
+        spec: &TaskSpec,
+        payload: Value,
+        raw: &Value,
+        cursor: &mut u64,
+    ) -> Result<Value, StatesError> {
+        let timeout = seconds(spec.timeout.as_ref(), raw, "TimeoutSecondsPath")?;
+        let heartbeat = seconds(spec.heartbeat.as_ref(), raw, "HeartbeatSecondsPath")?;
+        let payload_text = payload.to_string();
+        check_size("task's input", &payload_text)?;
+        let call = task_call(&spec.resource, &payload)?;
+        let events = TaskEvents::new(&spec.resource);
+        let mut scheduled = match &spec.resource {
+            Resource::LambdaFunction(arn) => {
+                json!({ "resource": arn, "input": payload_text, "inputDetails": not_truncated() })
+            }
+            _ => {
+                let mut details = events.fields();
+                details["parameters"] = Value::String(payload_text);
+                details["region"] = json!(self.exec.engine.region);
+                details
+            }
+        };
+        if let Some(t) = timeout {
+            scheduled["timeoutInSeconds"] = json!(t);
+        }
+        if let Some(h) = heartbeat {
+            scheduled["heartbeatInSeconds"] = json!(h);
+        }
+        self.event(cursor, &events.kind("Scheduled"), Some(scheduled));
+        let started = (!events.direct_lambda).then(|| events.fields());
+        self.event(cursor, &events.kind("Started"), started);
+
+        let limit = [
+            (timeout, names::TIMEOUT),
+            (heartbeat, names::HEARTBEAT_TIMEOUT),
+        ]
+        .into_iter()
+        .filter_map(|(seconds, name)| seconds.map(|s| (s, name)))
+        .min_by_key(|(seconds, _)| *seconds);
+        let invocation = self.exec.engine.invoker.invoke(call);
+        let outcome = match limit {
+            Some((seconds, name)) => match select(
+                invocation,
+                self.exec.engine.clock.sleep(Duration::from_secs(seconds)),
+            )
+            .await
+            {
+                Either::Left((outcome, _)) => Some(outcome),
+                Either::Right(_) => {
+                    let error = StatesError::new(
+                        name,
+                        format!("The task did not finish within {seconds} s"),
+                    );
+                    let mut details = events.fields();
+                    details["error"] = json!(error.error);
+                    details["cause"] = json!(error.cause);
+                    self.event(cursor, &events.kind("TimedOut"), Some(details));
+                    return Err(error);
+                }
+            },
+            None => Some(invocation.await),
+        };
+        let result = match outcome.expect("set above") {
+            Ok(result) => wrap_result(&spec.resource, result),
+            Err(err) => Err(invoke_error(err)),
+        };
+        let result = result.and_then(|result| {
+            let text = result.to_string();
+            check_size("task's result", &text).map(|()| (result, text))
+        });
+        match result {
+            Ok((result, text)) => {
+                let mut details = events.fields();
+                details["output"] = Value::String(text);
+                details["outputDetails"] = not_truncated();
+                self.event(cursor, &events.kind("Succeeded"), Some(details));
+                Ok(result)
+            }
+            Err(error) => {
+                let mut details = events.fields();
+                details["error"] = json!(error.error);
+                details["cause"] = json!(error.cause);
+                self.event(cursor, &events.kind("Failed"), Some(details));
+                Err(error)
+            }
+        }
+    }
+
+    async fn parallel(
+        &self,
+        branches: &[std::sync::Arc<States>],
+        input: Value,
+        cursor: &mut u64,
+    ) -> Result<Value, StatesError> {
+        let started = self.event(cursor, "ParallelStateStarted", None);
+        let runs = branches.iter().map(|branch| {
+            let input = input.clone();
+            async move {
+                let mut at = started;
+                match self.scope(branch, input, &mut at).await {
+                    Ok(output) => Ok((output, at)),
+                    Err(error) => Err((error, at)),
+                }
+            }
+        });
+        // The first failure stops the other branches, as on AWS.
+        match try_join_all(runs).await {
+            Ok(results) => {
+                *cursor = results.iter().map(|(_, at)| *at).max().unwrap_or(started);
+                let outputs = results.into_iter().map(|(output, _)| output).collect();
+                self.event(cursor, "ParallelStateSucceeded", None);
+                Ok(Value::Array(outputs))
+            }
+            Err((error, at)) => {
+                *cursor = at;
+                self.event(cursor, "ParallelStateFailed", None);
+                Err(error)
+            }
+        }
+    }
+
+    async fn map(
+        &self,
+        state: &State,
+        spec: &MapSpec,
+        input: &Value,
+        context: &Value,
+        cursor: &mut u64,
+    ) -> Result<Value, StatesError> {
+        let items = match spec.items_path.select(input, context)? {
+            Value::Array(items) => items,
+            other => {
+                return Err(StatesError::runtime(format!(
+                    "The ItemsPath '{}' must select an array, got {}",
+                    spec.items_path.text(),
+                    kind_of(&other)
+                )));
+            }
+        };
+        let total = items.len();
+        let max_concurrency = count(&spec.max_concurrency, input, context, "MaxConcurrencyPath")?;
+        let tolerated_count = spec
+            .tolerated_failure_count
+            .as_ref()
+            .map(|c| count(c, input, context, "ToleratedFailureCountPath"))
+            .transpose()?;
+        let tolerated_percentage = spec
+            .tolerated_failure_percentage
+            .as_ref()
+            .map(|p| percentage(p, input, context))
+            .transpose()?;
+        let tolerant = tolerated_count.is_some() || tolerated_percentage.is_some();
+        let exceeded = |failures: usize| {
+            let over_count = failures as u64 > tolerated_count.unwrap_or(0);
+            let over_percentage =
+                tolerated_percentage.is_none_or(|p| failures as f64 * 100.0 / total as f64 > p);
+            if tolerant {
+                over_count && over_percentage
+            } else {
+                failures > 0
+            }
+        };
+
+        let started = self.event(cursor, "MapStateStarted", Some(json!({ "length": total })));
+        let iterations = items
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| async move {
+                let mut at = started;
+                let details = json!({ "name": state.name, "index": index });
+                self.event(&mut at, "MapIterationStarted", Some(details.clone()));
+                let item_input = match &spec.item_selector {
+                    Some(selector) => {
+                        let mut context = context.clone();
+                        context["Map"] = json!({ "Item": { "Index": index, "Value": item } });
+                        selector.render(input, &context)
+                    }
+                    None => Ok(item),
+                };
+                let result = match item_input {
+                    Ok(item_input) => self.scope(&spec.processor, item_input, &mut at).await,
+                    Err(error) => Err(error),
+                };
+                let kind = if result.is_ok() {
+                    "MapIterationSucceeded"
+                } else {
+                    "MapIterationFailed"
+                };
+                self.event(&mut at, kind, Some(details));
+                (index, result, at)
+            });
+        let limit = match max_concurrency {
+            0 => total.max(1),
+            n => usize::try_from(n).unwrap_or(usize::MAX),
+        };
+        let mut running = stream::iter(iterations).buffer_unordered(limit);
+        let mut outputs = vec![Value::Null; total];
+        let mut failures = 0;
+        let mut last = started;
+        while let Some((index, result, at)) = running.next().await {
+            last = last.max(at);
+            match result {
+                Ok(output) => outputs[index] = output,
+                Err(error) => {
+                    failures += 1;
+                    outputs[index] = error.to_output();
+                    if !error.is_recoverable() || exceeded(failures) {
+                        drop(running);
+                        *cursor = last;
+                        self.event(cursor, "MapStateFailed", None);
+                        return Err(if tolerant && error.is_recoverable() {
+                            StatesError::new(
+                                names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                                format!(
+                                    "The Map state failed because {failures} of {total} items failed, more than it tolerates; item {index} failed with {}: {}",
+                                    error.error, error.cause
+                                ),
+                            )
+                        } else {
+                            error
+                        });
+                    }
+                }
+            }
+        }
+        *cursor = last;
+        self.event(cursor, "MapStateSucceeded", None);
+        Ok(Value::Array(outputs))
+    }
+}
+
+/// Adds AWS's "where" to a `States.Runtime` cause, once.
+fn locate(mut error: StatesError, state: &State, entered_id: u64) -> StatesError {
+    const PREFIX: &str = "An error occurred while executing the state";
+    if error.error == names::RUNTIME && !error.cause.starts_with(PREFIX) {
+        error.cause = format!(
+            "{PREFIX} '{}' (entered at the event id #{entered_id}). {}",
+            state.name, error.cause
+        );
+    }
+    error
+}
+
+/// The wait before the next attempt, if the first retrier that matches has attempts left.
+/// AWS uses only the first matching retrier, even when it is exhausted.
+fn retry_delay(
+    retriers: &[Retrier],
+    attempts: &mut [u64],
+    error: &StatesError,
+) -> Option<Duration> {
+    let (index, retrier) = retriers
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.error_equals.iter().any(|name| error.matches(name)))?;
+    let done = attempts[index];
+    if done >= retrier.max_attempts {
+        return None;
+    }
+    attempts[index] += 1;
+    let mut seconds = retrier.interval_seconds as f64
+        * retrier
+            .backoff_rate
+            .powi(i32::try_from(done).unwrap_or(i32::MAX));
+    if let Some(max) = retrier.max_delay_seconds {
+        seconds = seconds.min(max as f64);
+    }
+    if retrier.full_jitter {
+        seconds *= rand::random::<f64>();
+    }
+    Some(Duration::from_secs_f64(seconds.min(1.0e9)))
+}
+
+fn catch<'s>(
+    catcher: &'s Catcher,
+    raw: &Value,
+    error: &StatesError,
+) -> Result<Done<'s>, StatesError> {
+    let output = match &catcher.result_path {
+        Some(path) => path.write(raw.clone(), error.to_output())?,
+        None => raw.clone(),
+    };
+    Ok(Done {
+        next: Some(&catcher.next),
+        output,
+    })
+}
+
+fn output_path(state: &State, value: Value, context: &Value) -> Result<Value, StatesError> {
+    let output = match &state.output_path {
+        Some(path) => path.select(&value, context)?,
+        None => json!({}),
+    };
+    check_size("state's output", &output.to_string())?;
+    Ok(output)
+}
+
+fn string_result(value: Value, what: &str) -> Result<String, StatesError> {
+    match value {
+        Value::String(text) => Ok(text),
+        other => Err(StatesError::runtime(format!(
+            "{what} must give a string, got {other}"
+        ))),
+    }
+}
+
+fn seconds(spec: Option<&Seconds>, raw: &Value, field: &str) -> Result<Option<u64>, StatesError> {
+    match spec {
+        None => Ok(None),
+        Some(Seconds::Fixed(seconds)) => Ok(Some(*seconds)),
+        Some(Seconds::Path(path)) => {
+            let value = path.select(raw, &Value::Null)?;
+            match value.as_u64() {
+                Some(seconds) if seconds > 0 => Ok(Some(seconds)),
+                _ => Err(StatesError::runtime(format!(
+                    "The {field} '{}' must select a positive integer, got {value}",
+                    path.text()
+                ))),
+            }
+        }
+    }
+}
+
+fn count(spec: &Count, input: &Value, context: &Value, field: &str) -> Result<u64, StatesError> {
+    match spec {
+        Count::Fixed(n) => Ok(*n),
+        Count::Path(path) => {
+            let value = path.select(input, context)?;
+            value.as_u64().ok_or_else(|| {
+                StatesError::runtime(format!(
+                    "The {field} '{}' must select a non-negative integer, got {value}",
+                    path.text()
+                ))
+            })
+        }
+    }
+}
+
+fn percentage(spec: &Percentage, input: &Value, context: &Value) -> Result<f64, StatesError> {
+    match spec {
+        Percentage::Fixed(p) => Ok(*p),
+        Percentage::Path(path) => {
+            let value = path.select(input, context)?;
+            value.as_f64().filter(|p| (0.0..=100.0).contains(p)).ok_or_else(|| {
+                StatesError::runtime(format!(
+                    "The ToleratedFailurePercentagePath '{}' must select a number from 0 to 100, got {value}",
+                    path.text()
+                ))
+            })
+        }
+    }
+}
+
+/// The event names and shared fields of one task's events.
+struct TaskEvents {
+    direct_lambda: bool,
+    resource_type: &'static str,
+    resource: &'static str,
+}
+
+impl TaskEvents {
+    fn new(resource: &Resource) -> Self {
+        let (direct_lambda, resource_type, resource) = match resource {
+            Resource::LambdaFunction(_) => (true, "lambda", "invoke"),
+            Resource::LambdaInvoke => (false, "lambda", "invoke"),
+            Resource::SnsPublish => (false, "sns", "publish"),
+        };
+        Self {
+            direct_lambda,
+            resource_type,
+            resource,
+        }
+    }
+
+    /// `TaskScheduled`, or `LambdaFunctionScheduled` for a function ARN resource.
+    fn kind(&self, what: &str) -> String {
+        let prefix = if self.direct_lambda {
+            "LambdaFunction"
+        } else {
+            "Task"
+        };
+        format!("{prefix}{what}")
+    }
+
+    /// `resourceType` and `resource`, which every Task* event carries.
+    fn fields(&self) -> Value {
+        if self.direct_lambda {
+            json!({})
+        } else {
+            json!({ "resourceType": self.resource_type, "resource": self.resource })
+        }
+    }
+}
+
+/// The invoker call a Task's resource and payload ask for.
+fn task_call(resource: &Resource, payload: &Value) -> Result<TaskCall, StatesError> {
+    let invalid = |service: &str, why: String| {
+        StatesError::new(format!("{service}.InvalidParameterException"), why)
+    };
+    match resource {
+        Resource::LambdaFunction(arn) => Ok(TaskCall::Lambda {
+            function: arn.clone(),
+            payload: payload.clone(),
+        }),
+        Resource::LambdaInvoke => {
+            let function = payload
+                .get("FunctionName")
+                .and_then(Value::as_str)
+                .ok_or_else(|| invalid("Lambda", "FunctionName must be a string".into()))?;
+            let payload = match payload.get("Payload") {
+                Some(Value::String(text)) => {
+                    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone()))
+                }
+                Some(value) => value.clone(),
+                None => json!({}),
+            };
+            Ok(TaskCall::Lambda {
+                function: function.to_string(),
+                payload,
+            })
+        }
+        Resource::SnsPublish => {
+            let topic_arn = payload
+                .get("TopicArn")
+                .and_then(Value::as_str)
+                .ok_or_else(|| invalid("SNS", "TopicArn must be a string".into()))?;
+            let message = match payload.get("Message") {
+                Some(Value::String(text)) => text.clone(),
+                Some(other) => other.to_string(),
+                None => return Err(invalid("SNS", "Message is required".into())),
+            };
+            let subject = match payload.get("Subject") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(text)) => Some(text.clone()),
+                Some(other) => {
+                    return Err(invalid(
+                        "SNS",
+                        format!("Subject must be a string, got {}", kind_of(other)),
+                    ));
+                }
+            };
+            Ok(TaskCall::SnsPublish {
+                topic_arn: topic_arn.to_string(),
+                subject,
+                message,
+            })
+        }
+    }
+}
+
+/// The result a Task state sees: the function's own output for a function ARN, AWS's
+/// response envelope for the service integrations.
+fn wrap_result(resource: &Resource, result: Value) -> Result<Value, StatesError> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let http = |headers: Value| json!({ "HttpHeaders": headers, "HttpStatusCode": 200 });
+    Ok(match resource {
+        Resource::LambdaFunction(_) => result,
+        Resource::LambdaInvoke => json!({
+            "ExecutedVersion": "$LATEST",
+            "Payload": result,
+            "SdkHttpMetadata": http(json!({
+                "Content-Type": "application/json",
+                "X-Amz-Executed-Version": "$LATEST",
+                "x-amzn-RequestId": request_id,
+            })),
+            "SdkResponseMetadata": { "RequestId": request_id },
+            "StatusCode": 200,
+        }),
+        Resource::SnsPublish => {
+            let message_id = match result {
+                Value::String(id) => id,
+                other => other.to_string(),
+            };
+            json!({
+                "MessageId": message_id,
+                "SdkHttpMetadata": http(json!({ "Content-Type": "text/xml", "x-amzn-RequestId": request_id })),
+                "SdkResponseMetadata": { "RequestId": request_id },
+            })
+        }
+    })
+}
+
+/// A failed call as the state machine sees it. A function's own error keeps its
+/// `errorType` as the error name and becomes a JSON cause, as Lambda reports it.
+fn invoke_error(error: InvokeError) -> StatesError {
+    match error {
+        InvokeError::Function {
+            error_type,
+            error_message,
+        } => {
+            let cause =
+                json!({ "errorType": error_type, "errorMessage": error_message }).to_string();
+            StatesError::new(error_type, cause)
+        }
+        InvokeError::Service { error, cause } => StatesError::new(error, cause),
+    }
+}

@@ -1,0 +1,10 @@
+//! The engine, driven through its public API with test task functions and a paused tokio
+//! clock. Expected values come from the States Language spec and AWS's documentation.
+
+mod common;
+
+mod errors;
+mod history;
+mod processing;
+mod states;
+mod validation;

@@ -1,0 +1,285 @@
+//! Definitions AWS's CreateStateMachine would refuse are refused here too, with every
+//! problem named by the pointer of its field.
+
+use cafe_report_asl::StateMachine;
+use serde_json::{Value, json};
+
+use crate::common::lambda;
+
+/// The (code, location) pairs of every error in a definition.
+fn problems(definition: Value) -> Vec<(String, String)> {
+    match StateMachine::from_value(&definition) {
+        Ok(_) => panic!("accepted: {definition}"),
+        Err(errors) => errors
+            .0
+            .into_iter()
+            .map(|e| (e.code.to_string(), e.location))
+            .collect(),
+    }
+}
+
+fn has(definition: Value, code: &str, location: &str) {
+    let found = problems(definition.clone());
+    assert!(
+        found.iter().any(|(c, l)| c == code && l == location),
+        "expected {code} at {location} for {definition}, got {found:?}"
+    );
+}
+
+#[test]
+fn transitions_must_name_states() {
+    has(
+        json!({"StartAt": "Nope", "States": {"A": {"Type": "Pass", "End": true}}}),
+        "MISSING_TRANSITION_TARGET",
+        "/StartAt",
+    );
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}}}),
+        "MISSING_TRANSITION_TARGET",
+        "/States/A/Next",
+    );
+    has(
+        json!({"StartAt": "A", "States": {
+            "A": {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsNull": true, "Next": "Z"}], "Default": "Y"},
+            "Y": {"Type": "Succeed"}
+        }}),
+        "MISSING_TRANSITION_TARGET",
+        "/States/A/Choices/0/Next",
+    );
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": lambda("f"), "End": true,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Gone"}]}}}),
+        "MISSING_TRANSITION_TARGET",
+        "/States/A/Catch/0/Next",
+    );
+}
+
+#[test]
+fn next_or_end_and_a_way_to_stop() {
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass"}}}),
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/A/Next",
+    );
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A", "End": true}}}),
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/A/End",
+    );
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A"}}}),
+        "NO_TERMINAL_STATE",
+        "/States",
+    );
+}
+
+#[test]
+fn unreachable_states_are_named() {
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Succeed"}, "Lost": {"Type": "Succeed"}}}),
+        "UNREACHABLE_STATE",
+        "/States/Lost",
+    );
+}
+
+#[test]
+fn field_types_and_unknown_fields() {
+    let bad = json!({"StartAt": "A", "States": {"A": {
+        "Type": "Task", "Resource": lambda("f"), "End": true,
+        "TimeoutSeconds": "60",
+        "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": -1, "BackoffRate": 0.5}],
+        "ResultPath": 7,
+        "Colour": "blue"
+    }}});
+    let found = problems(bad);
+    for location in [
+        "/States/A/TimeoutSeconds",
+        "/States/A/Retry/0/MaxAttempts",
+        "/States/A/Retry/0/BackoffRate",
+        "/States/A/ResultPath",
+        "/States/A/Colour",
+    ] {
+        assert!(
+            found.iter().any(|(_, l)| l == location),
+            "{location} not in {found:?}"
+        );
+    }
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Dance", "End": true}}}),
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/A/Type",
+    );
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Choice", "Choices": [], "End": true}}}),
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/A/End",
+    );
+}
+
+#[test]
+fn bad_paths_and_intrinsics() {
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "InputPath": "$.a[", "End": true}}}),
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/A/InputPath",
+    );
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "ResultPath": "$.a[*]", "End": true}}}),
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/A/ResultPath",
+    );
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"deep": {"x.$": "States.Format('{}', $.a"}}, "End": true}}}),
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/A/Parameters/deep/x.$",
+    );
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"x.$": "States.Nope()"}, "End": true}}}),
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/A/Parameters/x.$",
+    );
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Choice", "Choices": [{"Variable": "nope", "IsNull": true, "Next": "A"}]}}}),
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/A/Choices/0/Variable",
+    );
+}
+
+#[test]
+fn retry_and_catch_rules() {
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": lambda("f"), "End": true,
+            "Retry": [{"ErrorEquals": ["States.ALL"]}, {"ErrorEquals": ["X"]}]}}}),
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/A/Retry/0/ErrorEquals",
+    );
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": lambda("f"), "End": true,
+            "Retry": [{"ErrorEquals": ["States.ALL", "X"]}]}}}),
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/A/Retry/0/ErrorEquals",
+    );
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": lambda("f"), "End": true,
+            "Retry": [{"ErrorEquals": []}]}}}),
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/A/Retry/0/ErrorEquals",
+    );
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true, "Retry": [{"ErrorEquals": ["X"]}]}}}),
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/A/Retry",
+    );
+}
+
+#[test]
+fn resources_and_timeouts() {
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "not-an-arn", "End": true}}}),
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/A/Resource",
+    );
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "${QueryFunctionArn}", "End": true}}}),
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/A/Resource",
+    );
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"Payload": {}}, "End": true}}}),
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/A/Parameters",
+    );
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": lambda("f"), "TimeoutSeconds": 5, "HeartbeatSeconds": 5, "End": true}}}),
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/A/HeartbeatSeconds",
+    );
+    has(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": lambda("f"), "TimeoutSeconds": 5, "TimeoutSecondsPath": "$.t", "End": true}}}),
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/A/TimeoutSecondsPath",
+    );
+}
+
+#[test]
+fn branches_and_processors_are_their_own_scopes() {
+    // A branch cannot jump out to a state of the outer machine.
+    has(
+        json!({"StartAt": "P", "States": {
+            "P": {"Type": "Parallel", "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Pass", "Next": "Done"}}}], "Next": "Done"},
+            "Done": {"Type": "Succeed"}
+        }}),
+        "MISSING_TRANSITION_TARGET",
+        "/States/P/Branches/0/States/B/Next",
+    );
+    has(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "X", "States": {"X": {"Type": "Succeed"}}}}}}),
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/M/ItemProcessor/ProcessorConfig/Mode",
+    );
+}
+
+#[test]
+fn every_error_is_reported_at_once() {
+    let found = problems(json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "Missing"},
+        "B": {"Type": "Wait", "End": true},
+        "C": {"Type": "Fail", "Error": 3}
+    }}));
+    assert_eq!(
+        found,
+        [
+            (
+                "SCHEMA_VALIDATION_FAILED".to_string(),
+                "/States/B".to_string()
+            ),
+            (
+                "SCHEMA_VALIDATION_FAILED".to_string(),
+                "/States/C/Error".to_string()
+            )
+        ]
+    );
+    // Once every state parses, all transition problems come together.
+    let found = problems(json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "Missing"},
+        "B": {"Type": "Pass", "Next": "Gone"}
+    }}));
+    let codes: Vec<&str> = found.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(
+        codes,
+        [
+            "MISSING_TRANSITION_TARGET",
+            "MISSING_TRANSITION_TARGET",
+            "NO_TERMINAL_STATE",
+            "UNREACHABLE_STATE"
+        ]
+    );
+}
+
+#[test]
+fn invalid_json_is_refused() {
+    let err = StateMachine::parse("{ not json").unwrap_err();
+    assert_eq!(err.0[0].code, "INVALID_JSON_DESCRIPTION");
+    assert!(err.to_string().contains("not valid JSON"));
+}
+
+#[test]
+fn the_report_definition_is_valid() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../statemachine/report.asl.json"
+    ))
+    .unwrap();
+    let text = text
+        .replace("${QueryFunctionArn}", &lambda("query"))
+        .replace("${RenderFunctionArn}", &lambda("render"))
+        .replace("${PresignFunctionArn}", &lambda("presign"))
+        .replace("${ReportBucket}", "cafe-reports")
+        .replace("${ObjectsEndpoint}", "")
+        .replace(
+            "${ReportTopicArn}",
+            "arn:aws:sns:us-east-1:000000000000:cafe-report",
+        );
+    StateMachine::parse(&text).unwrap_or_else(|errors| panic!("{errors}"));
+}
