@@ -71,7 +71,8 @@ impl Guest for Presign {
         let identity = signer::identity();
         let now = clock::now();
         let request = PresignRequest {
-            endpoint: input.endpoint.as_deref(),
+            // An empty endpoint (a deploy-time substitution left blank) means AWS's own.
+            endpoint: input.endpoint.as_deref().filter(|e| !e.is_empty()),
             addressing: input.addressing,
             region: input.region.as_deref().unwrap_or(&identity.region),
             bucket: &input.bucket,

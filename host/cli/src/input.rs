@@ -28,3 +28,11 @@ pub fn parse_now(text: &str) -> anyhow::Result<u64> {
     u64::try_from(at.unix_timestamp_nanos() / 1_000_000)
         .with_context(|| format!("--now {text:?} is before 1970"))
 }
+
+/// Parses `--now` (RFC 3339) into a time.
+pub fn parse_time(text: &str) -> anyhow::Result<time::OffsetDateTime> {
+    let millis = parse_now(text)?;
+    Ok(time::OffsetDateTime::from_unix_timestamp_nanos(
+        i128::from(millis) * 1_000_000,
+    )?)
+}

@@ -29,9 +29,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// The main job: query, then render and presign side by side; prints where the report
-    /// is, the presigned URL and the message delivered.
+    /// The main job: runs the report workflow (statemachine/report.asl.json) once on the
+    /// local engine; prints where the report is, the presigned URL and the message sent.
     Report(commands::report::Args),
+    /// Run any state machine on the local engine; prints DescribeExecution's JSON.
+    Execute(commands::execute::Args),
+    /// Check a state machine definition as CreateStateMachine would.
+    Validate(commands::validate::Args),
     /// Run one task component locally and print its JSON output.
     RunTask(commands::run_task::Args),
     /// Print the effective configuration (secrets masked).
@@ -62,6 +66,8 @@ async fn main() -> ExitCode {
         let config = cafe_report_engine::Config::load(cli.config.as_deref())?;
         match cli.command {
             Command::Report(args) => commands::report::run(&config, args).await,
+            Command::Execute(args) => commands::execute::run(&config, args).await,
+            Command::Validate(args) => commands::validate::run(&config, args),
             Command::RunTask(args) => commands::run_task::run(&config, args).await,
             Command::Config => commands::config::run(&config),
             Command::Db(command) => commands::db::run(&config, command).await,

@@ -198,3 +198,224 @@ fn a_closed_stdout_is_not_a_crash() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(output.status.success(), "{:?} {stderr}", output.status);
 }
+
+/// A definition that runs the real query component and shapes its result.
+const QUERY_MACHINE: &str = r#"{
+  "StartAt": "Query",
+  "States": {
+    "Query": {
+      "Type": "Task",
+      "Resource": "arn:aws:lambda:us-east-1:000000000000:function:query",
+      "Parameters": {"low_stock_threshold": 10},
+      "ResultSelector": {"suppliers.$": "$.totals.suppliers", "first.$": "$.suppliers[0].name"},
+      "ResultPath": "$.inventory",
+      "Next": "Done"
+    },
+    "Done": {"Type": "Succeed"}
+  }
+}"#;
+
+#[test]
+fn execute_prints_describe_execution_and_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let definition = dir.path().join("inventory.asl.json");
+    std::fs::write(&definition, QUERY_MACHINE).unwrap();
+    let output = cafe_report(
+        dir.path(),
+        &[
+            "execute",
+            definition.to_str().unwrap(),
+            "--name",
+            "n1",
+            "--input",
+            r#"{"who": "barista"}"#,
+            "--history",
+            "--now",
+            "2026-11-24T09:31:00Z",
+        ],
+    );
+    let described = stdout_json(&output);
+    assert_eq!(described["status"], "SUCCEEDED");
+    assert_eq!(
+        described["executionArn"],
+        "arn:aws:states:us-east-1:000000000000:execution:inventory:n1"
+    );
+    assert_eq!(
+        described["stateMachineArn"],
+        "arn:aws:states:us-east-1:000000000000:stateMachine:inventory"
+    );
+    assert_eq!(described["input"], r#"{"who": "barista"}"#);
+    assert!(
+        described["startDate"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-11-24T09:31:00")
+    );
+    assert!(described["stopDate"].is_string());
+    // `output` is JSON text, as AWS returns it.
+    let output_value: Value = serde_json::from_str(described["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        output_value,
+        serde_json::json!({"who": "barista", "inventory": {"suppliers": 7, "first": "Café Altura & Söhne"}})
+    );
+    let types: Vec<&str> = described["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "LambdaFunctionScheduled",
+            "LambdaFunctionStarted",
+            "LambdaFunctionSucceeded",
+            "TaskStateExited",
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(described["events"][2]["previousEventId"], 2);
+
+    // Without --history there are no events.
+    let plain = stdout_json(&cafe_report(
+        dir.path(),
+        &["execute", definition.to_str().unwrap()],
+    ));
+    assert!(plain.get("events").is_none());
+}
+
+#[test]
+fn execute_failures_print_the_record_and_exit_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let definition = dir.path().join("fail.json");
+    std::fs::write(
+        &definition,
+        r#"{"StartAt": "No", "States": {"No": {"Type": "Fail", "Error": "OutOfBeans", "Cause": "none left"}}}"#,
+    )
+    .unwrap();
+    let output = cafe_report(dir.path(), &["execute", definition.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let described: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(described["status"], "FAILED");
+    assert_eq!(described["error"], "OutOfBeans");
+    assert_eq!(described["cause"], "none left");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("FAILED: OutOfBeans: none left"), "{stderr}");
+
+    // Bad input never starts an execution.
+    let output = cafe_report(
+        dir.path(),
+        &["execute", definition.to_str().unwrap(), "--input", "{oops"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("InvalidExecutionInput"));
+}
+
+#[test]
+fn validate_names_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = cafe_report(
+        dir.path(),
+        &[
+            "validate",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../statemachine/report.asl.json"
+            ),
+        ],
+    );
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    assert!(String::from_utf8_lossy(&good.stdout).contains("valid"));
+
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}, "B": {"Type": "Succeed"}}}"#,
+    )
+    .unwrap();
+    let output = cafe_report(dir.path(), &["validate", bad.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "MISSING_TRANSITION_TARGET: Missing 'Next' target: Nowhere at /States/A/Next"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("UNREACHABLE_STATE: State 'B' is not reachable at /States/B"),
+        "{stderr}"
+    );
+
+    // A placeholder without a value is named, not run.
+    let placeholder = dir.path().join("placeholder.json");
+    std::fs::write(
+        &placeholder,
+        r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "${MissingArn}", "End": true}}}"#,
+    )
+    .unwrap();
+    let output = cafe_report(dir.path(), &["validate", placeholder.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("MissingArn"));
+    let output = cafe_report(
+        dir.path(),
+        &[
+            "validate",
+            placeholder.to_str().unwrap(),
+            "--subst",
+            "MissingArn=arn:aws:lambda:us-east-1:1:function:query",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn report_failure_sends_the_failure_message() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on port 1: the database is down.
+    let output = Command::new(env!("CARGO_BIN_EXE_cafe-report"))
+        .current_dir(dir.path())
+        .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
+        .env("CAFE_REPORT_COMPONENTS_DIR", components_dir())
+        .env("DATABASE_URL", "mysql://root@127.0.0.1:1/COFFEE")
+        .args(["report", "--report-id", "down"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr.lines().last().unwrap();
+    assert!(last.contains("failed: Sql.Unavailable"), "{stderr}");
+    let message = last
+        .split("failure message: ")
+        .nth(1)
+        .expect("the message is named");
+    let eml = std::fs::read_to_string(message).unwrap();
+    assert!(
+        eml.contains("Subject: Cafe inventory report failed"),
+        "{eml}"
+    );
+    assert!(
+        eml.contains("The inventory report down could not be produced."),
+        "{eml}"
+    );
+    assert!(eml.contains("Error: Sql.Unavailable"), "{eml}");
+    // No report was stored.
+    assert!(
+        !dir.path()
+            .join("data/objects/cafe-reports/reports/down.html")
+            .exists()
+    );
+}

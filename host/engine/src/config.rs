@@ -4,6 +4,7 @@
 //! (`DATABASE_URL`, `AWS_*`, `SMTP_URL`), then `CAFE_REPORT_<SECTION>_<KEY>` (e.g.
 //! `CAFE_REPORT_LIMITS_TIMEOUT_MS=2000`, `CAFE_REPORT_DATA_DIR=/var/lib/cafe`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -19,7 +20,15 @@ use crate::limits::Limits;
 pub const DEFAULT_CONFIG_FILE: &str = "cafe-report.toml";
 
 /// Sections whose keys `CAFE_REPORT_<SECTION>_<KEY>` can set.
-const SECTIONS: [&str; 6] = ["components", "limits", "sql", "objects", "notify", "signer"];
+const SECTIONS: [&str; 7] = [
+    "components",
+    "limits",
+    "sql",
+    "objects",
+    "notify",
+    "signer",
+    "workflow",
+];
 
 /// Ecosystem variable names and the keys they set.
 const ECOSYSTEM_VARS: [(&str, &str); 7] = [
@@ -50,6 +59,37 @@ pub struct Config {
     pub notify: NotifyConfig,
     /// `[signer]`
     pub signer: SignerConfig,
+    /// `[workflow]`
+    pub workflow: WorkflowConfig,
+}
+
+/// `[workflow]`: the state machine the local engine runs for `report` (and `serve`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkflowConfig {
+    /// The definition file; default: `statemachine/report.asl.json` as built into the binary.
+    pub definition: Option<PathBuf>,
+    /// The state machine's name (in ARNs).
+    pub name: String,
+    /// The account id shown in ARNs.
+    pub account: String,
+    /// Lambda function name -> component name. A function not listed runs the component
+    /// of the same name, so `arn:aws:lambda:...:function:query` runs `query.wasm`.
+    pub functions: BTreeMap<String, String>,
+    /// Definition substitutions (`${Name}`) added to, or replacing, the local defaults.
+    pub substitutions: BTreeMap<String, String>,
+}
+
+impl Default for WorkflowConfig {
+    fn default() -> Self {
+        WorkflowConfig {
+            definition: None,
+            name: "cafe-report".into(),
+            account: "000000000000".into(),
+            functions: BTreeMap::new(),
+            substitutions: BTreeMap::new(),
+        }
+    }
 }
 
 /// `[components]`: where the task components are.
@@ -78,6 +118,7 @@ impl Default for Config {
             objects: ObjectsConfig::default(),
             notify: NotifyConfig::default(),
             signer: SignerConfig::default(),
+            workflow: WorkflowConfig::default(),
         }
     }
 }

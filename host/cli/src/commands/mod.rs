@@ -2,8 +2,10 @@
 
 pub mod config;
 pub mod db;
+pub mod execute;
 pub mod report;
 pub mod run_task;
+pub mod validate;
 
 use std::io::Write;
 use std::sync::Arc;

@@ -1,13 +1,14 @@
-//! `cafe-report report`: the main job on the configured (by default embedded) backends.
-//!
-//! Until the local Step Functions engine lands this runs the workflow's shape directly:
-//! query, then render and presign concurrently on the same input (as the Parallel state
-//! will), each through the runtime exactly as a state machine task would be.
+//! `cafe-report report`: the main job. Runs the report workflow
+//! (`statemachine/report.asl.json`, built in) once on the local engine, each task a
+//! component on the configured (by default embedded) backends.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
-use cafe_report_engine::{Config, Runtime};
+use anyhow::bail;
+use cafe_report::workflow::Workflow;
+use cafe_report_asl::{Execution, StartExecution, Status};
+use cafe_report_engine::Config;
 use serde_json::{Value, json};
 
 /// Arguments of `report`.
@@ -16,7 +17,8 @@ pub struct Args {
     /// Seconds the presigned link stays valid (1..=604800).
     #[arg(long, default_value_t = 120)]
     expires_in: u64,
-    /// Report id (the object key becomes reports/<id>.html); default: time + random suffix.
+    /// Report id: the execution's name, and the object key becomes reports/<id>.html;
+    /// default: time + random suffix.
     #[arg(long)]
     report_id: Option<String>,
     /// Fix the clock the tasks see (RFC 3339).
@@ -42,58 +44,75 @@ fn default_report_id() -> String {
     format!("{stamp}-{suffix}")
 }
 
-async fn task(runtime: &Runtime, name: &str, input: &Value) -> anyhow::Result<Value> {
-    let output = runtime
-        .run(name, &input.to_string())
-        .await
-        .map_err(|err| anyhow::anyhow!("task {name} failed: {err}"))?;
-    serde_json::from_str(&output).with_context(|| format!("task {name} output"))
+/// The message id the workflow's failure notification got, from the history.
+fn failure_message_id(execution: &Execution) -> Option<String> {
+    execution.history().iter().find_map(|event| {
+        let details = event.details()?;
+        if event.kind != "TaskSucceeded" || details["resourceType"] != "sns" {
+            return None;
+        }
+        let output: Value = serde_json::from_str(details["output"].as_str()?).ok()?;
+        output["MessageId"].as_str().map(str::to_string)
+    })
 }
 
 pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
-    let runtime = super::runtime(config, args.now.as_deref()).await?;
-    let report_id = args.report_id.unwrap_or_else(default_report_id);
+    let runtime = Arc::new(super::runtime(config, args.now.as_deref()).await?);
+    let start = args
+        .now
+        .as_deref()
+        .map(crate::input::parse_time)
+        .transpose()?;
+    let workflow = Workflow::from_config(config, runtime.clone(), &[], start)?;
+    let request = StartExecution {
+        name: Some(args.report_id.unwrap_or_else(default_report_id)),
+        input: Some(json!({ "expires_in": args.expires_in }).to_string()),
+    };
+    let execution = workflow.execute(request).await?;
+    let description = execution.describe();
+    let outbox = config.data_dir.join("outbox");
 
-    let inventory = task(&runtime, "query", &json!({})).await?;
-    let branch_input = json!({ "inventory": inventory, "report_id": report_id });
-    let mut presign_input = branch_input.clone();
-    presign_input["bucket"] = json!(runtime.capabilities().objects.bucket());
-    presign_input["expires_in"] = json!(args.expires_in);
-    if let Some(endpoint) = runtime.capabilities().objects_endpoint() {
-        presign_input["endpoint"] = json!(endpoint);
+    if description.status != Status::Succeeded {
+        let message = failure_message_id(&execution).map(|id| outbox.join(format!("{id}.eml")));
+        if args.json {
+            super::print_json(&json!({ "execution": description, "failure_message": message }))?;
+        }
+        let sent = match &message {
+            Some(path) => format!("; failure message: {}", path.display()),
+            None => String::new(),
+        };
+        bail!(
+            "the report workflow {} failed: {}: {}{sent}",
+            description.execution_arn,
+            description.error.as_deref().unwrap_or("?"),
+            description.cause.as_deref().unwrap_or("?"),
+        );
     }
-    if let Some(region) = &config.objects.region {
-        presign_input["region"] = json!(region);
-    }
-    let (stored, link) = tokio::join!(
-        task(&runtime, "render", &branch_input),
-        task(&runtime, "presign", &presign_input)
-    );
-    let (stored, link) = (stored?, link?);
 
+    let output: Value = serde_json::from_str(description.output.as_deref().unwrap_or("{}"))?;
+    let (stored, link, totals) = (&output["report"], &output["link"], &output["totals"]);
     let local_file = runtime
         .capabilities()
         .embedded_s3
         .as_ref()
         .zip(stored["bucket"].as_str().zip(stored["key"].as_str()))
         .map(|(s3, (bucket, key))| s3.root().join(bucket).join(key));
-    let message_id = link["message_id"].as_str().unwrap_or_default();
-    let message_file = config
-        .data_dir
-        .join("outbox")
-        .join(format!("{message_id}.eml"));
+    let message_file = outbox.join(format!(
+        "{}.eml",
+        link["message_id"].as_str().unwrap_or_default()
+    ));
 
     if args.json {
         let summary = json!({
+            "execution": description,
             "report": stored,
             "file": local_file,
             "link": link,
-            "inventory_totals": inventory["totals"],
+            "inventory_totals": totals,
             "message": message_file,
         });
         super::print_json(&summary)?;
     } else {
-        let totals = &inventory["totals"];
         let mut lines = vec![format!(
             "Report:   s3://{}/{}",
             stored["bucket"].as_str().unwrap_or("?"),
@@ -112,6 +131,10 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
             link["expires_at"].as_str().unwrap_or("?")
         ));
         lines.push(format!("Message:  {}", message_file.display()));
+        lines.push(format!(
+            "Run:      {} ({})",
+            description.execution_arn, description.status
+        ));
         super::print(&lines.join("\n"))?;
     }
 

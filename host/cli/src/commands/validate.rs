@@ -1,0 +1,44 @@
+//! `cafe-report validate`: check a definition as CreateStateMachine would.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use cafe_report::workflow;
+use cafe_report_asl::ValidationErrors;
+use cafe_report_engine::Config;
+
+/// Arguments of `validate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The definition (Amazon States Language, JSON).
+    definition: PathBuf,
+    #[command(flatten)]
+    substitutions: super::execute::Substitutions,
+}
+
+pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
+    let text = workflow::read_definition(&args.definition)?;
+    let substitutions = workflow::substitutions(
+        config,
+        config.objects.endpoint.clone(),
+        &args.substitutions.values,
+    );
+    let machine = match workflow::load_definition(&text, &substitutions) {
+        Ok(machine) => machine,
+        Err(err) => match err.downcast_ref::<ValidationErrors>() {
+            // One problem per line, so each can be read (and grepped) on its own.
+            Some(errors) => {
+                for error in &errors.0 {
+                    eprintln!("{error}");
+                }
+                bail!("{}: {} problems", args.definition.display(), errors.0.len());
+            }
+            None => return Err(err),
+        },
+    };
+    super::print(&format!(
+        "{}: valid ({} states at the top level)",
+        args.definition.display(),
+        machine.state_names().count()
+    ))
+}

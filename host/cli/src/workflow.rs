@@ -1,0 +1,322 @@
+//! The local workflow: a state machine definition with its substitutions applied, run by
+//! the local engine, whose tasks run as components.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use cafe_report_asl::{
+    BoxFuture, Engine, Execution, InvokeError, StartExecution, StateMachine, TaskCall, TaskInvoker,
+    TokioClock,
+};
+use cafe_report_engine::{Config, Runtime};
+use serde_json::Value;
+
+/// `statemachine/report.asl.json`, built in so `report` runs from any directory.
+pub const REPORT_DEFINITION: &str = include_str!("../../../statemachine/report.asl.json");
+
+/// The function names the report definition's default substitutions point at.
+const REPORT_FUNCTIONS: [(&str, &str); 3] = [
+    ("QueryFunctionArn", "query"),
+    ("RenderFunctionArn", "render"),
+    ("PresignFunctionArn", "presign"),
+];
+
+/// Runs Task states on the wasm runtime: a Lambda function is the component of the same
+/// name (or the one `[workflow.functions]` maps it to); SNS publishes go to the notify
+/// capability (the outbox, and SMTP when configured).
+#[derive(Debug)]
+pub struct ComponentInvoker {
+    runtime: Arc<Runtime>,
+    functions: BTreeMap<String, String>,
+}
+
+impl ComponentInvoker {
+    /// An invoker over `runtime` with the given function -> component map.
+    pub fn new(runtime: Arc<Runtime>, functions: BTreeMap<String, String>) -> Self {
+        Self { runtime, functions }
+    }
+
+    /// The component a function name or ARN runs.
+    fn component(&self, function: &str) -> String {
+        let name = function_name(function);
+        self.functions
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| name.to_string())
+    }
+
+    async fn run(&self, function: String, payload: Value) -> Result<Value, InvokeError> {
+        let component = self.component(&function);
+        if let Err(err) = self.runtime.component(&component) {
+            return Err(InvokeError::Service {
+                error: "Lambda.ResourceNotFoundException".into(),
+                cause: format!("Function not found: {function} (component {component:?}: {err:#})"),
+            });
+        }
+        let output = self
+            .runtime
+            .run(&component, &payload.to_string())
+            .await
+            .map_err(|err| InvokeError::Function {
+                error_type: err.error().to_string(),
+                error_message: err.cause().to_string(),
+            })?;
+        serde_json::from_str(&output).map_err(|err| InvokeError::Function {
+            error_type: "States.TaskFailed".into(),
+            error_message: format!("component {component} returned text that is not JSON: {err}"),
+        })
+    }
+
+    async fn publish(
+        &self,
+        subject: Option<String>,
+        message: String,
+    ) -> Result<Value, InvokeError> {
+        // SNS's own subject line for email when the publisher gives none.
+        let subject = subject.unwrap_or_else(|| "AWS Notification Message".into());
+        self.runtime
+            .capabilities()
+            .notifier
+            .publish(&subject, &message)
+            .await
+            .map(Value::String)
+            .map_err(|cause| InvokeError::Service {
+                error: "SNS.InternalErrorException".into(),
+                cause,
+            })
+    }
+}
+
+impl TaskInvoker for ComponentInvoker {
+    fn invoke(&self, call: TaskCall) -> BoxFuture<'_, Result<Value, InvokeError>> {
+        match call {
+            TaskCall::Lambda { function, payload } => Box::pin(self.run(function, payload)),
+            TaskCall::SnsPublish {
+                subject, message, ..
+            } => Box::pin(self.publish(subject, message)),
+        }
+    }
+}
+
+/// `arn:aws:lambda:r:a:function:NAME[:qualifier]`, `a:function:NAME` or `NAME` -> `NAME`.
+fn function_name(function: &str) -> &str {
+    match function.split_once(":function:") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+        None => function,
+    }
+}
+
+/// Replaces every `${Name}` with its substitution; a name without one is an error, so a
+/// definition never runs with a placeholder left in it.
+pub fn substitute(text: &str, substitutions: &BTreeMap<String, String>) -> anyhow::Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut missing = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find('}') {
+            Some(end)
+                if after[..end]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && end > 0 =>
+            {
+                let name = &after[..end];
+                match substitutions.get(name) {
+                    Some(value) => out.push_str(value),
+                    None => {
+                        missing.push(name.to_string());
+                        out.push_str(&rest[start..start + 3 + end]);
+                    }
+                }
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str("${");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    if !missing.is_empty() {
+        missing.dedup();
+        bail!(
+            "the definition uses substitutions that have no value: {} (set them with --subst NAME=VALUE or [workflow.substitutions])",
+            missing.join(", ")
+        );
+    }
+    Ok(out)
+}
+
+/// The substitutions a local run uses: function ARNs for the components, the configured
+/// bucket and topic, the object store's endpoint (the embedded one's address is known
+/// only once it listens), then `[workflow.substitutions]`, then `extra`.
+pub fn substitutions(
+    config: &Config,
+    objects_endpoint: Option<String>,
+    extra: &[(String, String)],
+) -> BTreeMap<String, String> {
+    let region = &config.signer.region;
+    let account = &config.workflow.account;
+    let mut map: BTreeMap<String, String> = REPORT_FUNCTIONS
+        .iter()
+        .map(|(key, name)| {
+            (
+                key.to_string(),
+                format!("arn:aws:lambda:{region}:{account}:function:{name}"),
+            )
+        })
+        .collect();
+    map.insert("ReportBucket".into(), config.objects.bucket.clone());
+    map.insert(
+        "ObjectsEndpoint".into(),
+        objects_endpoint.unwrap_or_default(),
+    );
+    map.insert(
+        "ReportTopicArn".into(),
+        format!("arn:aws:sns:{region}:{account}:cafe-report"),
+    );
+    map.extend(config.workflow.substitutions.clone());
+    map.extend(extra.iter().cloned());
+    map
+}
+
+/// Parses a definition with substitutions applied; the error lists every problem.
+pub fn load_definition(
+    text: &str,
+    substitutions: &BTreeMap<String, String>,
+) -> anyhow::Result<StateMachine> {
+    let text = substitute(text, substitutions)?;
+    Ok(StateMachine::parse(&text)?)
+}
+
+/// The configured definition's text: `[workflow] definition`, else the built-in report.
+pub fn definition_text(config: &Config) -> anyhow::Result<String> {
+    match &config.workflow.definition {
+        Some(path) => read_definition(path),
+        None => Ok(REPORT_DEFINITION.to_string()),
+    }
+}
+
+/// Reads a definition file.
+pub fn read_definition(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path)
+        .with_context(|| format!("reading the definition {}", path.display()))
+}
+
+/// A state machine ready to run on the local engine.
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    engine: Engine,
+    machine: Arc<StateMachine>,
+    name: String,
+}
+
+impl Workflow {
+    /// The workflow for `machine`, its tasks run by `runtime`, its clock starting at
+    /// `start` (default: now).
+    pub fn new(
+        config: &Config,
+        runtime: Arc<Runtime>,
+        machine: StateMachine,
+        start: Option<time::OffsetDateTime>,
+    ) -> Self {
+        let invoker = ComponentInvoker::new(runtime, config.workflow.functions.clone());
+        let clock = match start {
+            Some(at) => TokioClock::starting_at(at),
+            None => TokioClock::system(),
+        };
+        let engine = Engine::new(Arc::new(invoker), Arc::new(clock)).with_region(
+            config.signer.region.clone(),
+            config.workflow.account.clone(),
+        );
+        Self {
+            engine,
+            machine: Arc::new(machine),
+            name: config.workflow.name.clone(),
+        }
+    }
+
+    /// The configured workflow (by default the report) over `runtime`.
+    pub fn from_config(
+        config: &Config,
+        runtime: Arc<Runtime>,
+        extra: &[(String, String)],
+        start: Option<time::OffsetDateTime>,
+    ) -> anyhow::Result<Self> {
+        let substitutions = substitutions(config, runtime.capabilities().objects_endpoint(), extra);
+        let machine = load_definition(&definition_text(config)?, &substitutions)?;
+        Ok(Self::new(config, runtime, machine, start))
+    }
+
+    /// Starts an execution and runs it to its end.
+    pub async fn execute(&self, request: StartExecution) -> anyhow::Result<Arc<Execution>> {
+        Ok(self
+            .engine
+            .execute(self.machine.clone(), &self.name, request)
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_names_from_arns() {
+        assert_eq!(
+            function_name("arn:aws:lambda:us-east-1:1:function:query"),
+            "query"
+        );
+        assert_eq!(
+            function_name("arn:aws:lambda:us-east-1:1:function:query:live"),
+            "query"
+        );
+        assert_eq!(function_name("1:function:render"), "render");
+        assert_eq!(function_name("presign"), "presign");
+    }
+
+    #[test]
+    fn substitutions_replace_known_names_and_refuse_unknown_ones() {
+        let subs = BTreeMap::from([
+            ("A".to_string(), "1".to_string()),
+            ("Empty".to_string(), String::new()),
+        ]);
+        assert_eq!(substitute("x${A}y${Empty}z", &subs).unwrap(), "x1yz");
+        assert_eq!(
+            substitute("cost: $5 {not} ${", &subs).unwrap(),
+            "cost: $5 {not} ${"
+        );
+        let err = substitute("${A} ${B} ${C}", &subs).unwrap_err().to_string();
+        assert!(err.contains("B, C"), "{err}");
+    }
+
+    #[test]
+    fn the_report_definition_loads_with_local_substitutions() {
+        let subs: BTreeMap<String, String> = [
+            (
+                "QueryFunctionArn",
+                "arn:aws:lambda:us-east-1:000000000000:function:query",
+            ),
+            (
+                "RenderFunctionArn",
+                "arn:aws:lambda:us-east-1:000000000000:function:render",
+            ),
+            (
+                "PresignFunctionArn",
+                "arn:aws:lambda:us-east-1:000000000000:function:presign",
+            ),
+            ("ReportBucket", "b"),
+            ("ObjectsEndpoint", ""),
+            ("ReportTopicArn", "arn:aws:sns:us-east-1:000000000000:t"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let machine = load_definition(REPORT_DEFINITION, &subs).unwrap();
+        assert!(machine.state_names().any(|s| s == "Deliver"));
+    }
+}
