@@ -152,6 +152,24 @@ impl Harness {
             .expect("outbox readable")
     }
 
+    /// The report workflow (statemachine/report.asl.json) on this harness's runtime.
+    pub fn workflow(&self) -> cafe_report::workflow::Workflow {
+        cafe_report::workflow::Workflow::from_config(&self.config, self.runtime.clone(), &[], None)
+            .expect("the report definition loads")
+    }
+
+    /// Runs the report workflow once as execution `name`.
+    pub async fn execute_report(&self, name: &str) -> Arc<cafe_report_asl::Execution> {
+        let request = cafe_report_asl::StartExecution {
+            name: Some(name.to_string()),
+            input: Some(r#"{"expires_in": 300}"#.to_string()),
+        };
+        self.workflow()
+            .execute(request)
+            .await
+            .expect("execution starts")
+    }
+
     /// query, then render and presign on `{inventory, report_id}` as the workflow does.
     pub async fn report(&self, report_id: &str, expires_in: u64) -> (Value, Value, Value) {
         let inventory = self

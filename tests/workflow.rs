@@ -1,0 +1,151 @@
+//! The report workflow (statemachine/report.asl.json) end to end on the local engine:
+//! real components, SQLite or MySQL, the embedded S3 endpoint, the outbox.
+
+use cafe_report_asl::{Execution, Status};
+use cafe_report_capabilities::sql::MysqlBackend;
+use cafe_report_tests::{Harness, Options, http_get, mysql_url};
+use serde_json::Value;
+
+fn output(execution: &Execution) -> Value {
+    let description = execution.describe();
+    assert_eq!(
+        description.status,
+        Status::Succeeded,
+        "{:?}: {:?}",
+        description.error,
+        description.cause
+    );
+    serde_json::from_str(description.output.as_deref().unwrap()).unwrap()
+}
+
+/// Runs the report and checks everything a person would: the stored page lists every
+/// supplier the database has, the emailed link serves that page, the message names it.
+async fn report_delivers(harness: &Harness, name: &str) {
+    let execution = harness.execute_report(name).await;
+    let out = output(&execution);
+    let key = format!("reports/{name}.html");
+    assert_eq!(out["report"]["key"], key.as_str());
+    assert_eq!(
+        out["link"]["key"],
+        key.as_str(),
+        "both branches got the same key"
+    );
+    assert_eq!(out["totals"]["suppliers"], 7);
+
+    let html = String::from_utf8(harness.stored(&key)).unwrap();
+    let inventory = harness.run("query", &serde_json::json!({})).await.unwrap();
+    for supplier in inventory["suppliers"].as_array().unwrap() {
+        let name = supplier["name"].as_str().unwrap();
+        let escaped = name
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;");
+        assert!(html.contains(&escaped), "{name} missing from the report");
+    }
+
+    let url = out["link"]["url"].as_str().unwrap();
+    let (status, body) = http_get(url).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, html);
+
+    let messages = harness.outbox();
+    assert_eq!(messages.len(), 1);
+    let message = &messages[0];
+    assert_eq!(
+        message.message_id,
+        out["link"]["message_id"].as_str().unwrap()
+    );
+    assert!(message.body.contains(url), "the message carries the link");
+
+    let types: Vec<String> = execution.history().into_iter().map(|e| e.kind).collect();
+    for expected in [
+        "ParallelStateStarted",
+        "ParallelStateSucceeded",
+        "ExecutionSucceeded",
+    ] {
+        assert!(
+            types.iter().any(|t| t == expected),
+            "{expected} not in {types:?}"
+        );
+    }
+    assert_eq!(types.iter().filter(|t| *t == "TaskSucceeded").count(), 3);
+}
+
+#[tokio::test]
+async fn report_workflow_on_sqlite() {
+    let harness = Harness::new().await;
+    report_delivers(&harness, "sqlite-run").await;
+}
+
+#[tokio::test]
+async fn report_workflow_on_mysql() {
+    let url = mysql_url("cafe_report_workflow_test");
+    MysqlBackend::create_database(&url)
+        .await
+        .unwrap_or_else(|err| panic!("MySQL must be running for this test ({url}): {err:#}"));
+    let db = MysqlBackend::new(&url).unwrap();
+    db.reset_and_seed().await.unwrap();
+    db.close().await.unwrap();
+    let harness = Harness::with(Options {
+        sql_url: Some(url),
+        ..Options::default()
+    })
+    .await;
+    report_delivers(&harness, "mysql-run").await;
+}
+
+#[tokio::test]
+async fn database_down_retries_then_sends_the_failure_message() {
+    // Nothing listens on port 1.
+    let harness = Harness::with(Options {
+        sql_url: Some("mysql://root@127.0.0.1:1/COFFEE".into()),
+        ..Options::default()
+    })
+    .await;
+    let execution = harness.execute_report("db-down").await;
+    let description = execution.describe();
+    assert_eq!(description.status, Status::Failed);
+    assert_eq!(description.error.as_deref(), Some("Sql.Unavailable"));
+
+    let history = execution.history();
+    let query_attempts = history
+        .iter()
+        .filter(|e| {
+            e.kind == "TaskScheduled"
+                && e.details().unwrap()["parameters"]
+                    .as_str()
+                    .unwrap()
+                    .contains("function:query")
+        })
+        .count();
+    assert_eq!(query_attempts, 3, "one try and two retries");
+    assert!(history.iter().any(|e| e.kind == "FailStateEntered"));
+
+    let messages = harness.outbox();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].subject, "Cafe inventory report failed");
+    assert!(
+        messages[0]
+            .body
+            .contains("The inventory report db-down could not be produced.")
+    );
+    assert!(messages[0].body.contains("Error: Sql.Unavailable"));
+}
+
+#[tokio::test]
+async fn input_that_is_not_an_object_fails_before_any_task() {
+    let harness = Harness::new().await;
+    let request = cafe_report_asl::StartExecution {
+        name: Some("bad-input".into()),
+        input: Some("[1, 2]".into()),
+    };
+    let execution = harness.workflow().execute(request).await.unwrap();
+    let description = execution.describe();
+    assert_eq!(description.status, Status::Failed);
+    assert_eq!(
+        description.error.as_deref(),
+        Some("States.IntrinsicFailure")
+    );
+    assert!(harness.outbox().is_empty());
+}
