@@ -2,21 +2,10 @@
 //! `CAFE_REPORT_TEST_MYSQL_URL` says otherwise). The test creates and seeds its database.
 
 use cafe_report_capabilities::sql::{MysqlBackend, SqlBackend, SqlError, SqlValue};
-use cafe_report_tests::{FIXED_NOW, Harness, Options, mysql_url};
+use cafe_report_tests::{FIXED_NOW, Harness, Options, seeded_mysql};
 use serde_json::json;
 
 const DATABASE: &str = "cafe_report_test";
-
-async fn seeded_mysql() -> String {
-    let url = mysql_url(DATABASE);
-    MysqlBackend::create_database(&url)
-        .await
-        .unwrap_or_else(|err| panic!("MySQL must be running for this test ({url}): {err:#}"));
-    let db = MysqlBackend::new(&url).unwrap();
-    db.reset_and_seed().await.unwrap();
-    db.close().await.unwrap();
-    url
-}
 
 async fn harness(sql_url: Option<String>) -> Harness {
     Harness::with(Options {
@@ -30,7 +19,7 @@ async fn harness(sql_url: Option<String>) -> Harness {
 /// One test so the database is seeded once and never raced.
 #[tokio::test]
 async fn mysql_backend() {
-    let url = seeded_mysql().await;
+    let url = seeded_mysql(DATABASE).await;
 
     // query answers the same document from MySQL as from the embedded SQLite database.
     let on_mysql = harness(Some(url.clone())).await;

@@ -2,8 +2,7 @@
 //! real components, SQLite or MySQL, the embedded S3 endpoint, the outbox.
 
 use cafe_report_asl::{Execution, Status};
-use cafe_report_capabilities::sql::MysqlBackend;
-use cafe_report_tests::{Harness, Options, http_get, mysql_url};
+use cafe_report_tests::{Harness, Options, http_get, seeded_mysql};
 use serde_json::Value;
 
 fn output(execution: &Execution) -> Value {
@@ -80,13 +79,7 @@ async fn report_workflow_on_sqlite() {
 
 #[tokio::test]
 async fn report_workflow_on_mysql() {
-    let url = mysql_url("cafe_report_workflow_test");
-    MysqlBackend::create_database(&url)
-        .await
-        .unwrap_or_else(|err| panic!("MySQL must be running for this test ({url}): {err:#}"));
-    let db = MysqlBackend::new(&url).unwrap();
-    db.reset_and_seed().await.unwrap();
-    db.close().await.unwrap();
+    let url = seeded_mysql("cafe_report_workflow_test").await;
     let harness = Harness::with(Options {
         sql_url: Some(url),
         ..Options::default()

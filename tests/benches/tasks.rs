@@ -7,17 +7,8 @@
 use std::time::{Duration, Instant};
 
 use cafe_report_engine::{Limits, Runtime, World};
-use cafe_report_tests::{Harness, Options, components_dir, fixture};
+use cafe_report_tests::{Harness, Options, components_dir, fixture, summarize};
 use serde_json::json;
-
-fn summarize(name: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let n = samples.len();
-    let median = samples[n / 2];
-    let p95 = samples[(n * 95 / 100).min(n - 1)];
-    let mean = samples.iter().sum::<Duration>() / n as u32;
-    println!("{name:<44} n={n:<5} median={median:>10.1?} p95={p95:>10.1?} mean={mean:>10.1?}");
-}
 
 /// `n` timed runs of `task` on `input`, after `n / 10` untimed ones.
 async fn time_task(runtime: &Runtime, task: &str, input: String, n: usize) -> Vec<Duration> {

@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use cafe_report_capabilities::clock::FixedClock;
 use cafe_report_capabilities::notify::{Outbox, OutboxEntry};
+use cafe_report_capabilities::sql::MysqlBackend;
 use cafe_report_engine::{Config, Limits, Runtime, TaskError};
 use serde_json::Value;
 
@@ -38,6 +39,19 @@ pub fn mysql_url(database: &str) -> String {
     let base = std::env::var("CAFE_REPORT_TEST_MYSQL_URL")
         .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_string());
     format!("{}/{database}", base.trim_end_matches('/'))
+}
+
+/// Creates `database` on the test MySQL server, with the café tables freshly seeded;
+/// answers its URL.
+pub async fn seeded_mysql(database: &str) -> String {
+    let url = mysql_url(database);
+    MysqlBackend::create_database(&url)
+        .await
+        .unwrap_or_else(|err| panic!("MySQL must be running for this test ({url}): {err:#}"));
+    let db = MysqlBackend::new(&url).expect("MySQL URL");
+    db.reset_and_seed().await.expect("seeding MySQL");
+    db.close().await.expect("closing the seeding connection");
+    url
 }
 
 /// Milliseconds since the epoch, now.
@@ -192,4 +206,18 @@ pub async fn http_get(url: &str) -> (u16, String) {
     let response = reqwest::get(url).await.expect("HTTP request");
     let status = response.status().as_u16();
     (status, response.text().await.expect("HTTP body"))
+}
+
+/// Prints one benchmark line: percentiles and mean of the samples.
+pub fn summarize(name: &str, mut samples: Vec<std::time::Duration>) {
+    samples.sort();
+    let n = samples.len();
+    let at = |p: usize| samples[(n * p / 100).min(n - 1)];
+    let mean = samples.iter().sum::<std::time::Duration>() / n as u32;
+    println!(
+        "{name:<44} n={n:<5} p50={:>10.1?} p95={:>10.1?} p99={:>10.1?} mean={mean:>10.1?}",
+        at(50),
+        at(95),
+        at(99)
+    );
 }

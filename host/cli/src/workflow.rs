@@ -100,6 +100,15 @@ impl TaskInvoker for ComponentInvoker {
     }
 }
 
+/// The component a function runs: its `[workflow.functions]` entry, else its own name.
+fn component_for(functions: &BTreeMap<String, String>, function: &str) -> String {
+    let name = function_name(function);
+    functions
+        .get(name)
+        .cloned()
+        .unwrap_or_else(|| name.to_string())
+}
+
 /// `arn:aws:lambda:r:a:function:NAME[:qualifier]`, `a:function:NAME` or `NAME` -> `NAME`.
 fn function_name(function: &str) -> &str {
     match function.split_once(":function:") {
@@ -277,6 +286,15 @@ mod tests {
         );
         assert_eq!(function_name("1:function:render"), "render");
         assert_eq!(function_name("presign"), "presign");
+    }
+
+    #[test]
+    fn configured_functions_map_to_components() {
+        let functions =
+            BTreeMap::from([("cafe-QueryFunction-1A2B".to_string(), "query".to_string())]);
+        let arn = "arn:aws:lambda:eu-west-1:123456789012:function:cafe-QueryFunction-1A2B";
+        assert_eq!(component_for(&functions, arn), "query");
+        assert_eq!(component_for(&functions, "render"), "render");
     }
 
     #[test]

@@ -178,30 +178,20 @@ impl<'a> Fields<'a, '_> {
     }
 
     fn path(&mut self, key: &str) -> Option<Path> {
+        self.parsed(key, Path::parse)
+    }
+
+    /// A string field run through `parse`, whose error is recorded against the field.
+    fn parsed<T>(&mut self, key: &str, parse: fn(&str) -> Result<T, String>) -> Option<T> {
         let text = self.string(key)?;
-        match Path::parse(text) {
-            Ok(path) => Some(path),
-            Err(why) => {
-                self.error(key, why);
-                None
-            }
-        }
+        parse(text).map_err(|why| self.error(key, why)).ok()
     }
 
     fn reference_path_or_null(&mut self, key: &str) -> Option<ReferencePath> {
         match self.get(key) {
             None => Some(ReferencePath::parse("$").expect("'$' is a reference path")),
             Some(Value::Null) => None,
-            Some(_) => {
-                let text = self.string(key)?;
-                match ReferencePath::parse(text) {
-                    Ok(path) => Some(path),
-                    Err(why) => {
-                        self.error(key, why);
-                        None
-                    }
-                }
-            }
+            Some(_) => self.parsed(key, ReferencePath::parse),
         }
     }
 

@@ -283,3 +283,51 @@ fn the_report_definition_is_valid() {
         );
     StateMachine::parse(&text).unwrap_or_else(|errors| panic!("{errors}"));
 }
+
+#[test]
+fn start_execution_checks_name_and_input() {
+    use std::sync::Arc;
+
+    use cafe_report_asl::{Engine, StartError, StartExecution, TokioClock};
+
+    let machine = Arc::new(
+        StateMachine::from_value(&json!({"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}))
+            .unwrap(),
+    );
+    let engine = Engine::new(
+        Arc::new(crate::common::Functions::new()),
+        Arc::new(TokioClock::system()),
+    );
+    let start = |name: Option<&str>, input: String| {
+        engine.start(
+            machine.clone(),
+            "m",
+            StartExecution {
+                name: name.map(str::to_string),
+                input: Some(input),
+            },
+        )
+    };
+    assert!(matches!(
+        start(None, "{".into()),
+        Err(StartError::InvalidExecutionInput(_))
+    ));
+    let big = format!("\"{}\"", "x".repeat(cafe_report_asl::MAX_PAYLOAD_BYTES));
+    assert!(matches!(
+        start(None, big),
+        Err(StartError::InvalidExecutionInput(_))
+    ));
+    assert!(matches!(
+        start(Some("has space"), "{}".into()),
+        Err(StartError::InvalidName(_))
+    ));
+    let execution = start(Some("ok-name"), "[1]".into()).unwrap();
+    assert_eq!(
+        execution.describe().status,
+        cafe_report_asl::Status::Running
+    );
+    assert!(
+        execution.history().is_empty(),
+        "nothing runs until run() is awaited"
+    );
+}

@@ -1,0 +1,105 @@
+//! Local engine overhead: Pass-state transitions per second, and the whole report
+//! workflow's latency on embedded defaults (SQLite, embedded S3, outbox).
+//!
+//! `cargo bench -p cafe-report-tests --bench workflow` (after `cargo xtask components`).
+//! Method and results: BENCHMARKS.md.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cafe_report_asl::{Engine, InvokeError, StartExecution, StateMachine, TaskCall, TokioClock};
+use cafe_report_engine::Limits;
+use cafe_report_tests::{Harness, Options, summarize};
+use serde_json::{Map, Value, json};
+
+/// A chain of `n` Pass states, each adding nothing: pure engine overhead per transition
+/// (entered/exited events, input/output processing, context object).
+fn pass_chain(n: usize) -> StateMachine {
+    let mut states = Map::new();
+    for i in 0..n {
+        let mut state = json!({"Type": "Pass"});
+        if i + 1 == n {
+            state["End"] = json!(true);
+        } else {
+            state["Next"] = json!(format!("S{}", i + 1));
+        }
+        states.insert(format!("S{i}"), state);
+    }
+    StateMachine::from_value(&json!({"StartAt": "S0", "States": states})).unwrap()
+}
+
+async fn pass_transitions() {
+    let invoker = |_: TaskCall| async { Ok::<Value, InvokeError>(Value::Null) };
+    let engine = Engine::new(Arc::new(invoker), Arc::new(TokioClock::system()));
+    let states = 1000;
+    let machine = Arc::new(pass_chain(states));
+    let input = Some(json!({"order": 42, "beans": ["kenya", "peru"]}).to_string());
+    let run = || {
+        engine.execute(
+            machine.clone(),
+            "chain",
+            StartExecution {
+                name: None,
+                input: input.clone(),
+            },
+        )
+    };
+    for _ in 0..3 {
+        run().await.unwrap();
+    }
+    let executions = 50;
+    let mut samples = Vec::with_capacity(executions);
+    let start = Instant::now();
+    for _ in 0..executions {
+        let begin = Instant::now();
+        run().await.unwrap();
+        samples.push(begin.elapsed());
+    }
+    let elapsed = start.elapsed();
+    summarize(&format!("execution of {states} Pass states"), samples);
+    let per_second = (states * executions) as f64 / elapsed.as_secs_f64();
+    println!(
+        "{:<44} {per_second:>10.0} transitions/s",
+        "Pass transitions (1 thread)"
+    );
+}
+
+async fn report_workflow() {
+    let harness = Harness::with(Options {
+        limits: Some(Limits::default()),
+        ..Options::default()
+    })
+    .await;
+    let workflow = harness.workflow();
+    let run = |i: usize| {
+        let request = StartExecution {
+            name: Some(format!("bench-{i}")),
+            input: None,
+        };
+        let workflow = workflow.clone();
+        async move {
+            let execution = workflow.execute(request).await.unwrap();
+            assert!(
+                execution.describe().output.is_some(),
+                "{:?}",
+                execution.describe()
+            );
+        }
+    };
+    for i in 0..20 {
+        run(i).await;
+    }
+    let mut samples: Vec<Duration> = Vec::new();
+    for i in 20..520 {
+        let start = Instant::now();
+        run(i).await;
+        samples.push(start.elapsed());
+    }
+    summarize("report workflow (SQLite, embedded S3, outbox)", samples);
+}
+
+#[tokio::main]
+async fn main() {
+    pass_transitions().await;
+    report_workflow().await;
+}
