@@ -369,6 +369,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn executions_can_run_on_any_thread() {
+        fn spawnable<T: Send + 'static>(_: &T) {}
+        let invoker = |_: crate::TaskCall| async { Ok::<Value, crate::InvokeError>(Value::Null) };
+        let engine = Engine::new(Arc::new(invoker), Arc::new(crate::TokioClock::system()));
+        let machine =
+            StateMachine::parse(r#"{"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}"#)
+                .unwrap();
+        let execution = engine
+            .start(Arc::new(machine), "m", StartExecution::default())
+            .unwrap();
+        spawnable(&execution.run());
+    }
+
+    #[test]
     fn names_follow_start_execution_rules() {
         assert!(check_name("report-2026-11-24_1").is_ok());
         for bad in ["", "has space", "a/b", "x:y", "{x}", &"n".repeat(81)] {
