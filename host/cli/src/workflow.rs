@@ -40,11 +40,7 @@ impl ComponentInvoker {
 
     /// The component a function name or ARN runs.
     fn component(&self, function: &str) -> String {
-        let name = function_name(function);
-        self.functions
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| name.to_string())
+        component_for(&self.functions, function)
     }
 
     async fn run(&self, function: String, payload: Value) -> Result<Value, InvokeError> {
