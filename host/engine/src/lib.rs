@@ -21,6 +21,7 @@ pub mod config;
 mod error;
 mod limits;
 mod loader;
+mod registry;
 mod runtime;
 
 pub use cafe_report_world::World;
@@ -28,4 +29,5 @@ pub use config::Config;
 pub use error::{TaskError, error_names};
 pub use limits::Limits;
 pub use loader::LoadedComponent;
+pub use registry::VersionInfo;
 pub use runtime::Runtime;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::error::{TaskError, error_names};
 use crate::limits::{Limits, TaskLimiter};
 use crate::loader::{self, LoadedComponent};
+use crate::registry::{Registry, VersionInfo};
 
 /// How often the epoch advances; a running component yields to the scheduler this often,
 /// which is what lets a time limit stop a component stuck in a loop.
@@ -36,7 +37,7 @@ pub struct Runtime {
     limits: Limits,
     capabilities: Capabilities,
     components_dir: PathBuf,
-    components: RwLock<HashMap<String, Arc<LoadedComponent>>>,
+    registry: Registry,
 }
 
 fn engine_for(limits: &Limits) -> anyhow::Result<Engine> {
@@ -98,7 +99,7 @@ impl Runtime {
             limits,
             capabilities,
             components_dir,
-            components: RwLock::new(HashMap::new()),
+            registry: Registry::default(),
         })
     }
 
@@ -138,28 +139,88 @@ impl Runtime {
         world: World,
         bytes: &[u8],
     ) -> anyhow::Result<Arc<LoadedComponent>> {
+        let component = self.compile(name, world, bytes)?;
+        self.registry.activate(component.clone(), "load");
+        Ok(component)
+    }
+
+    fn compile(
+        &self,
+        name: &str,
+        world: World,
+        bytes: &[u8],
+    ) -> anyhow::Result<Arc<LoadedComponent>> {
         let component = Arc::new(
             loader::load(&self.engine, &self.cache, name, world, bytes)
                 .with_context(|| format!("loading component {name:?}"))?,
         );
         tracing::debug!(task = name, sha256 = %component.sha256, "component loaded");
-        self.components
-            .write()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .insert(name.to_string(), component.clone());
         Ok(component)
+    }
+
+    /// Publishes a new version of task `name` (whose world is the task's own): validates
+    /// and compiles it, runs it once on `smoke_input` when given, and only then makes it
+    /// current. Tasks already running keep the version they started with. A version that
+    /// fails any step is refused with the reason (also logged) and the current one stays.
+    pub async fn publish(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        source: &str,
+        smoke_input: Option<&str>,
+    ) -> anyhow::Result<Arc<LoadedComponent>> {
+        let outcome = async {
+            let world = World::from_name(name)
+                .with_context(|| format!("{name:?} is not a task (query, render, presign)"))?;
+            let candidate = self.compile(name, world, bytes)?;
+            if let Some(input) = smoke_input {
+                self.run_component(&candidate, input)
+                    .await
+                    .map_err(|err| anyhow::anyhow!("the smoke run failed: {err}"))?;
+            }
+            Ok::<_, anyhow::Error>(candidate)
+        }
+        .await;
+        match outcome {
+            Ok(component) => {
+                self.registry.activate(component.clone(), source);
+                tracing::info!(task = name, sha256 = %component.sha256, source, "component version is now current");
+                Ok(component)
+            }
+            Err(err) => {
+                let current = self.registry.current(name).map(|c| c.sha256.clone());
+                tracing::warn!(task = name, source, reason = %format!("{err:#}"), current = ?current, "component version rejected; the current one stays");
+                Err(err)
+            }
+        }
+    }
+
+    /// Makes an earlier version of `name` current again: the one whose sha256 starts with
+    /// `to`, else the one before the current.
+    pub fn rollback(&self, name: &str, to: Option<&str>) -> anyhow::Result<Arc<LoadedComponent>> {
+        let component = self
+            .registry
+            .rollback(name, to)
+            .map_err(anyhow::Error::msg)?;
+        tracing::info!(task = name, sha256 = %component.sha256, "rolled back");
+        Ok(component)
+    }
+
+    /// Every version loaded in this process, of `task` or of all tasks, oldest first.
+    pub fn versions(&self, task: Option<&str>) -> Vec<VersionInfo> {
+        self.registry.versions(task)
+    }
+
+    /// The current version of every loaded task: what an execution pins at its start.
+    pub fn snapshot(&self) -> HashMap<String, Arc<LoadedComponent>> {
+        self.registry.snapshot()
     }
 
     /// The component serving `name`, loading `<components_dir>/<name>.wasm` (world of the
     /// same name) on first use.
     pub fn component(&self, name: &str) -> anyhow::Result<Arc<LoadedComponent>> {
-        if let Some(component) = self
-            .components
-            .read()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .get(name)
-        {
-            return Ok(component.clone());
+        if let Some(component) = self.registry.current(name) {
+            return Ok(component);
         }
         let world = World::from_name(name)
             .with_context(|| format!("no component is loaded for task {name:?}"))?;
@@ -170,7 +231,10 @@ impl Runtime {
                 path.display()
             )
         })?;
-        self.load(name, world, &bytes)
+        let component = self.compile(name, world, &bytes)?;
+        self.registry
+            .activate(component.clone(), &path.display().to_string());
+        Ok(component)
     }
 
     /// Runs task `name` on `input` (JSON text) and returns its output (JSON text).
