@@ -173,3 +173,155 @@ async fn rollback_returns_to_an_earlier_version() {
         .collect();
     assert_eq!(listed, vec![(v1, false), (v2, true)]);
 }
+
+/// The layout a stored report was rendered with: "v1" or "v2", checked to be whole.
+fn layout_of(html: &str) -> &'static str {
+    let v1 = html.contains("data-layout=\"v1\"") && html.contains("Report layout v1");
+    let v2 = html.contains("data-layout=\"v2\"") && html.contains("Report layout v2");
+    match (v1, v2) {
+        (true, false) => "v1",
+        (false, true) => "v2",
+        _ => panic!("a report must be wholly v1 or wholly v2"),
+    }
+}
+
+/// The render version an execution's history says ran.
+fn render_version(execution: &cafe_report_asl::Execution) -> String {
+    execution
+        .history()
+        .iter()
+        .filter(|e| e.kind == "TaskScheduled")
+        .filter_map(|e| e.details())
+        .find(|d| d["component"] == "render")
+        .and_then(|d| d["componentVersion"].as_str().map(str::to_string))
+        .expect("the history names render's version")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executions_keep_succeeding_while_render_is_swapped() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let h = Arc::new(Harness::new().await);
+    let v1 = h.runtime.component("render").unwrap().sha256.clone();
+    let workflow = h.workflow();
+    let swapped = Arc::new(AtomicBool::new(false));
+    let counter = Arc::new(AtomicUsize::new(0));
+    let after_swap_target = 12;
+
+    // Two loops run report executions back to back, before, during and after the swap.
+    let loops: Vec<_> = (0..2)
+        .map(|_| {
+            let (workflow, swapped, counter) = (workflow.clone(), swapped.clone(), counter.clone());
+            tokio::spawn(async move {
+                let mut runs = Vec::new();
+                let mut after = 0;
+                while after < after_swap_target / 2 {
+                    let started_after_swap = swapped.load(Ordering::SeqCst);
+                    let name = format!("swap-{}", counter.fetch_add(1, Ordering::SeqCst));
+                    let request = cafe_report_asl::StartExecution {
+                        name: Some(name.clone()),
+                        input: None,
+                    };
+                    let execution = workflow.execute(request).await.unwrap();
+                    runs.push((name, started_after_swap, execution));
+                    after += usize::from(started_after_swap);
+                }
+                runs
+            })
+        })
+        .collect();
+
+    // Let some v1 executions finish, then publish v2 with a smoke run.
+    while counter.load(Ordering::SeqCst) < 6 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let inventory = h.run("query", &json!({})).await.unwrap();
+    let smoke = json!({"inventory": inventory, "key": "smoke/v2.html"}).to_string();
+    let v2 = h
+        .runtime
+        .publish("render", &fixture("render-v2"), "test", Some(&smoke))
+        .await
+        .unwrap()
+        .sha256
+        .clone();
+    assert_ne!(v1, v2);
+    swapped.store(true, Ordering::SeqCst);
+
+    let mut seen = std::collections::BTreeMap::new();
+    for handle in loops {
+        for (name, started_after_swap, execution) in handle.await.unwrap() {
+            let described = execution.describe();
+            assert_eq!(
+                described.status,
+                cafe_report_asl::Status::Succeeded,
+                "{name}: {:?}",
+                described.cause
+            );
+            let html = String::from_utf8(h.stored(&format!("reports/{name}.html"))).unwrap();
+            let layout = layout_of(&html);
+            let version = render_version(&execution);
+            assert_eq!(
+                version,
+                *if layout == "v1" { &v1 } else { &v2 },
+                "{name}: history and page agree"
+            );
+            if started_after_swap {
+                assert_eq!(layout, "v2", "{name} started after the swap");
+            }
+            *seen.entry(layout).or_insert(0) += 1;
+        }
+    }
+    assert!(seen.get("v1").copied().unwrap_or(0) >= 6, "{seen:?}");
+    assert!(
+        seen.get("v2").copied().unwrap_or(0) >= after_swap_target,
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_execution_keeps_the_versions_it_started_with() {
+    use cafe_report::workflow::ComponentInvoker;
+    use cafe_report_asl::{TaskCall, TaskInvoker};
+
+    let h = Harness::new().await;
+    let v1 = h.runtime.component("render").unwrap().sha256.clone();
+    let inventory = h.run("query", &json!({})).await.unwrap();
+    let call = |key: &str| TaskCall::Lambda {
+        function: "arn:aws:lambda:us-east-1:000000000000:function:render".into(),
+        payload: json!({"inventory": inventory, "key": key}),
+    };
+    // An execution's invoker pins render v1; then v2 is published.
+    let started_before = ComponentInvoker::new(h.runtime.clone(), Default::default());
+    let v2 = h
+        .runtime
+        .publish("render", &fixture("render-v2"), "test", None)
+        .await
+        .unwrap()
+        .sha256
+        .clone();
+    let started_after = ComponentInvoker::new(h.runtime.clone(), Default::default());
+
+    let annotated = started_before.annotate(&call("a")).unwrap();
+    assert_eq!(annotated["componentVersion"], v1.as_str());
+    started_before
+        .invoke(call("reports/before.html"))
+        .await
+        .unwrap();
+    assert_eq!(
+        layout_of(&String::from_utf8(h.stored("reports/before.html")).unwrap()),
+        "v1"
+    );
+
+    assert_eq!(
+        started_after.annotate(&call("b")).unwrap()["componentVersion"],
+        v2.as_str()
+    );
+    started_after
+        .invoke(call("reports/after.html"))
+        .await
+        .unwrap();
+    assert_eq!(
+        layout_of(&String::from_utf8(h.stored("reports/after.html")).unwrap()),
+        "v2"
+    );
+}

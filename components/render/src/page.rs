@@ -34,12 +34,20 @@ tfoot td { font-weight: 600; border-bottom: none; }
 footer { color: var(--muted); font-size: .85rem; margin-top: 2rem; }
 "#;
 
+/// The page layout's version, shown in the page: a build with the `layout-v2` feature is
+/// the second version the hot-swap tests publish over the first.
+const LAYOUT: &str = if cfg!(feature = "layout-v2") {
+    "v2"
+} else {
+    "v1"
+};
+
 /// The whole page as one HTML document with inline CSS (no external requests).
 pub fn render(title: &str, rendered_at: &str, inventory: &Inventory) -> String {
     let totals = &inventory.totals;
     let page = html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang="en" data-layout=(LAYOUT) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -72,6 +80,7 @@ pub fn render(title: &str, rendered_at: &str, inventory: &Inventory) -> String {
                                 " " (totals.unpriced_beans) " bean(s) without a usable price are left out of the stock value."
                             }
                         }
+                        p.layout { "Report layout " (LAYOUT) }
                     }
                 }
             }

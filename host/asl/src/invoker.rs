@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -60,6 +60,12 @@ pub trait TaskInvoker: Send + Sync {
     /// Makes one call. Lambda calls answer the function's JSON result; SNS publishes
     /// answer the message id as a JSON string.
     fn invoke(&self, call: TaskCall) -> BoxFuture<'_, Result<Value, InvokeError>>;
+
+    /// Fields to add to the call's `TaskScheduled` (or `LambdaFunctionScheduled`) event
+    /// details, e.g. which version of the code will run it. None by default.
+    fn annotate(&self, _call: &TaskCall) -> Option<Map<String, Value>> {
+        None
+    }
 }
 
 impl<F, Fut> TaskInvoker for F

@@ -349,6 +349,11 @@ impl<'e> Runner<'e> {
         if let Some(h) = heartbeat {
             scheduled["heartbeatInSeconds"] = json!(h);
         }
+        if let (Some(extra), Value::Object(details)) =
+            (self.exec.engine.invoker.annotate(&call), &mut scheduled)
+        {
+            details.extend(extra);
+        }
         self.event(cursor, &events.kind("Scheduled"), Some(scheduled));
         let started = (!events.direct_lambda).then(|| events.fields());
         self.event(cursor, &events.kind("Started"), started);

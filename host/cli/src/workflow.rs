@@ -1,17 +1,17 @@
 //! The local workflow: a state machine definition with its substitutions applied, run by
 //! the local engine, whose tasks run as components.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use cafe_report_asl::{
     BoxFuture, Engine, Execution, InvokeError, StartExecution, StateMachine, TaskCall, TaskInvoker,
     TokioClock,
 };
-use cafe_report_engine::{Config, Runtime};
-use serde_json::Value;
+use cafe_report_engine::{Config, LoadedComponent, Runtime};
+use serde_json::{Map, Value};
 
 /// `statemachine/report.asl.json`, built in so `report` runs from any directory.
 pub const REPORT_DEFINITION: &str = include_str!("../../../statemachine/report.asl.json");
@@ -26,34 +26,52 @@ const REPORT_FUNCTIONS: [(&str, &str); 3] = [
 /// Runs Task states on the wasm runtime: a Lambda function is the component of the same
 /// name (or the one `[workflow.functions]` maps it to); SNS publishes go to the notify
 /// capability (the outbox, and SMTP when configured).
+///
+/// One invoker serves one execution and pins component versions: those current when it
+/// was made, and any other on first use. A component published while the execution runs
+/// serves the executions that start after it.
 #[derive(Debug)]
 pub struct ComponentInvoker {
     runtime: Arc<Runtime>,
     functions: BTreeMap<String, String>,
+    pinned: Mutex<HashMap<String, Arc<LoadedComponent>>>,
 }
 
 impl ComponentInvoker {
-    /// An invoker over `runtime` with the given function -> component map.
+    /// An invoker over `runtime` with the given function -> component map, pinning the
+    /// runtime's current versions.
     pub fn new(runtime: Arc<Runtime>, functions: BTreeMap<String, String>) -> Self {
-        Self { runtime, functions }
+        let pinned = Mutex::new(runtime.snapshot());
+        Self {
+            runtime,
+            functions,
+            pinned,
+        }
     }
 
-    /// The component a function name or ARN runs.
-    fn component(&self, function: &str) -> String {
-        component_for(&self.functions, function)
+    /// The component version a function runs in this execution.
+    fn resolve(&self, function: &str) -> Result<Arc<LoadedComponent>, InvokeError> {
+        let name = component_for(&self.functions, function);
+        let mut pinned = self.pinned.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(component) = pinned.get(&name) {
+            return Ok(component.clone());
+        }
+        let component = self
+            .runtime
+            .component(&name)
+            .map_err(|err| InvokeError::Service {
+                error: "Lambda.ResourceNotFoundException".into(),
+                cause: format!("Function not found: {function} (component {name:?}: {err:#})"),
+            })?;
+        pinned.insert(name, component.clone());
+        Ok(component)
     }
 
     async fn run(&self, function: String, payload: Value) -> Result<Value, InvokeError> {
-        let component = self.component(&function);
-        if let Err(err) = self.runtime.component(&component) {
-            return Err(InvokeError::Service {
-                error: "Lambda.ResourceNotFoundException".into(),
-                cause: format!("Function not found: {function} (component {component:?}: {err:#})"),
-            });
-        }
+        let component = self.resolve(&function)?;
         let output = self
             .runtime
-            .run(&component, &payload.to_string())
+            .run_component(&component, &payload.to_string())
             .await
             .map_err(|err| InvokeError::Function {
                 error_type: err.error().to_string(),
@@ -61,7 +79,10 @@ impl ComponentInvoker {
             })?;
         serde_json::from_str(&output).map_err(|err| InvokeError::Function {
             error_type: "States.TaskFailed".into(),
-            error_message: format!("component {component} returned text that is not JSON: {err}"),
+            error_message: format!(
+                "component {} returned text that is not JSON: {err}",
+                component.name
+            ),
         })
     }
 
@@ -93,6 +114,24 @@ impl TaskInvoker for ComponentInvoker {
                 subject, message, ..
             } => Box::pin(self.publish(subject, message)),
         }
+    }
+
+    /// Names the component and version (sha256) that will run a function, in the history.
+    fn annotate(&self, call: &TaskCall) -> Option<Map<String, Value>> {
+        let TaskCall::Lambda { function, .. } = call else {
+            return None;
+        };
+        let component = self.resolve(function).ok()?;
+        Some(Map::from_iter([
+            (
+                "component".to_string(),
+                Value::String(component.name.clone()),
+            ),
+            (
+                "componentVersion".to_string(),
+                Value::String(component.sha256.clone()),
+            ),
+        ]))
     }
 }
 
@@ -215,7 +254,11 @@ pub fn read_definition(path: &Path) -> anyhow::Result<String> {
 /// A state machine ready to run on the local engine.
 #[derive(Debug, Clone)]
 pub struct Workflow {
-    engine: Engine,
+    runtime: Arc<Runtime>,
+    functions: BTreeMap<String, String>,
+    clock: Arc<TokioClock>,
+    region: String,
+    account: String,
     machine: Arc<StateMachine>,
     name: String,
 }
@@ -229,17 +272,16 @@ impl Workflow {
         machine: StateMachine,
         start: Option<time::OffsetDateTime>,
     ) -> Self {
-        let invoker = ComponentInvoker::new(runtime, config.workflow.functions.clone());
         let clock = match start {
             Some(at) => TokioClock::starting_at(at),
             None => TokioClock::system(),
         };
-        let engine = Engine::new(Arc::new(invoker), Arc::new(clock)).with_region(
-            config.signer.region.clone(),
-            config.workflow.account.clone(),
-        );
         Self {
-            engine,
+            runtime,
+            functions: config.workflow.functions.clone(),
+            clock: Arc::new(clock),
+            region: config.signer.region.clone(),
+            account: config.workflow.account.clone(),
             machine: Arc::new(machine),
             name: config.workflow.name.clone(),
         }
@@ -257,10 +299,13 @@ impl Workflow {
         Ok(Self::new(config, runtime, machine, start))
     }
 
-    /// Starts an execution and runs it to its end.
+    /// Starts an execution and runs it to its end, on the component versions current
+    /// when it starts.
     pub async fn execute(&self, request: StartExecution) -> anyhow::Result<Arc<Execution>> {
-        Ok(self
-            .engine
+        let invoker = ComponentInvoker::new(self.runtime.clone(), self.functions.clone());
+        let engine = Engine::new(Arc::new(invoker), self.clock.clone())
+            .with_region(self.region.clone(), self.account.clone());
+        Ok(engine
             .execute(self.machine.clone(), &self.name, request)
             .await?)
     }

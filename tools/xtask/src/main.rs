@@ -4,7 +4,8 @@
 //! in release mode, in this repository's one `target/` directory, then turns each core
 //! module into a component with `wit-component` (pinned in Cargo.lock, no external tools).
 //! Output: `target/components/<task>.wasm`, plus test fixtures under
-//! `target/components/testing/`.
+//! `target/components/testing/` (among them `render-v2.wasm`, render built with its
+//! `layout-v2` feature in `target/variants/`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,6 +19,11 @@ const COMPONENTS: [(&str, &str); 3] = [
     ("cafe_presign", "presign"),
 ];
 const FIXTURES: [(&str, &str); 1] = [("cafe_misbehave", "misbehave")];
+/// Test fixtures built from a task crate with a feature: (package, feature, library name,
+/// output name). They build in their own target directory so that switching features
+/// never rebuilds the real components.
+const VARIANTS: [(&str, &str, &str, &str); 1] =
+    [("cafe-render", "layout-v2", "cafe_render", "render-v2")];
 const TARGET: &str = "wasm32-unknown-unknown";
 
 fn main() -> anyhow::Result<()> {
@@ -41,28 +47,7 @@ fn build_components() -> anyhow::Result<()> {
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    // WASM_CARGO / WASM_RUSTC / WASM_CARGO_ARGS choose another toolchain for the guests only
-    // (scripts/wasm-toolchain.sh sets them for Debian's fallback); the host build is untouched.
-    let cargo = std::env::var("WASM_CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    if let Ok(rustc) = std::env::var("WASM_RUSTC") {
-        // Debian's rustc-web needs nightly flags (-Z build-std) on a stable compiler.
-        build.env("RUSTC", rustc).env("RUSTC_BOOTSTRAP", "1");
-    }
-    build
-        .current_dir(root.join("components"))
-        .args(["build", "--release", "--target", TARGET, "--target-dir"])
-        .arg(&target_dir);
-    if let Ok(extra) = std::env::var("WASM_CARGO_ARGS") {
-        build.args(extra.split_whitespace());
-    }
-    let status = build
-        .status()
-        .context("running cargo for the guest crates")?;
-    if !status.success() {
-        bail!("building the guest crates failed ({status})");
-    }
-
+    run_guest_cargo(&root, &target_dir, &[])?;
     let built = target_dir.join(TARGET).join("release");
     let out = target_dir.join("components");
     for (sets, dir) in [
@@ -77,6 +62,53 @@ fn build_components() -> anyhow::Result<()> {
             let size = std::fs::metadata(&dest)?.len();
             println!("{:>9} bytes  {}", size, dest.display());
         }
+    }
+
+    let variants_dir = target_dir.join("variants");
+    for (package, feature, lib, name) in VARIANTS {
+        run_guest_cargo(
+            &root,
+            &variants_dir,
+            &["-p", package, "--features", feature],
+        )?;
+        let module = variants_dir
+            .join(TARGET)
+            .join("release")
+            .join(format!("{lib}.wasm"));
+        let dest = out.join("testing").join(format!("{name}.wasm"));
+        componentize(&module, &dest)?;
+        println!(
+            "{:>9} bytes  {}",
+            std::fs::metadata(&dest)?.len(),
+            dest.display()
+        );
+    }
+    Ok(())
+}
+
+/// `cargo build --release` of the guest workspace for wasm32 into `target_dir`.
+fn run_guest_cargo(root: &Path, target_dir: &Path, extra: &[&str]) -> anyhow::Result<()> {
+    // WASM_CARGO / WASM_RUSTC / WASM_CARGO_ARGS choose another toolchain for the guests only
+    // (scripts/wasm-toolchain.sh sets them for Debian's fallback); the host build is untouched.
+    let cargo = std::env::var("WASM_CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    if let Ok(rustc) = std::env::var("WASM_RUSTC") {
+        // Debian's rustc-web needs nightly flags (-Z build-std) on a stable compiler.
+        build.env("RUSTC", rustc).env("RUSTC_BOOTSTRAP", "1");
+    }
+    build
+        .current_dir(root.join("components"))
+        .args(["build", "--release", "--target", TARGET, "--target-dir"])
+        .arg(target_dir)
+        .args(extra);
+    if let Ok(more) = std::env::var("WASM_CARGO_ARGS") {
+        build.args(more.split_whitespace());
+    }
+    let status = build
+        .status()
+        .context("running cargo for the guest crates")?;
+    if !status.success() {
+        bail!("building the guest crates failed ({status})");
     }
     Ok(())
 }

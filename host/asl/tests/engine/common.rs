@@ -84,6 +84,20 @@ impl TaskInvoker for Functions {
             TaskCall::SnsPublish { .. } => Box::pin(async { Ok(json!("sns-message-1")) }),
         }
     }
+
+    /// Says which test function will run, as the real invoker names a component version.
+    fn annotate(&self, call: &TaskCall) -> Option<serde_json::Map<String, Value>> {
+        match call {
+            TaskCall::Lambda { function, .. } => {
+                let name = function.rsplit(':').next().unwrap_or_default();
+                Some(serde_json::Map::from_iter([(
+                    "testFunction".to_string(),
+                    json!(name),
+                )]))
+            }
+            TaskCall::SnsPublish { .. } => None,
+        }
+    }
 }
 
 /// What an execution ended with.

@@ -44,6 +44,11 @@ async fn a_task_machine_has_aws_event_sequence() {
     assert_eq!(scheduled["resourceType"], json!("lambda"));
     assert_eq!(scheduled["resource"], json!("invoke"));
     assert_eq!(scheduled["region"], json!("us-east-1"));
+    assert_eq!(
+        scheduled["testFunction"],
+        json!("echo"),
+        "the invoker's annotation"
+    );
     let parameters: serde_json::Value =
         serde_json::from_str(scheduled["parameters"].as_str().unwrap()).unwrap();
     assert_eq!(
@@ -77,6 +82,8 @@ async fn failed_task_history() {
             "ExecutionFailed"
         ]
     );
+    let scheduled = out.event("LambdaFunctionScheduled").details().unwrap();
+    assert_eq!(scheduled["testFunction"], json!("fail"));
     let failed = out.event("ExecutionFailed").details().unwrap();
     assert_eq!(failed["error"], json!("CustomError"));
 }
