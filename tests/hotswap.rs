@@ -1,38 +1,9 @@
 //! Publishing, rejecting and rolling back component versions in a running host.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use cafe_report_tests::{Harness, components_dir, fixture};
 use serde_json::json;
-
-/// Log lines the host writes while `f` runs.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn capture(&self) -> tracing::subscriber::DefaultGuard {
-        let logs = self.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || logs.clone())
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::set_default(subscriber)
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 fn current(h: &Harness, task: &str) -> String {
     let versions = h.runtime.versions(Some(task));
@@ -46,8 +17,6 @@ fn current(h: &Harness, task: &str) -> String {
 
 #[tokio::test]
 async fn rejected_versions_leave_the_current_one_serving() {
-    let logs = Logs::default();
-    let _guard = logs.capture();
     let h = Harness::new().await;
     let v1 = h.runtime.component("render").unwrap().sha256.clone();
     let inventory = h.run("query", &json!({})).await.unwrap();
@@ -89,17 +58,23 @@ async fn rejected_versions_leave_the_current_one_serving() {
             .unwrap_err();
         assert!(format!("{err:#}").contains(reason), "{what}: {err:#}");
         assert_eq!(current(&h, "render"), v1, "{what} must not replace v1");
-        assert!(
-            logs.text().contains(&format!("source=\"{what}\""))
-                || logs.text().contains(&format!("source={what}")),
-            "{what} not logged: {}",
-            logs.text()
+        let rejection = h
+            .runtime
+            .rejections()
+            .pop()
+            .expect("the refusal is recorded");
+        assert_eq!(
+            (rejection.task.as_str(), rejection.source.as_str()),
+            ("render", what)
         );
+        assert!(
+            rejection.reason.contains(reason),
+            "{what}: {}",
+            rejection.reason
+        );
+        assert_eq!(rejection.sha256, cafe_report::versions::sha256(&bytes));
     }
-    assert!(
-        logs.text()
-            .contains("component version rejected; the current one stays")
-    );
+    assert_eq!(h.runtime.rejections().len(), 5);
 
     // v1 still serves, and a good version passes its smoke run.
     h.run("render", &serde_json::from_str(&smoke).unwrap())
@@ -324,4 +299,93 @@ async fn an_execution_keeps_the_versions_it_started_with() {
         layout_of(&String::from_utf8(h.stored("reports/after.html")).unwrap()),
         "v2"
     );
+}
+
+/// Writes a file the way `components publish` does: whole, by rename.
+fn replace(path: &std::path::Path, bytes: &[u8]) {
+    let tmp = path.with_extension("wasm.partial");
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+/// Waits until `task`'s current version is `sha256` (or `timeout` passes).
+async fn wait_for_version(
+    h: &Harness,
+    task: &str,
+    sha256: &str,
+    timeout: std::time::Duration,
+) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if h.runtime
+            .versions(Some(task))
+            .iter()
+            .any(|v| v.current && v.sha256 == sha256)
+        {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watched_directory_swaps_to_what_is_written_there() {
+    let watched = tempfile::tempdir().unwrap();
+    for task in ["query", "render", "presign"] {
+        std::fs::copy(
+            components_dir().join(format!("{task}.wasm")),
+            watched.path().join(format!("{task}.wasm")),
+        )
+        .unwrap();
+    }
+    let dir = watched.path().to_path_buf();
+    let h = Harness::with(cafe_report_tests::Options {
+        configure: Some(Box::new(move |config| config.components.dir = dir)),
+        ..Default::default()
+    })
+    .await;
+    let v1 = h.runtime.component("render").unwrap().sha256.clone();
+    let inventory = h.run("query", &json!({})).await.unwrap();
+    let input = json!({"inventory": inventory, "key": "reports/watched.html"});
+    let smoke = std::collections::BTreeMap::from([("render".to_string(), input.to_string())]);
+    let _watcher = h.runtime.watch(watched.path(), smoke).unwrap();
+
+    let v2_bytes = fixture("render-v2");
+    let v2 = cafe_report::versions::sha256(&v2_bytes);
+    replace(&watched.path().join("render.wasm"), &v2_bytes);
+    assert!(
+        wait_for_version(&h, "render", &v2, std::time::Duration::from_secs(10)).await,
+        "v2 was not picked up"
+    );
+    h.run("render", &input).await.unwrap();
+    assert_eq!(
+        layout_of(&String::from_utf8(h.stored("reports/watched.html")).unwrap()),
+        "v2"
+    );
+
+    // Broken versions written there are refused; v2 keeps serving.
+    for bad in [
+        b"not wasm".to_vec(),
+        std::fs::read(components_dir().join("query.wasm")).unwrap(),
+    ] {
+        replace(&watched.path().join("render.wasm"), &bad);
+        let refused = cafe_report::versions::sha256(&bad);
+        assert!(
+            !wait_for_version(
+                &h,
+                "render",
+                &refused,
+                std::time::Duration::from_millis(500)
+            )
+            .await
+        );
+        assert!(wait_for_version(&h, "render", &v2, std::time::Duration::from_millis(1)).await);
+    }
+    // Writing v1 back swaps back.
+    replace(
+        &watched.path().join("render.wasm"),
+        &std::fs::read(components_dir().join("render.wasm")).unwrap(),
+    );
+    assert!(wait_for_version(&h, "render", &v1, std::time::Duration::from_secs(10)).await);
 }

@@ -4,4 +4,5 @@
 //! wasm runtime (`cafe-report-engine`): Lambda tasks run components, SNS publishes go
 //! through the notify capability.
 
+pub mod versions;
 pub mod workflow;

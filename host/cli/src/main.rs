@@ -38,6 +38,9 @@ enum Command {
     Validate(commands::validate::Args),
     /// Run one task component locally and print its JSON output.
     RunTask(commands::run_task::Args),
+    /// List, publish and roll back component versions.
+    #[command(subcommand)]
+    Components(commands::components::Command),
     /// Print the effective configuration (secrets masked).
     Config,
     /// Database helpers.
@@ -69,6 +72,7 @@ async fn main() -> ExitCode {
             Command::Execute(args) => commands::execute::run(&config, args).await,
             Command::Validate(args) => commands::validate::run(&config, args),
             Command::RunTask(args) => commands::run_task::run(&config, args).await,
+            Command::Components(command) => commands::components::run(&config, command).await,
             Command::Config => commands::config::run(&config),
             Command::Db(command) => commands::db::run(&config, command).await,
         }

@@ -419,3 +419,100 @@ fn report_failure_sends_the_failure_message() {
             .exists()
     );
 }
+
+#[test]
+fn components_publish_list_and_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    // A components directory of our own, so the build's stays untouched.
+    let components = dir.path().join("components");
+    std::fs::create_dir_all(&components).unwrap();
+    for task in ["query", "render", "presign"] {
+        std::fs::copy(
+            components_dir().join(format!("{task}.wasm")),
+            components.join(format!("{task}.wasm")),
+        )
+        .unwrap();
+    }
+    let v1 = std::fs::read(components.join("render.wasm")).unwrap();
+    let v2_file = components_dir().join("testing/render-v2.wasm");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_cafe-report"))
+            .current_dir(dir.path())
+            .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
+            .env("CAFE_REPORT_COMPONENTS_DIR", &components)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let stdout = |output: &Output| {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout.clone()).unwrap()
+    };
+
+    // A render component that imports sql is refused; nothing changes.
+    let refused = run(&[
+        "components",
+        "publish",
+        "render",
+        components.join("query.wasm").to_str().unwrap(),
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("refused") && stderr.contains("cafe:report/sql"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(components.join("render.wasm")).unwrap(), v1);
+
+    // v2 passes its smoke run and becomes current.
+    let inventory = stdout(&run(&["run-task", "query"]));
+    let smoke = serde_json::json!({"inventory": serde_json::from_str::<Value>(&inventory).unwrap(), "key": "smoke/render.html"});
+    let published = stdout(&run(&[
+        "components",
+        "publish",
+        "render",
+        v2_file.to_str().unwrap(),
+        "--smoke-input",
+        &smoke.to_string(),
+    ]));
+    assert!(
+        published.starts_with("render: ") && published.contains("is current"),
+        "{published}"
+    );
+    assert_eq!(
+        std::fs::read(components.join("render.wasm")).unwrap(),
+        std::fs::read(&v2_file).unwrap()
+    );
+    let report = stdout_json(&run(&["report", "--json", "--report-id", "after-publish"]));
+    let html = std::fs::read_to_string(report["file"].as_str().unwrap()).unwrap();
+    assert!(html.contains("Report layout v2"));
+
+    let listed: Value =
+        serde_json::from_str(&stdout(&run(&["components", "list", "--json"]))).unwrap();
+    let render = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["task"] == "render")
+        .unwrap();
+    let history: Vec<&str> = render["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["found", "publish"]);
+    let table = stdout(&run(&["components", "list"]));
+    assert!(table.contains("(current)"), "{table}");
+
+    // Rollback returns to v1, byte for byte.
+    let rolled = stdout(&run(&["components", "rollback", "render"]));
+    assert!(rolled.contains("is current"), "{rolled}");
+    assert_eq!(std::fs::read(components.join("render.wasm")).unwrap(), v1);
+    let unknown = run(&["components", "rollback", "render", "--to", "ffffffff"]);
+    assert_eq!(unknown.status.code(), Some(1));
+}

@@ -96,14 +96,20 @@ impl Default for WorkflowConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ComponentsConfig {
-    /// Directory holding `query.wasm`, `render.wasm` and `presign.wasm`.
+    /// Directory holding `query.wasm`, `render.wasm` and `presign.wasm`: the current
+    /// versions. `components publish` and `rollback` write here; a watching process
+    /// (`Runtime::watch`) swaps to what is written.
     pub dir: PathBuf,
+    /// Task -> input (JSON text) a new version must run successfully before it serves.
+    /// The run is real: render's stores an object, presign's sends a message.
+    pub smoke: BTreeMap<String, String>,
 }
 
 impl Default for ComponentsConfig {
     fn default() -> Self {
         ComponentsConfig {
             dir: PathBuf::from("target/components"),
+            smoke: BTreeMap::new(),
         }
     }
 }

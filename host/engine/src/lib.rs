@@ -23,11 +23,13 @@ mod limits;
 mod loader;
 mod registry;
 mod runtime;
+mod watch;
 
 pub use cafe_report_world::World;
 pub use config::Config;
 pub use error::{TaskError, error_names};
 pub use limits::Limits;
 pub use loader::LoadedComponent;
-pub use registry::VersionInfo;
+pub use registry::{Rejection, VersionInfo};
 pub use runtime::Runtime;
+pub use watch::DirectoryWatcher;

@@ -25,6 +25,24 @@ pub struct VersionInfo {
     pub source: String,
 }
 
+/// A version that was refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    /// The task it was meant for.
+    pub task: String,
+    /// Hex sha256 of the refused bytes.
+    pub sha256: String,
+    /// Where it came from.
+    pub source: String,
+    /// Why it was refused.
+    pub reason: String,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+/// How many refusals the registry remembers.
+const KEPT_REJECTIONS: usize = 50;
+
 struct Entry {
     component: Arc<LoadedComponent>,
     activated_at: OffsetDateTime,
@@ -42,6 +60,7 @@ struct TaskVersions {
 #[derive(Default)]
 pub(crate) struct Registry {
     tasks: RwLock<BTreeMap<String, TaskVersions>>,
+    rejections: RwLock<std::collections::VecDeque<Rejection>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -149,6 +168,21 @@ impl Registry {
                     })
             })
             .collect()
+    }
+
+    /// Remembers a refused version (the latest few).
+    pub(crate) fn reject(&self, rejection: Rejection) {
+        let mut rejections = self.rejections.write().unwrap_or_else(|p| p.into_inner());
+        if rejections.len() == KEPT_REJECTIONS {
+            rejections.pop_front();
+        }
+        rejections.push_back(rejection);
+    }
+
+    /// The refused versions, oldest first.
+    pub(crate) fn rejections(&self) -> Vec<Rejection> {
+        let rejections = self.rejections.read().unwrap_or_else(|p| p.into_inner());
+        rejections.iter().cloned().collect()
     }
 
     /// The current version of every loaded task, to pin for one execution.

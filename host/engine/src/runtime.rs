@@ -17,7 +17,8 @@ use crate::config::Config;
 use crate::error::{TaskError, error_names};
 use crate::limits::{Limits, TaskLimiter};
 use crate::loader::{self, LoadedComponent};
-use crate::registry::{Registry, VersionInfo};
+use crate::registry::{Registry, Rejection, VersionInfo};
+use sha2::{Digest, Sha256};
 
 /// How often the epoch advances; a running component yields to the scheduler this often,
 /// which is what lets a time limit stop a component stuck in a loop.
@@ -188,8 +189,18 @@ impl Runtime {
                 Ok(component)
             }
             Err(err) => {
+                let reason = format!("{err:#}");
                 let current = self.registry.current(name).map(|c| c.sha256.clone());
-                tracing::warn!(task = name, source, reason = %format!("{err:#}"), current = ?current, "component version rejected; the current one stays");
+                tracing::warn!(task = name, source, %reason, current = ?current, "component version rejected; the current one stays");
+                self.registry.reject(Rejection {
+                    task: name.to_string(),
+                    sha256: hex::encode(Sha256::digest(bytes)),
+                    source: source.to_string(),
+                    reason,
+                    at: time::OffsetDateTime::now_utc()
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default(),
+                });
                 Err(err)
             }
         }
@@ -209,6 +220,11 @@ impl Runtime {
     /// Every version loaded in this process, of `task` or of all tasks, oldest first.
     pub fn versions(&self, task: Option<&str>) -> Vec<VersionInfo> {
         self.registry.versions(task)
+    }
+
+    /// The versions refused in this process (the latest 50), oldest first, with reasons.
+    pub fn rejections(&self) -> Vec<Rejection> {
+        self.registry.rejections()
     }
 
     /// The current version of every loaded task: what an execution pins at its start.

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod components;
 pub mod config;
 pub mod db;
 pub mod execute;

@@ -1,0 +1,149 @@
+//! `cafe-report components`: list, publish and roll back component versions. Publishing
+//! writes the components directory, which a watching process (`Runtime::watch`) swaps to
+//! without a restart.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use cafe_report::versions::VersionStore;
+use cafe_report_engine::{Config, Runtime};
+
+/// `components` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Each task's current version and the versions that were current before.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate and compile a component (and run it once on the task's smoke input, if
+    /// one is given or configured), then make it the task's current version.
+    Publish {
+        /// query, render or presign.
+        task: String,
+        /// The component (.wasm).
+        file: PathBuf,
+        /// Input for the smoke run (JSON, @file or -); default: `[components.smoke]`.
+        #[arg(long, value_name = "JSON")]
+        smoke_input: Option<String>,
+    },
+    /// Make an earlier version current again (default: the one before the current).
+    Rollback {
+        /// query, render or presign.
+        task: String,
+        /// The sha256 (or a unique prefix) of the version to go back to.
+        #[arg(long, value_name = "SHA256")]
+        to: Option<String>,
+    },
+}
+
+pub async fn run(config: &Config, command: Command) -> anyhow::Result<()> {
+    let store = VersionStore::new(&config.components.dir, &config.data_dir);
+    match command {
+        Command::List { json } => list(&store, json),
+        Command::Publish {
+            task,
+            file,
+            smoke_input,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let smoke = match smoke_input {
+                Some(arg) => Some(crate::input::read(&arg)?),
+                None => config.components.smoke.get(&task).cloned(),
+            };
+            let source = file.display().to_string();
+            activate(
+                config,
+                &store,
+                &task,
+                &bytes,
+                "publish",
+                &source,
+                smoke.as_deref(),
+            )
+            .await
+        }
+        Command::Rollback { task, to } => {
+            let sha = store.rollback_target(&task, to.as_deref())?;
+            let bytes = store.bytes(&task, &sha)?;
+            let smoke = config.components.smoke.get(&task).cloned();
+            activate(
+                config,
+                &store,
+                &task,
+                &bytes,
+                "rollback",
+                "kept version",
+                smoke.as_deref(),
+            )
+            .await
+        }
+    }
+}
+
+/// Checks the version the way a serving process will (validate, compile, smoke run),
+/// then writes it as current.
+async fn activate(
+    config: &Config,
+    store: &VersionStore,
+    task: &str,
+    bytes: &[u8],
+    action: &str,
+    source: &str,
+    smoke: Option<&str>,
+) -> anyhow::Result<()> {
+    let runtime = Arc::new(Runtime::from_config(config).await?);
+    runtime
+        .publish(task, bytes, source, smoke)
+        .await
+        .with_context(|| format!("{task}: the new version was refused; the current one stays"))?;
+    let before = store.current(task)?;
+    let sha = store.activate(task, bytes, action, source)?;
+    let was = before.map_or("none".to_string(), |b| b[..12].to_string());
+    super::print(&format!("{task}: {} is current (was {was})", &sha[..12]))
+}
+
+fn list(store: &VersionStore, json: bool) -> anyhow::Result<()> {
+    let tasks = store.list()?;
+    if json {
+        return super::print_json(&serde_json::to_value(&tasks)?);
+    }
+    let mut lines = vec![format!(
+        "{:<8} {:<12} {:<8} {:<26} {}",
+        "TASK", "SHA256", "ACTION", "AT", "SOURCE"
+    )];
+    for task in &tasks {
+        let mut listed_current = false;
+        let mut seen = std::collections::BTreeSet::new();
+        for activation in task.history.iter().rev() {
+            if !seen.insert(activation.sha256.clone()) {
+                continue;
+            }
+            let is_current = task.current.as_deref() == Some(activation.sha256.as_str());
+            listed_current |= is_current;
+            lines.push(format!(
+                "{:<8} {:<12} {:<8} {:<26} {}{}",
+                task.task,
+                &activation.sha256[..12],
+                activation.action,
+                activation.at,
+                activation.source,
+                if is_current { "  (current)" } else { "" }
+            ));
+        }
+        if let (Some(current), false) = (&task.current, listed_current) {
+            lines.push(format!(
+                "{:<8} {:<12} {:<8} {:<26} {}",
+                task.task,
+                &current[..12],
+                "build",
+                "-",
+                "(current)"
+            ));
+        }
+    }
+    super::print(&lines.join("\n"))
+}

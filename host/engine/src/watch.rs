@@ -1,0 +1,99 @@
+//! The directory source of component versions: `<dir>/<task>.wasm` files, watched. A file
+//! that changes is published (validated, compiled, smoke-run when configured) and serves
+//! the next tasks; one that fails stays unpublished and the log says why.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use notify::{RecursiveMode, Watcher};
+use sha2::{Digest, Sha256};
+
+use crate::runtime::Runtime;
+
+/// Events for one file often come in bursts (create, write, rename); wait this long for
+/// the burst to end before reading it.
+const SETTLE: Duration = Duration::from_millis(50);
+
+/// Keeps watching while it lives.
+#[derive(Debug)]
+pub struct DirectoryWatcher {
+    _watcher: notify::RecommendedWatcher,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for DirectoryWatcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The task a path is the component of, if it is `<task>.wasm` for a known task.
+fn task_of(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?.strip_suffix(".wasm")?;
+    cafe_report_world::World::from_name(name).map(|_| name.to_string())
+}
+
+impl Runtime {
+    /// Watches `dir` and publishes every `<task>.wasm` written there, with the task's
+    /// smoke input from `smoke` when it has one. Needs a tokio runtime.
+    pub fn watch(
+        self: &Arc<Self>,
+        dir: &Path,
+        smoke: BTreeMap<String, String>,
+    ) -> anyhow::Result<DirectoryWatcher> {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if let Ok(event) = event {
+                    for path in event.paths {
+                        let _ = tx.send(path);
+                    }
+                }
+            })
+            .context("starting the component directory watcher")?;
+        watcher
+            .watch(dir, RecursiveMode::NonRecursive)
+            .with_context(|| format!("watching {}", dir.display()))?;
+        let runtime = self.clone();
+        let task = tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                tokio::time::sleep(SETTLE).await;
+                let mut changed = BTreeSet::from([first]);
+                while let Ok(path) = rx.try_recv() {
+                    changed.insert(path);
+                }
+                for path in changed {
+                    if let Some(task) = task_of(&path) {
+                        runtime
+                            .publish_file(&task, &path, smoke.get(&task).map(String::as_str))
+                            .await;
+                    }
+                }
+            }
+        });
+        tracing::info!(dir = %dir.display(), "watching for component versions");
+        Ok(DirectoryWatcher {
+            _watcher: watcher,
+            task,
+        })
+    }
+
+    /// Publishes the file unless it is the version already serving (or gone).
+    async fn publish_file(&self, task: &str, path: &Path, smoke: Option<&str>) {
+        let Ok(bytes) = std::fs::read(path) else {
+            return;
+        };
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let current = self.versions(Some(task)).into_iter().find(|v| v.current);
+        if current.is_some_and(|v| v.sha256 == sha256) {
+            return;
+        }
+        // Failures are logged by `publish`; the current version keeps serving.
+        let _ = self
+            .publish(task, &bytes, &path.display().to_string(), smoke)
+            .await;
+    }
+}
