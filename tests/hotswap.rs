@@ -331,17 +331,9 @@ async fn wait_for_version(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watched_directory_swaps_to_what_is_written_there() {
-    let watched = tempfile::tempdir().unwrap();
-    for task in ["query", "render", "presign"] {
-        std::fs::copy(
-            components_dir().join(format!("{task}.wasm")),
-            watched.path().join(format!("{task}.wasm")),
-        )
-        .unwrap();
-    }
-    let dir = watched.path().to_path_buf();
+    let watched = cafe_report_tests::own_components_dir();
     let h = Harness::with(cafe_report_tests::Options {
-        configure: Some(Box::new(move |config| config.components.dir = dir)),
+        components_dir: Some(watched.path().to_path_buf()),
         ..Default::default()
     })
     .await;

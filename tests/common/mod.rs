@@ -24,6 +24,18 @@ pub fn components_dir() -> PathBuf {
     dir
 }
 
+/// A temporary directory holding copies of the built task components, for tests that
+/// write component files (publishing, watching).
+pub fn own_components_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for task in ["query", "render", "presign"] {
+        let name = format!("{task}.wasm");
+        std::fs::copy(components_dir().join(&name), dir.path().join(&name))
+            .expect("copying a component");
+    }
+    dir
+}
+
 /// A test fixture component, e.g. `misbehave`.
 pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(
@@ -87,6 +99,8 @@ pub struct Options {
     pub now: Option<u64>,
     /// Limits (default: the product's, with a 3 s timeout).
     pub limits: Option<Limits>,
+    /// Where the components are (default: the build's `target/components`).
+    pub components_dir: Option<PathBuf>,
     /// Any further change to the configuration.
     pub configure: Option<ConfigureFn>,
 }
@@ -102,7 +116,7 @@ impl Harness {
             data_dir: dir.path().to_path_buf(),
             ..Config::default()
         };
-        config.components.dir = components_dir();
+        config.components.dir = options.components_dir.unwrap_or_else(components_dir);
         config.sql.url = options.sql_url;
         config.limits = options.limits.unwrap_or_else(|| Limits {
             timeout_ms: 3_000,
