@@ -381,3 +381,81 @@ async fn a_watched_directory_swaps_to_what_is_written_there() {
     );
     assert!(wait_for_version(&h, "render", &v1, std::time::Duration::from_secs(10)).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_s3_prefix_is_polled_for_new_versions() {
+    use cafe_report_capabilities::objects::S3Store;
+    use cafe_report_engine::{Polled, S3Source};
+
+    let h = Harness::new().await;
+    let v1_bytes = std::fs::read(components_dir().join("render.wasm")).unwrap();
+    let v1 = h.runtime.component("render").unwrap().sha256.clone();
+    let store = S3Store::new(
+        Some(h.endpoint()),
+        &h.bucket(),
+        "us-east-1",
+        true,
+        &h.config.signer.credentials(),
+    );
+    let client = store.client().clone();
+    let put = |bytes: Vec<u8>| {
+        let client = client.clone();
+        let bucket = h.bucket();
+        async move {
+            client
+                .put_object()
+                .bucket(bucket)
+                .key("components/live/render.wasm")
+                .body(bytes.into())
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    let source = S3Source::new(
+        client.clone(),
+        &format!("s3://{}/components/live/", h.bucket()),
+    )
+    .unwrap();
+    assert_eq!(source.key("render"), "components/live/render.wasm");
+    let smoke = Default::default();
+    let mut etags = std::collections::HashMap::new();
+    let mut poll = async || {
+        h.runtime
+            .poll_s3_once(&source, &mut etags, &smoke)
+            .await
+            .unwrap()
+    };
+
+    let polled = poll().await;
+    assert!(polled.values().all(|p| *p == Polled::Missing), "{polled:?}");
+
+    let v2_bytes = fixture("render-v2");
+    let v2 = cafe_report::versions::sha256(&v2_bytes);
+    put(v2_bytes.clone()).await;
+    assert_eq!(poll().await["render"], Polled::Published(v2.clone()));
+    assert_eq!(
+        poll().await["render"],
+        Polled::Unchanged,
+        "an unchanged object is not fetched again"
+    );
+
+    put(b"not wasm".to_vec()).await;
+    let Polled::Refused(reason) = poll().await["render"].clone() else {
+        panic!("garbage was not refused")
+    };
+    assert!(reason.contains("not a WebAssembly component"), "{reason}");
+    assert_eq!(current(&h, "render"), v2);
+
+    put(v1_bytes).await;
+    assert_eq!(poll().await["render"], Polled::Published(v1.clone()));
+
+    // The background poller does the same on its own.
+    let _poller = h.runtime.poll_s3(
+        source.clone(),
+        std::time::Duration::from_millis(20),
+        Default::default(),
+    );
+    put(v2_bytes).await;
+    assert!(wait_for_version(&h, "render", &v2, std::time::Duration::from_secs(10)).await);
+}

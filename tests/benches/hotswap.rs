@@ -59,7 +59,10 @@ async fn main() {
 
     // Versions seen before: validate, load the precompiled artifact, link, InstancePre,
     // swap, then the first render on the new version.
-    runtime.publish("render", &versions[1], "bench", None).await.unwrap();
+    runtime
+        .publish("render", &versions[1], "bench", None)
+        .await
+        .unwrap();
     let mut warm = Vec::new();
     for i in 0..40 {
         let bytes = &versions[(i + 1) % 2];

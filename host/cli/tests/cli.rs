@@ -515,4 +515,25 @@ fn components_publish_list_and_rollback() {
     assert_eq!(std::fs::read(components.join("render.wasm")).unwrap(), v1);
     let unknown = run(&["components", "rollback", "render", "--to", "ffffffff"]);
     assert_eq!(unknown.status.code(), Some(1));
+
+    // With an S3 source configured, publishing also uploads the version there.
+    let uploaded = Command::new(env!("CARGO_BIN_EXE_cafe-report"))
+        .current_dir(dir.path())
+        .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
+        .env("CAFE_REPORT_COMPONENTS_DIR", &components)
+        .env(
+            "CAFE_REPORT_COMPONENTS_S3",
+            "s3://cafe-reports/components/live",
+        )
+        .args(["components", "publish", "render", v2_file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    stdout(&uploaded);
+    let object = dir
+        .path()
+        .join("data/objects/cafe-reports/components/live/render.wasm");
+    assert_eq!(
+        std::fs::read(object).unwrap(),
+        std::fs::read(&v2_file).unwrap()
+    );
 }

@@ -103,6 +103,11 @@ pub struct ComponentsConfig {
     /// Task -> input (JSON text) a new version must run successfully before it serves.
     /// The run is real: render's stores an object, presign's sends a message.
     pub smoke: BTreeMap<String, String>,
+    /// `s3://<objects bucket>/<prefix>`: `components publish` also uploads new versions
+    /// there (`<prefix>/<task>.wasm`), where serving hosts poll for them.
+    pub s3: Option<String>,
+    /// How often a serving host polls `s3`.
+    pub poll_seconds: u64,
 }
 
 impl Default for ComponentsConfig {
@@ -110,6 +115,8 @@ impl Default for ComponentsConfig {
         ComponentsConfig {
             dir: PathBuf::from("target/components"),
             smoke: BTreeMap::new(),
+            s3: None,
+            poll_seconds: 30,
         }
     }
 }

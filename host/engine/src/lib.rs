@@ -23,6 +23,7 @@ mod limits;
 mod loader;
 mod registry;
 mod runtime;
+mod s3_source;
 mod watch;
 
 pub use cafe_report_world::World;
@@ -32,4 +33,5 @@ pub use limits::Limits;
 pub use loader::LoadedComponent;
 pub use registry::{Rejection, VersionInfo};
 pub use runtime::Runtime;
+pub use s3_source::{Polled, S3Poller, S3Source};
 pub use watch::DirectoryWatcher;

@@ -100,10 +100,39 @@ async fn activate(
         .publish(task, bytes, source, smoke)
         .await
         .with_context(|| format!("{task}: the new version was refused; the current one stays"))?;
+    if let Some(url) = &config.components.s3 {
+        upload(&runtime, url, task, bytes).await?;
+    }
     let before = store.current(task)?;
     let sha = store.activate(task, bytes, action, source)?;
     let was = before.map_or("none".to_string(), |b| b[..12].to_string());
     super::print(&format!("{task}: {} is current (was {was})", &sha[..12]))
+}
+
+/// Puts the version at `<prefix>/<task>.wasm` in the S3 source, which must be in the
+/// objects bucket (the store this host is configured to write).
+async fn upload(runtime: &Runtime, url: &str, task: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    let objects = &runtime.capabilities().objects;
+    let rest = url
+        .strip_prefix("s3://")
+        .with_context(|| format!("components.s3 {url:?} is not an s3:// URL"))?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    anyhow::ensure!(
+        bucket == objects.bucket(),
+        "components.s3 must be in the objects bucket {:?}, not {bucket:?}",
+        objects.bucket()
+    );
+    let prefix = prefix.trim_matches('/');
+    let key = if prefix.is_empty() {
+        format!("{task}.wasm")
+    } else {
+        format!("{prefix}/{task}.wasm")
+    };
+    objects
+        .put(&key, bytes.to_vec(), "application/wasm", "no-cache")
+        .await
+        .map_err(anyhow::Error::msg)?;
+    Ok(())
 }
 
 fn list(store: &VersionStore, json: bool) -> anyhow::Result<()> {
