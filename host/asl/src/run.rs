@@ -148,10 +148,18 @@ impl<'e> Runner<'e> {
 
         let mut attempts = vec![0u64; state.retry.len()];
         let mut retry_count = 0;
-        let done = loop {
+        let (done, output_text) = loop {
             let context = self.context(state, &entered_time, retry_count);
-            let error = match self.attempt(state, &raw, &context, cursor).await {
-                Ok(done) => break Ok(done),
+            // The output is serialized once: for the size check and the exited event.
+            let attempt = self
+                .attempt(state, &raw, &context, cursor)
+                .await
+                .and_then(|done| {
+                    let text = done.output.to_string();
+                    check_size("state's output", &text).map(|()| (done, text))
+                });
+            let error = match attempt {
+                Ok(finished) => break Ok(finished),
                 Err(error) => locate(error, state, entered_id),
             };
             if !error.is_recoverable() {
@@ -167,11 +175,15 @@ impl<'e> Runner<'e> {
                 .iter()
                 .find(|c| c.error_equals.iter().any(|n| error.matches(n)))
             {
-                Some(catcher) => catch(catcher, &raw, &error),
+                Some(catcher) => catch(catcher, &raw, &error).map(|done| {
+                    let text = done.output.to_string();
+                    (done, text)
+                }),
                 None => Err(error),
             };
         }?;
-        let exited = json!({ "name": state.name, "output": done.output.to_string(), "outputDetails": not_truncated() });
+        let exited =
+            json!({ "name": state.name, "output": output_text, "outputDetails": not_truncated() });
         self.event(cursor, &format!("{prefix}StateExited"), Some(exited));
         Ok(done)
     }
@@ -614,12 +626,11 @@ fn catch<'s>(
 }
 
 fn output_path(state: &State, value: Value, context: &Value) -> Result<Value, StatesError> {
-    let output = match &state.output_path {
+    // The 256 KiB check happens once the attempt is done (`Runner::state`).
+    Ok(match &state.output_path {
         Some(path) => path.select(&value, context)?,
         None => json!({}),
-    };
-    check_size("state's output", &output.to_string())?;
-    Ok(output)
+    })
 }
 
 fn string_result(value: Value, what: &str) -> Result<String, StatesError> {

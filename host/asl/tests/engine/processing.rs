@@ -283,3 +283,16 @@ async fn oversized_payloads_exceed_the_data_limit() {
     assert_eq!(out.status, Status::Failed);
     assert_eq!(out.error.as_deref(), Some("States.DataLimitExceeded"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_state_output_over_the_limit_fails_the_state() {
+    // 200 KB in, twice that out.
+    let definition = single(
+        json!({"Type": "Pass", "Parameters": {"twice.$": "States.Array($.s, $.s)"}, "End": true}),
+    );
+    let out = run(definition, json!({"s": "x".repeat(200 * 1024)})).await;
+    assert_eq!(out.status, Status::Failed);
+    assert_eq!(out.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert!(out.cause.as_deref().unwrap().contains("state's output"));
+    assert!(!out.types().contains(&"PassStateExited"));
+}
