@@ -124,6 +124,58 @@ async fn database_down_retries_then_sends_the_failure_message() {
             .contains("The inventory report db-down could not be produced.")
     );
     assert!(messages[0].body.contains("Error: Sql.Unavailable"));
+    // People read the function's message, not Lambda's JSON around it.
+    assert!(
+        messages[0].body.contains("Cause: Input/output error"),
+        "{}",
+        messages[0].body
+    );
+    assert!(
+        !messages[0].body.contains("errorType"),
+        "{}",
+        messages[0].body
+    );
+}
+
+#[tokio::test]
+async fn a_missing_function_is_reported_with_its_plain_cause() {
+    // Render's function points at a component that does not exist.
+    let harness = Harness::with(Options {
+        configure: Some(Box::new(|config| {
+            config
+                .workflow
+                .functions
+                .insert("render".into(), "no-such-component".into());
+        })),
+        ..Options::default()
+    })
+    .await;
+    let execution = harness.execute_report("no-render").await;
+    let description = execution.describe();
+    assert_eq!(description.status, Status::Failed);
+    assert_eq!(
+        description.error.as_deref(),
+        Some("Lambda.ResourceNotFoundException")
+    );
+    let history = execution.history();
+    assert!(history.iter().any(|e| e.kind == "ParallelStateFailed"));
+    let messages = harness.outbox();
+    let failure = messages
+        .iter()
+        .find(|m| m.subject == "Cafe inventory report failed")
+        .expect("the failure message");
+    assert!(
+        failure
+            .body
+            .contains("Error: Lambda.ResourceNotFoundException"),
+        "{}",
+        failure.body
+    );
+    assert!(
+        failure.body.contains("Cause: Function not found"),
+        "{}",
+        failure.body
+    );
 }
 
 #[tokio::test]
