@@ -17,81 +17,58 @@ const MAX_NAME_CHARS: usize = 80;
 /// Largest value AWS accepts for seconds, attempts and counts.
 const MAX_INTEGER: u64 = 99_999_999;
 
-/// Fields each state type accepts, besides `Type` and `Comment`.
-fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
+/// Fields of the states that do work and can fail: Task, Parallel and Map.
+const WORKING: &[&str] = &[
+    "Next",
+    "End",
+    "InputPath",
+    "OutputPath",
+    "Parameters",
+    "ResultSelector",
+    "ResultPath",
+    "Retry",
+    "Catch",
+];
+
+/// Fields each state type accepts besides `Type` and `Comment`: a shared set and its own.
+fn allowed_fields(kind: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
+    let flow: &[&str] = &["Next", "End", "InputPath", "OutputPath"];
     Some(match kind {
-        "Pass" => &[
-            "Next",
-            "End",
-            "InputPath",
-            "OutputPath",
-            "Parameters",
-            "ResultPath",
-            "Result",
-        ],
-        "Task" => &[
-            "Next",
-            "End",
-            "InputPath",
-            "OutputPath",
-            "Parameters",
-            "ResultSelector",
-            "ResultPath",
-            "Retry",
-            "Catch",
-            "Resource",
-            "TimeoutSeconds",
-            "TimeoutSecondsPath",
-            "HeartbeatSeconds",
-            "HeartbeatSecondsPath",
-        ],
-        "Choice" => &["InputPath", "OutputPath", "Choices", "Default"],
-        "Wait" => &[
-            "Next",
-            "End",
-            "InputPath",
-            "OutputPath",
-            "Seconds",
-            "SecondsPath",
-            "Timestamp",
-            "TimestampPath",
-        ],
-        "Succeed" => &["InputPath", "OutputPath"],
-        "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
-        "Parallel" => &[
-            "Next",
-            "End",
-            "InputPath",
-            "OutputPath",
-            "Parameters",
-            "ResultSelector",
-            "ResultPath",
-            "Retry",
-            "Catch",
-            "Branches",
-        ],
-        "Map" => &[
-            "Next",
-            "End",
-            "InputPath",
-            "OutputPath",
-            "Parameters",
-            "ResultSelector",
-            "ResultPath",
-            "Retry",
-            "Catch",
-            "ItemsPath",
-            "ItemSelector",
-            "ItemProcessor",
-            "Iterator",
-            "MaxConcurrency",
-            "MaxConcurrencyPath",
-            "ToleratedFailureCount",
-            "ToleratedFailureCountPath",
-            "ToleratedFailurePercentage",
-            "ToleratedFailurePercentagePath",
-            "Label",
-        ],
+        "Pass" => (flow, &["Parameters", "ResultPath", "Result"]),
+        "Task" => (
+            WORKING,
+            &[
+                "Resource",
+                "TimeoutSeconds",
+                "TimeoutSecondsPath",
+                "HeartbeatSeconds",
+                "HeartbeatSecondsPath",
+            ],
+        ),
+        "Choice" => (&[], &["InputPath", "OutputPath", "Choices", "Default"]),
+        "Wait" => (
+            flow,
+            &["Seconds", "SecondsPath", "Timestamp", "TimestampPath"],
+        ),
+        "Succeed" => (&[], &["InputPath", "OutputPath"]),
+        "Fail" => (&[], &["Error", "ErrorPath", "Cause", "CausePath"]),
+        "Parallel" => (WORKING, &["Branches"]),
+        "Map" => (
+            WORKING,
+            &[
+                "ItemsPath",
+                "ItemSelector",
+                "ItemProcessor",
+                "Iterator",
+                "MaxConcurrency",
+                "MaxConcurrencyPath",
+                "ToleratedFailureCount",
+                "ToleratedFailureCountPath",
+                "ToleratedFailurePercentage",
+                "ToleratedFailurePercentagePath",
+                "Label",
+            ],
+        ),
         _ => return None,
     })
 }
@@ -352,12 +329,16 @@ fn scope(fields: &mut Fields<'_, '_>) -> Option<States> {
 
 fn state(name: &str, fields: &mut Fields<'_, '_>) -> Option<State> {
     let kind_name = fields.required_string("Type")?;
-    let Some(allowed) = allowed_fields(kind_name) else {
+    let Some((shared, own)) = allowed_fields(kind_name) else {
         fields.error("Type", format!("unknown state type {kind_name:?}"));
         return None;
     };
     for key in fields.map.keys() {
-        if key != "Type" && key != "Comment" && !allowed.contains(&key.as_str()) {
+        let key_str = key.as_str();
+        if !["Type", "Comment"].contains(&key_str)
+            && !shared.contains(&key_str)
+            && !own.contains(&key_str)
+        {
             let at = fields.at(key);
             fields.errors.push(ValidationError::new(
                 SCHEMA,
