@@ -5,6 +5,12 @@ use std::sync::Arc;
 use cafe_report_tests::{Harness, components_dir, fixture};
 use serde_json::json;
 
+/// Publishes a render version without a smoke run; its sha256.
+async fn publish_render(h: &Harness, bytes: &[u8]) -> String {
+    let published = h.runtime.publish("render", bytes, "test", None).await;
+    published.unwrap().sha256.clone()
+}
+
 fn current(h: &Harness, task: &str) -> String {
     let versions = h.runtime.versions(Some(task));
     versions
@@ -105,13 +111,7 @@ async fn rollback_returns_to_an_earlier_version() {
     let h = Harness::new().await;
     let v1 = h.runtime.component("render").unwrap().sha256.clone();
     // Any component of the render world can be published without a smoke run.
-    let v2 = h
-        .runtime
-        .publish("render", &fixture("misbehave"), "test", None)
-        .await
-        .unwrap()
-        .sha256
-        .clone();
+    let v2 = publish_render(&h, &fixture("misbehave")).await;
     assert_eq!(current(&h, "render"), v2);
     assert_eq!(
         h.runtime.run("render", "\"hello\"").await.unwrap(),
@@ -267,13 +267,7 @@ async fn an_execution_keeps_the_versions_it_started_with() {
     };
     // An execution's invoker pins render v1; then v2 is published.
     let started_before = ComponentInvoker::new(h.runtime.clone(), Default::default());
-    let v2 = h
-        .runtime
-        .publish("render", &fixture("render-v2"), "test", None)
-        .await
-        .unwrap()
-        .sha256
-        .clone();
+    let v2 = publish_render(&h, &fixture("render-v2")).await;
     let started_after = ComponentInvoker::new(h.runtime.clone(), Default::default());
 
     let annotated = started_before.annotate(&call("a")).unwrap();

@@ -323,13 +323,21 @@ impl Execution {
         self.history.snapshot()
     }
 
+    /// The role executions report running as (there is none locally; AWS always has one).
+    fn role_arn(&self) -> String {
+        format!(
+            "arn:aws:iam::{}:role/cafe-report-local",
+            self.engine.account
+        )
+    }
+
     /// The `Execution` part of the context object.
     pub(crate) fn context_execution(&self) -> Value {
         json!({
             "Id": self.arn,
             "Input": self.input,
             "Name": self.name,
-            "RoleArn": format!("arn:aws:iam::{}:role/cafe-report-local", self.engine.account),
+            "RoleArn": self.role_arn(),
             "StartTime": timestamp::format(self.start),
             "RedriveCount": 0,
         })
@@ -344,7 +352,7 @@ impl Execution {
         json!({
             "input": self.input_text,
             "inputDetails": not_truncated(),
-            "roleArn": format!("arn:aws:iam::{}:role/cafe-report-local", self.engine.account),
+            "roleArn": self.role_arn(),
             "stateMachineArn": self.state_machine_arn,
         })
     }

@@ -348,12 +348,8 @@ impl<'e> Runner<'e> {
             Resource::LambdaFunction(arn) => {
                 json!({ "resource": arn, "input": payload_text, "inputDetails": not_truncated() })
             }
-            _ => {
-                let mut details = events.fields();
-                details["parameters"] = Value::String(payload_text);
-                details["region"] = json!(self.exec.engine.region);
-                details
-            }
+            _ => events
+                .details(json!({ "parameters": payload_text, "region": self.exec.engine.region })),
         };
         if let Some(t) = timeout {
             scheduled["timeoutInSeconds"] = json!(t);
@@ -367,7 +363,7 @@ impl<'e> Runner<'e> {
             details.extend(extra);
         }
         self.event(cursor, &events.kind("Scheduled"), Some(scheduled));
-        let started = (!events.direct_lambda).then(|| events.fields());
+        let started = (!events.direct_lambda).then(|| events.details(json!({})));
         self.event(cursor, &events.kind("Started"), started);
 
         let limit = [
@@ -385,22 +381,20 @@ impl<'e> Runner<'e> {
             )
             .await
             {
-                Either::Left((outcome, _)) => Some(outcome),
+                Either::Left((outcome, _)) => outcome,
                 Either::Right(_) => {
                     let error = StatesError::new(
                         name,
                         format!("The task did not finish within {seconds} s"),
                     );
-                    let mut details = events.fields();
-                    details["error"] = json!(error.error);
-                    details["cause"] = json!(error.cause);
+                    let details = events.details(error_details(&error));
                     self.event(cursor, &events.kind("TimedOut"), Some(details));
                     return Err(error);
                 }
             },
-            None => Some(invocation.await),
+            None => invocation.await,
         };
-        let result = match outcome.expect("set above") {
+        let result = match outcome {
             Ok(result) => wrap_result(&spec.resource, result),
             Err(err) => Err(invoke_error(err)),
         };
@@ -410,16 +404,13 @@ impl<'e> Runner<'e> {
         });
         match result {
             Ok((result, text)) => {
-                let mut details = events.fields();
-                details["output"] = Value::String(text);
-                details["outputDetails"] = not_truncated();
+                let details =
+                    events.details(json!({ "output": text, "outputDetails": not_truncated() }));
                 self.event(cursor, &events.kind("Succeeded"), Some(details));
                 Ok(result)
             }
             Err(error) => {
-                let mut details = events.fields();
-                details["error"] = json!(error.error);
-                details["cause"] = json!(error.cause);
+                let details = events.details(error_details(&error));
                 self.event(cursor, &events.kind("Failed"), Some(details));
                 Err(error)
             }
@@ -720,13 +711,15 @@ impl TaskEvents {
         format!("{prefix}{what}")
     }
 
-    /// `resourceType` and `resource`, which every Task* event carries.
-    fn fields(&self) -> Value {
-        if self.direct_lambda {
-            json!({})
-        } else {
-            json!({ "resourceType": self.resource_type, "resource": self.resource })
+    /// `extra`'s fields, plus `resourceType` and `resource`, which every Task* event
+    /// carries (LambdaFunction* events do not).
+    fn details(&self, extra: Value) -> Value {
+        let mut details = extra;
+        if !self.direct_lambda {
+            details["resourceType"] = json!(self.resource_type);
+            details["resource"] = json!(self.resource);
         }
+        details
     }
 }
 

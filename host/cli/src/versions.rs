@@ -8,10 +8,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-
-/// The tasks that have components.
-pub const TASKS: [&str; 3] = ["query", "render", "presign"];
 
 /// One line of a task's history: a version that became current.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,10 +40,8 @@ pub struct VersionStore {
     versions_dir: PathBuf,
 }
 
-/// Hex sha256 of some bytes.
-pub fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+use cafe_report_engine::World;
+pub use cafe_report_engine::sha256;
 
 /// Writes a file so readers (and watchers) only ever see the whole of it.
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
@@ -100,7 +94,8 @@ impl VersionStore {
 
     /// Every task's versions.
     pub fn list(&self) -> anyhow::Result<Vec<TaskVersions>> {
-        TASKS
+        World::ALL
+            .map(World::name)
             .iter()
             .map(|task| {
                 Ok(TaskVersions {

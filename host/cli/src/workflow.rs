@@ -294,8 +294,20 @@ impl Workflow {
         extra: &[(String, String)],
         start: Option<time::OffsetDateTime>,
     ) -> anyhow::Result<Self> {
+        Self::from_definition(config, runtime, &definition_text(config)?, extra, start)
+    }
+
+    /// The workflow for a definition's text, with the local substitutions (see
+    /// [`substitutions`]) and `extra` applied.
+    pub fn from_definition(
+        config: &Config,
+        runtime: Arc<Runtime>,
+        text: &str,
+        extra: &[(String, String)],
+        start: Option<time::OffsetDateTime>,
+    ) -> anyhow::Result<Self> {
         let substitutions = substitutions(config, runtime.capabilities().objects_endpoint(), extra);
-        let machine = load_definition(&definition_text(config)?, &substitutions)?;
+        let machine = load_definition(text, &substitutions)?;
         Ok(Self::new(config, runtime, machine, start))
     }
 

@@ -1,5 +1,6 @@
 //! The `cafe-report` binary as a user runs it: output, exit codes, one-line errors.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -11,6 +12,11 @@ fn components_dir() -> PathBuf {
 
 /// The binary with a fresh data directory and no ambient configuration.
 fn cafe_report(data_dir: &Path, args: &[&str]) -> Output {
+    cafe_report_with(data_dir, &[], args)
+}
+
+/// The same, with some environment variables set (after the defaults, so they win).
+fn cafe_report_with(data_dir: &Path, env: &[(&str, &OsStr)], args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cafe-report"));
     for (name, _) in std::env::vars() {
         if name.starts_with("CAFE_REPORT_")
@@ -25,6 +31,7 @@ fn cafe_report(data_dir: &Path, args: &[&str]) -> Output {
         .current_dir(data_dir)
         .env("CAFE_REPORT_DATA_DIR", data_dir.join("data"))
         .env("CAFE_REPORT_COMPONENTS_DIR", components_dir())
+        .envs(env.iter().copied())
         .args(args)
         .output()
         .expect("running cafe-report")
@@ -386,14 +393,14 @@ fn validate_names_every_problem() {
 fn report_failure_sends_the_failure_message() {
     let dir = tempfile::tempdir().unwrap();
     // Nothing listens on port 1: the database is down.
-    let output = Command::new(env!("CARGO_BIN_EXE_cafe-report"))
-        .current_dir(dir.path())
-        .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
-        .env("CAFE_REPORT_COMPONENTS_DIR", components_dir())
-        .env("DATABASE_URL", "mysql://root@127.0.0.1:1/COFFEE")
-        .args(["report", "--report-id", "down"])
-        .output()
-        .unwrap();
+    let output = cafe_report_with(
+        dir.path(),
+        &[(
+            "DATABASE_URL",
+            OsStr::new("mysql://root@127.0.0.1:1/COFFEE"),
+        )],
+        &["report", "--report-id", "down"],
+    );
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     let last = stderr.lines().last().unwrap();
@@ -435,15 +442,8 @@ fn components_publish_list_and_rollback() {
     }
     let v1 = std::fs::read(components.join("render.wasm")).unwrap();
     let v2_file = components_dir().join("testing/render-v2.wasm");
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_cafe-report"))
-            .current_dir(dir.path())
-            .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
-            .env("CAFE_REPORT_COMPONENTS_DIR", &components)
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let own_components = [("CAFE_REPORT_COMPONENTS_DIR", components.as_os_str())];
+    let run = |args: &[&str]| cafe_report_with(dir.path(), &own_components, args);
     let stdout = |output: &Output| {
         assert!(
             output.status.success(),
@@ -517,17 +517,17 @@ fn components_publish_list_and_rollback() {
     assert_eq!(unknown.status.code(), Some(1));
 
     // With an S3 source configured, publishing also uploads the version there.
-    let uploaded = Command::new(env!("CARGO_BIN_EXE_cafe-report"))
-        .current_dir(dir.path())
-        .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
-        .env("CAFE_REPORT_COMPONENTS_DIR", &components)
-        .env(
-            "CAFE_REPORT_COMPONENTS_S3",
-            "s3://cafe-reports/components/live",
-        )
-        .args(["components", "publish", "render", v2_file.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let uploaded = cafe_report_with(
+        dir.path(),
+        &[
+            own_components[0],
+            (
+                "CAFE_REPORT_COMPONENTS_S3",
+                OsStr::new("s3://cafe-reports/components/live"),
+            ),
+        ],
+        &["components", "publish", "render", v2_file.to_str().unwrap()],
+    );
     stdout(&uploaded);
     let object = dir
         .path()

@@ -33,5 +33,11 @@ pub use limits::Limits;
 pub use loader::LoadedComponent;
 pub use registry::{Rejection, VersionInfo};
 pub use runtime::Runtime;
-pub use s3_source::{Polled, S3Poller, S3Source};
+pub use s3_source::{Polled, S3Location, S3Poller, S3Source};
 pub use watch::DirectoryWatcher;
+
+/// Hex sha256 of a component's bytes: its version everywhere (cache, registry, history).
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}

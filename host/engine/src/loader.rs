@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 use anyhow::bail;
 use cafe_report_capabilities::TaskCtx;
 use cafe_report_world::{Grant, TaskHostPre, World};
-use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -104,7 +103,7 @@ pub(crate) fn load(
     if !is_component_binary(bytes) {
         bail!("not a WebAssembly component (a core module or not wasm at all)");
     }
-    let sha256 = hex::encode(Sha256::digest(bytes));
+    let sha256 = crate::sha256(bytes);
     let component = cache.load_or_compile(engine, &sha256, bytes)?;
     check_imports(engine, &component, world)?;
     let linker = linker_for(engine, world)?;

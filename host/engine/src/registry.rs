@@ -170,8 +170,15 @@ impl Registry {
             .collect()
     }
 
-    /// Remembers a refused version (the latest few).
-    pub(crate) fn reject(&self, rejection: Rejection) {
+    /// Remembers a refused version (the latest few), stamped now.
+    pub(crate) fn reject(&self, task: &str, sha256: String, source: &str, reason: String) {
+        let rejection = Rejection {
+            task: task.to_string(),
+            sha256,
+            source: source.to_string(),
+            reason,
+            at: formatted(OffsetDateTime::now_utc()),
+        };
         let mut rejections = self.rejections.write().unwrap_or_else(|p| p.into_inner());
         if rejections.len() == KEPT_REJECTIONS {
             rejections.pop_front();

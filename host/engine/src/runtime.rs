@@ -18,7 +18,6 @@ use crate::error::{TaskError, error_names};
 use crate::limits::{Limits, TaskLimiter};
 use crate::loader::{self, LoadedComponent};
 use crate::registry::{Registry, Rejection, VersionInfo};
-use sha2::{Digest, Sha256};
 
 /// How often the epoch advances; a running component yields to the scheduler this often,
 /// which is what lets a time limit stop a component stuck in a loop.
@@ -192,18 +191,33 @@ impl Runtime {
                 let reason = format!("{err:#}");
                 let current = self.registry.current(name).map(|c| c.sha256.clone());
                 tracing::warn!(task = name, source, %reason, current = ?current, "component version rejected; the current one stays");
-                self.registry.reject(Rejection {
-                    task: name.to_string(),
-                    sha256: hex::encode(Sha256::digest(bytes)),
-                    source: source.to_string(),
-                    reason,
-                    at: time::OffsetDateTime::now_utc()
-                        .format(&time::format_description::well_known::Rfc3339)
-                        .unwrap_or_default(),
-                });
+                self.registry
+                    .reject(name, crate::sha256(bytes), source, reason);
                 Err(err)
             }
         }
+    }
+
+    /// [`Runtime::publish`], unless `bytes` are already the version serving `name`: then
+    /// nothing happens and the answer is `None`.
+    pub(crate) async fn publish_if_new(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        source: &str,
+        smoke_input: Option<&str>,
+    ) -> anyhow::Result<Option<Arc<LoadedComponent>>> {
+        let sha256 = crate::sha256(bytes);
+        if self
+            .registry
+            .current(name)
+            .is_some_and(|c| c.sha256 == sha256)
+        {
+            return Ok(None);
+        }
+        self.publish(name, bytes, source, smoke_input)
+            .await
+            .map(Some)
     }
 
     /// Makes an earlier version of `name` current again: the one whose sha256 starts with

@@ -9,16 +9,48 @@ use std::time::Duration;
 
 use anyhow::Context;
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
-use sha2::{Digest, Sha256};
 
+use crate::World;
 use crate::runtime::Runtime;
 
-/// Where versions are published in S3.
+/// `s3://bucket/prefix`: where versions are published, as `<prefix>/<task>.wasm`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Location {
+    /// The bucket.
+    pub bucket: String,
+    /// The prefix, without leading or trailing `/`.
+    pub prefix: String,
+}
+
+impl S3Location {
+    /// Parses `s3://bucket/prefix`.
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        let rest = url
+            .strip_prefix("s3://")
+            .with_context(|| format!("{url:?} is not an s3://bucket/prefix URL"))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        anyhow::ensure!(!bucket.is_empty(), "{url:?} names no bucket");
+        Ok(Self {
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+        })
+    }
+
+    /// The object key of a task's current version.
+    pub fn key(&self, task: &str) -> String {
+        if self.prefix.is_empty() {
+            format!("{task}.wasm")
+        } else {
+            format!("{}/{task}.wasm", self.prefix)
+        }
+    }
+}
+
+/// An [`S3Location`] and the client that reads it.
 #[derive(Debug, Clone)]
 pub struct S3Source {
     client: aws_sdk_s3::Client,
-    bucket: String,
-    prefix: String,
+    location: S3Location,
 }
 
 /// What one poll found for one task.
@@ -39,25 +71,15 @@ pub enum Polled {
 impl S3Source {
     /// A source at `s3://bucket/prefix` read with `client`.
     pub fn new(client: aws_sdk_s3::Client, url: &str) -> anyhow::Result<Self> {
-        let rest = url
-            .strip_prefix("s3://")
-            .with_context(|| format!("{url:?} is not an s3://bucket/prefix URL"))?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        anyhow::ensure!(!bucket.is_empty(), "{url:?} names no bucket");
         Ok(Self {
             client,
-            bucket: bucket.to_string(),
-            prefix: prefix.trim_matches('/').to_string(),
+            location: S3Location::parse(url)?,
         })
     }
 
     /// The object key of a task's current version.
     pub fn key(&self, task: &str) -> String {
-        if self.prefix.is_empty() {
-            format!("{task}.wasm")
-        } else {
-            format!("{}/{task}.wasm", self.prefix)
-        }
+        self.location.key(task)
     }
 
     /// The object's ETag, `None` if it does not exist or did not change from `known`.
@@ -69,7 +91,7 @@ impl S3Source {
         let head = self
             .client
             .head_object()
-            .bucket(&self.bucket)
+            .bucket(&self.location.bucket)
             .key(key)
             .set_if_none_match(known.cloned())
             .send()
@@ -91,7 +113,7 @@ impl S3Source {
             }
             Err(err) => Err(anyhow::anyhow!(
                 "HEAD s3://{}/{key}: {}",
-                self.bucket,
+                self.location.bucket,
                 DisplayErrorContext(&err)
             )),
         }
@@ -101,14 +123,14 @@ impl S3Source {
         let object = self
             .client
             .get_object()
-            .bucket(&self.bucket)
+            .bucket(&self.location.bucket)
             .key(key)
             .send()
             .await
             .map_err(|err| {
                 anyhow::anyhow!(
                     "GET s3://{}/{key}: {}",
-                    self.bucket,
+                    self.location.bucket,
                     DisplayErrorContext(&err)
                 )
             })?;
@@ -133,8 +155,6 @@ impl Drop for S3Poller {
     }
 }
 
-const TASKS: [&str; 3] = ["query", "render", "presign"];
-
 impl Runtime {
     /// Polls `source` once for every task; `etags` carries what the last poll saw.
     pub async fn poll_s3_once(
@@ -144,7 +164,7 @@ impl Runtime {
         smoke: &BTreeMap<String, String>,
     ) -> anyhow::Result<BTreeMap<String, Polled>> {
         let mut found = BTreeMap::new();
-        for task in TASKS {
+        for task in World::ALL.map(World::name) {
             let key = source.key(task);
             let etag = match source.changed_etag(&key, etags.get(task)).await? {
                 Ok(etag) => etag,
@@ -155,19 +175,12 @@ impl Runtime {
             };
             let bytes = source.fetch(&key).await?;
             etags.insert(task.to_string(), etag);
-            let sha256 = hex::encode(Sha256::digest(&bytes));
-            let current = self.versions(Some(task)).into_iter().find(|v| v.current);
-            let polled = if current.is_some_and(|v| v.sha256 == sha256) {
-                Polled::Current
-            } else {
-                let origin = format!("s3://{}/{key}", source.bucket);
-                match self
-                    .publish(task, &bytes, &origin, smoke.get(task).map(String::as_str))
-                    .await
-                {
-                    Ok(component) => Polled::Published(component.sha256.clone()),
-                    Err(err) => Polled::Refused(format!("{err:#}")),
-                }
+            let origin = format!("s3://{}/{key}", source.location.bucket);
+            let smoke = smoke.get(task).map(String::as_str);
+            let polled = match self.publish_if_new(task, &bytes, &origin, smoke).await {
+                Ok(None) => Polled::Current,
+                Ok(Some(component)) => Polled::Published(component.sha256.clone()),
+                Err(err) => Polled::Refused(format!("{err:#}")),
             };
             found.insert(task.to_string(), polled);
         }

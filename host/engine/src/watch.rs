@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use notify::{RecursiveMode, Watcher};
-use sha2::{Digest, Sha256};
 
 use crate::runtime::Runtime;
 
@@ -86,14 +85,9 @@ impl Runtime {
         let Ok(bytes) = std::fs::read(path) else {
             return;
         };
-        let sha256 = hex::encode(Sha256::digest(&bytes));
-        let current = self.versions(Some(task)).into_iter().find(|v| v.current);
-        if current.is_some_and(|v| v.sha256 == sha256) {
-            return;
-        }
         // Failures are logged by `publish`; the current version keeps serving.
         let _ = self
-            .publish(task, &bytes, &path.display().to_string(), smoke)
+            .publish_if_new(task, &bytes, &path.display().to_string(), smoke)
             .await;
     }
 }

@@ -135,6 +135,21 @@ impl<'a> Fields<'a, '_> {
         }
     }
 
+    /// An array field that must be there and hold something (`Choices`, `Branches`).
+    fn non_empty_array(&mut self, key: &str, owner: &str) -> Option<&'a Vec<Value>> {
+        match self.get(key) {
+            Some(Value::Array(items)) if !items.is_empty() => Some(items),
+            Some(Value::Array(_)) => {
+                self.error(key, format!("'{key}' must not be empty"));
+                None
+            }
+            _ => {
+                self.error(key, format!("{owner} needs a non-empty '{key}' array"));
+                None
+            }
+        }
+    }
+
     fn boolean(&mut self, key: &str) -> Option<bool> {
         match self.get(key)? {
             Value::Bool(b) => Some(*b),
@@ -500,16 +515,7 @@ fn resource(text: &str) -> Result<Resource, String> {
 
 fn choice(fields: &mut Fields<'_, '_>) -> Option<Kind> {
     let default = fields.string("Default").map(str::to_string);
-    let Some(Value::Array(rules)) = fields.get("Choices") else {
-        fields.error(
-            "Choices",
-            "a Choice state needs a non-empty 'Choices' array",
-        );
-        return None;
-    };
-    if rules.is_empty() {
-        fields.error("Choices", "'Choices' must not be empty");
-    }
+    let rules = fields.non_empty_array("Choices", "a Choice state")?;
     let mut choices = Vec::new();
     let mut problems = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
@@ -593,17 +599,7 @@ fn fail_text(fields: &mut Fields<'_, '_>, key: &str) -> Option<Text> {
 }
 
 fn parallel(fields: &mut Fields<'_, '_>) -> Option<Kind> {
-    let Some(Value::Array(list)) = fields.get("Branches") else {
-        fields.error(
-            "Branches",
-            "a Parallel state needs a non-empty 'Branches' array",
-        );
-        return None;
-    };
-    if list.is_empty() {
-        fields.error("Branches", "'Branches' must not be empty");
-        return None;
-    }
+    let list = fields.non_empty_array("Branches", "a Parallel state")?;
     let mut branches = Vec::new();
     for (i, branch) in list.iter().enumerate() {
         let at = format!("{}/{i}", fields.at("Branches"));

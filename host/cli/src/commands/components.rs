@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use cafe_report::versions::VersionStore;
-use cafe_report_engine::{Config, Runtime};
+use cafe_report_engine::{Config, Runtime, S3Location};
 
 /// `components` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -113,23 +113,20 @@ async fn activate(
 /// objects bucket (the store this host is configured to write).
 async fn upload(runtime: &Runtime, url: &str, task: &str, bytes: &[u8]) -> anyhow::Result<()> {
     let objects = &runtime.capabilities().objects;
-    let rest = url
-        .strip_prefix("s3://")
-        .with_context(|| format!("components.s3 {url:?} is not an s3:// URL"))?;
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let location = S3Location::parse(url).context("components.s3")?;
     anyhow::ensure!(
-        bucket == objects.bucket(),
-        "components.s3 must be in the objects bucket {:?}, not {bucket:?}",
-        objects.bucket()
+        location.bucket == objects.bucket(),
+        "components.s3 must be in the objects bucket {:?}, not {:?}",
+        objects.bucket(),
+        location.bucket
     );
-    let prefix = prefix.trim_matches('/');
-    let key = if prefix.is_empty() {
-        format!("{task}.wasm")
-    } else {
-        format!("{prefix}/{task}.wasm")
-    };
     objects
-        .put(&key, bytes.to_vec(), "application/wasm", "no-cache")
+        .put(
+            &location.key(task),
+            bytes.to_vec(),
+            "application/wasm",
+            "no-cache",
+        )
         .await
         .map_err(anyhow::Error::msg)?;
     Ok(())

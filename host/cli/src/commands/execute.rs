@@ -60,12 +60,6 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
     let text = workflow::read_definition(&args.definition)?;
     let input = crate::input::read(&args.input)?;
     let runtime = super::runtime(config, args.now.as_deref()).await?;
-    let substitutions = workflow::substitutions(
-        config,
-        runtime.capabilities().objects_endpoint(),
-        &args.substitutions.values,
-    );
-    let machine = workflow::load_definition(&text, &substitutions)?;
     let mut config = config.clone();
     config.workflow.name = machine_name(&args.definition);
     let start = args
@@ -73,7 +67,13 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
         .as_deref()
         .map(crate::input::parse_time)
         .transpose()?;
-    let workflow = Workflow::new(&config, Arc::new(runtime), machine, start);
+    let workflow = Workflow::from_definition(
+        &config,
+        Arc::new(runtime),
+        &text,
+        &args.substitutions.values,
+        start,
+    )?;
     let execution = workflow
         .execute(StartExecution {
             name: args.name,
