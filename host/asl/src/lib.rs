@@ -58,3 +58,4 @@ pub use execution::{
 };
 pub use history::HistoryEvent;
 pub use invoker::{BoxFuture, InvokeError, TaskCall, TaskInvoker};
+pub use timestamp::format as format_timestamp;

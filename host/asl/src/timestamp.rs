@@ -14,7 +14,7 @@ pub(crate) fn parse(text: &str) -> Option<OffsetDateTime> {
 
 /// Formats a time as history events and execution records show it
 /// (`2026-11-24T09:31:00.000Z`, UTC, milliseconds).
-pub(crate) fn format(at: OffsetDateTime) -> String {
+pub fn format(at: OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",

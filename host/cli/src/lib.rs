@@ -4,5 +4,6 @@
 //! wasm runtime (`cafe-report-engine`): Lambda tasks run components, SNS publishes go
 //! through the notify capability.
 
+pub mod serve;
 pub mod versions;
 pub mod workflow;

@@ -32,6 +32,9 @@ enum Command {
     /// The main job: runs the report workflow (statemachine/report.asl.json) once on the
     /// local engine; prints where the report is, the presigned URL and the message sent.
     Report(commands::report::Args),
+    /// Serve the REST API (POST /create_report, executions, components) and the
+    /// presigned report links, on the local engine, until SIGTERM or Ctrl-C.
+    Serve(commands::serve::Args),
     /// Run any state machine on the local engine; prints DescribeExecution's JSON.
     Execute(commands::execute::Args),
     /// Check a state machine definition as CreateStateMachine would.
@@ -69,6 +72,7 @@ async fn main() -> ExitCode {
         let config = cafe_report_engine::Config::load(cli.config.as_deref())?;
         match cli.command {
             Command::Report(args) => commands::report::run(&config, args).await,
+            Command::Serve(args) => commands::serve::run(&config, args).await,
             Command::Execute(args) => commands::execute::run(&config, args).await,
             Command::Validate(args) => commands::validate::run(&config, args),
             Command::RunTask(args) => commands::run_task::run(&config, args).await,

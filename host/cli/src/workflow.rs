@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use cafe_report_asl::{
-    BoxFuture, Engine, Execution, InvokeError, StartExecution, StateMachine, TaskCall, TaskInvoker,
-    TokioClock,
+    BoxFuture, Engine, Execution, InvokeError, StartError, StartExecution, StateMachine, TaskCall,
+    TaskInvoker, TokioClock,
 };
 use cafe_report_engine::{Config, LoadedComponent, Runtime};
 use serde_json::{Map, Value};
@@ -311,15 +311,34 @@ impl Workflow {
         Ok(Self::new(config, runtime, machine, start))
     }
 
-    /// Starts an execution and runs it to its end, on the component versions current
-    /// when it starts.
-    pub async fn execute(&self, request: StartExecution) -> anyhow::Result<Arc<Execution>> {
+    /// Starts an execution (it runs when [`Execution::run`] is awaited), pinning the
+    /// component versions current now.
+    pub fn start(&self, request: StartExecution) -> Result<Arc<Execution>, StartError> {
         let invoker = ComponentInvoker::new(self.runtime.clone(), self.functions.clone());
         let engine = Engine::new(Arc::new(invoker), self.clock.clone())
             .with_region(self.region.clone(), self.account.clone());
-        Ok(engine
-            .execute(self.machine.clone(), &self.name, request)
-            .await?)
+        engine.start(self.machine.clone(), &self.name, request)
+    }
+
+    /// Starts an execution and runs it to its end, on the component versions current
+    /// when it starts.
+    pub async fn execute(&self, request: StartExecution) -> anyhow::Result<Arc<Execution>> {
+        let execution = self.start(request)?;
+        execution.clone().run().await;
+        Ok(execution)
+    }
+
+    /// The ARN an execution named `name` of this workflow has.
+    pub fn execution_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:states:{}:{}:execution:{}:{name}",
+            self.region, self.account, self.name
+        )
+    }
+
+    /// The runtime running the tasks.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
     }
 }
 

@@ -20,7 +20,7 @@ use crate::limits::Limits;
 pub const DEFAULT_CONFIG_FILE: &str = "cafe-report.toml";
 
 /// Sections whose keys `CAFE_REPORT_<SECTION>_<KEY>` can set.
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "components",
     "limits",
     "sql",
@@ -28,6 +28,7 @@ const SECTIONS: [&str; 7] = [
     "notify",
     "signer",
     "workflow",
+    "serve",
 ];
 
 /// Ecosystem variable names and the keys they set.
@@ -61,6 +62,30 @@ pub struct Config {
     pub signer: SignerConfig,
     /// `[workflow]`
     pub workflow: WorkflowConfig,
+    /// `[serve]`
+    pub serve: ServeConfig,
+}
+
+/// `[serve]`: the REST API of `cafe-report serve`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Address the API listens on (`127.0.0.1:0`: any free port).
+    pub listen: String,
+    /// Executions running at once; more wait in order for a free slot.
+    pub max_concurrent_executions: usize,
+    /// On SIGTERM or Ctrl-C, how long running executions get to finish.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: "127.0.0.1:8080".into(),
+            max_concurrent_executions: 8,
+            shutdown_grace_seconds: 30,
+        }
+    }
 }
 
 /// `[workflow]`: the state machine the local engine runs for `report` (and `serve`).
@@ -132,6 +157,7 @@ impl Default for Config {
             notify: NotifyConfig::default(),
             signer: SignerConfig::default(),
             workflow: WorkflowConfig::default(),
+            serve: ServeConfig::default(),
         }
     }
 }

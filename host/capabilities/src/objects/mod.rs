@@ -37,6 +37,11 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     fn bucket(&self) -> &str;
     /// The endpoint URL when it is not AWS's own (what presigned URLs must point at).
     fn endpoint(&self) -> Option<String>;
+    /// The S3 client behind the store, for reading other keys of its bucket (e.g. the
+    /// component source that serving hosts poll).
+    fn s3_client(&self) -> Option<aws_sdk_s3::Client> {
+        None
+    }
     /// Stores `body` under `key`.
     async fn put(
         &self,

@@ -63,6 +63,10 @@ impl ObjectStore for S3Store {
         self.endpoint.clone()
     }
 
+    fn s3_client(&self) -> Option<aws_sdk_s3::Client> {
+        Some(self.client.clone())
+    }
+
     async fn put(
         &self,
         key: &str,

@@ -6,6 +6,7 @@ pub mod db;
 pub mod execute;
 pub mod report;
 pub mod run_task;
+pub mod serve;
 pub mod validate;
 
 use std::io::Write;

@@ -1,0 +1,273 @@
+//! The HTTP API (axum): routes, request parsing and JSON errors. Answers are shaped like
+//! the Step Functions API's (StartExecution, DescribeExecution, GetExecutionHistory,
+//! ListExecutions) so clients can move between this server and AWS.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use cafe_report_asl::{MAX_PAYLOAD_BYTES, StartError, StartExecution, Status};
+use cafe_report_engine::Runtime;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::executions::{Executions, StartFailure};
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The executions.
+    pub executions: Arc<Executions>,
+    /// The component runtime (for `/components`).
+    pub runtime: Arc<Runtime>,
+}
+
+/// The API's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/create_report", post(create_report))
+        .route("/executions", get(list_executions))
+        .route("/executions/{id}", get(describe_execution))
+        .route("/executions/{id}/history", get(execution_history))
+        .route("/components", get(components))
+        .route("/health", get(health))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// An error answer: `{"error": <name>, "message": <text>}`, with AWS's error names
+/// where the Step Functions API has one.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    error: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            error,
+            message: message.into(),
+        }
+    }
+
+    fn internal(err: anyhow::Error) -> Self {
+        tracing::error!(error = %format!("{err:#}"), "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            format!("{err:#}"),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": self.error, "message": self.message });
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<StartFailure> for ApiError {
+    fn from(failure: StartFailure) -> Self {
+        match failure {
+            StartFailure::Invalid(StartError::InvalidName(message)) => {
+                Self::new(StatusCode::BAD_REQUEST, "InvalidName", message)
+            }
+            StartFailure::Invalid(StartError::InvalidExecutionInput(message)) => {
+                Self::new(StatusCode::BAD_REQUEST, "InvalidExecutionInput", message)
+            }
+            StartFailure::AlreadyExists(exists) => Self::new(
+                StatusCode::CONFLICT,
+                "ExecutionAlreadyExists",
+                exists.to_string(),
+            ),
+            StartFailure::Store(err) => Self::internal(err),
+        }
+    }
+}
+
+type ApiResult = Result<axum::Json<Value>, ApiError>;
+
+#[derive(Debug, Deserialize)]
+struct CreateParams {
+    /// The execution's name (default: a UUID).
+    name: Option<String>,
+}
+
+/// `POST /create_report`: the body (optional) is the execution's input.
+async fn create_report(
+    State(state): State<AppState>,
+    Query(params): Query<CreateParams>,
+    body: Body,
+) -> ApiResult {
+    let input = read_input(body).await?;
+    let started = state
+        .executions
+        .start(StartExecution {
+            name: params.name,
+            input,
+        })
+        .await?;
+    Ok(axum::Json(json!(started)))
+}
+
+/// The request body as the execution's input: empty means `{}`; anything else must be
+/// JSON of at most 256 KiB, like StartExecution's input.
+async fn read_input(body: Body) -> Result<Option<String>, ApiError> {
+    let bytes = to_bytes(body, MAX_PAYLOAD_BYTES).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidExecutionInput",
+            format!(
+                "the body is over {MAX_PAYLOAD_BYTES} bytes, the most an execution's input may have"
+            ),
+        )
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidExecutionInput",
+            "the body is not UTF-8 text",
+        )
+    })?;
+    if let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidExecutionInput",
+            format!("the body is not JSON: {err}"),
+        ));
+    }
+    Ok(Some(text))
+}
+
+/// `GET /executions/{arn or name}`: DescribeExecution.
+async fn describe_execution(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    let record = find(&state, &id).await?;
+    Ok(axum::Json(record.description))
+}
+
+/// `GET /executions/{arn or name}/history`: GetExecutionHistory (`reverseOrder` too).
+async fn execution_history(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<HistoryParams>,
+) -> ApiResult {
+    let mut events = find(&state, &id).await?.events;
+    if params.reverse_order {
+        events.reverse();
+    }
+    Ok(axum::Json(json!({ "events": events })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryParams {
+    #[serde(default)]
+    reverse_order: bool,
+}
+
+async fn find(state: &AppState, id: &str) -> Result<super::store::Record, ApiError> {
+    state
+        .executions
+        .get(id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "ExecutionDoesNotExist",
+                format!("no execution {id:?}"),
+            )
+        })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListParams {
+    status: Option<String>,
+    max_results: Option<usize>,
+    next_token: Option<String>,
+}
+
+/// `GET /executions?status=&maxResults=&nextToken=`: ListExecutions, newest first.
+async fn list_executions(
+    State(state): State<AppState>,
+    Query(params): Query<ListParams>,
+) -> ApiResult {
+    let status = params.status.as_deref().map(parse_status).transpose()?;
+    let max = match params.max_results {
+        None | Some(0) => 100,
+        Some(n @ 1..=1000) => n,
+        Some(n) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValue",
+                format!("maxResults is {n}; at most 1000"),
+            ));
+        }
+    };
+    let page = state
+        .executions
+        .list(status, max, params.next_token)
+        .await
+        .map_err(|err| {
+            ApiError::new(StatusCode::BAD_REQUEST, "InvalidToken", format!("{err:#}"))
+        })?;
+    let mut body = json!({ "executions": page.executions });
+    if let Some(token) = page.next_token {
+        body["nextToken"] = token.into();
+    }
+    Ok(axum::Json(body))
+}
+
+fn parse_status(text: &str) -> Result<Status, ApiError> {
+    [
+        Status::Running,
+        Status::Succeeded,
+        Status::Failed,
+        Status::TimedOut,
+        Status::Aborted,
+    ]
+    .into_iter()
+    .find(|status| status.to_string() == text)
+    .ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValue",
+            format!("status {text:?} is none of RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED"),
+        )
+    })
+}
+
+/// `GET /components`: the versions serving each task, and refused ones.
+async fn components(State(state): State<AppState>) -> ApiResult {
+    Ok(axum::Json(json!({
+        "versions": state.runtime.versions(None),
+        "rejections": state.runtime.rejections(),
+    })))
+}
+
+/// `GET /health`.
+async fn health(State(state): State<AppState>) -> ApiResult {
+    Ok(axum::Json(
+        json!({ "status": "ok", "executions": state.executions.load() }),
+    ))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        "no such route; see openapi.yaml",
+    )
+}

@@ -1,0 +1,190 @@
+//! The executions `serve` runs: started at once (as StartExecution answers), run with a
+//! bounded number at a time, recorded in the [`ExecutionStore`] from start to end.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use cafe_report_asl::{Execution, StartError, StartExecution, Status, format_timestamp};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use tokio_util::task::TaskTracker;
+
+use super::store::{self, AlreadyExists, ExecutionStore, Page, Record};
+use crate::workflow::Workflow;
+
+/// StartExecution's answer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Started {
+    /// The new execution's ARN.
+    pub execution_arn: String,
+    /// When it started.
+    pub start_date: String,
+}
+
+/// Why an execution did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartFailure {
+    /// The name or input was refused (StartExecution's own checks).
+    #[error(transparent)]
+    Invalid(#[from] StartError),
+    /// An execution of that name exists.
+    #[error(transparent)]
+    AlreadyExists(#[from] AlreadyExists),
+    /// The record could not be written, so the execution was not started.
+    #[error("recording the execution failed: {0:#}")]
+    Store(anyhow::Error),
+}
+
+/// How many executions run and wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Load {
+    /// Running now.
+    pub running: usize,
+    /// Started, waiting for a free slot.
+    pub queued: usize,
+    /// Slots.
+    pub limit: usize,
+}
+
+type Live = HashMap<String, Arc<Execution>>;
+
+/// Starts, runs, tracks and describes executions of one workflow.
+#[derive(Debug)]
+pub struct Executions {
+    workflow: Workflow,
+    store: ExecutionStore,
+    /// Executions not yet ended, by ARN: described from memory, so their history is live.
+    live: Arc<Mutex<Live>>,
+    slots: Arc<Semaphore>,
+    limit: usize,
+    tracker: TaskTracker,
+}
+
+impl Executions {
+    /// At most `limit` executions of `workflow` at once, recorded in `store`.
+    pub fn new(workflow: Workflow, store: ExecutionStore, limit: usize) -> Self {
+        let limit = limit.max(1);
+        Self {
+            workflow,
+            store,
+            live: Arc::default(),
+            slots: Arc::new(Semaphore::new(limit)),
+            limit,
+            tracker: TaskTracker::new(),
+        }
+    }
+
+    /// Starts an execution: it is recorded, then runs when a slot is free.
+    pub async fn start(&self, request: StartExecution) -> Result<Started, StartFailure> {
+        let execution = self.workflow.start(request)?;
+        self.store.insert(record(&execution)).await.map_err(|err| {
+            match err.downcast::<AlreadyExists>() {
+                Ok(exists) => StartFailure::AlreadyExists(exists),
+                Err(err) => StartFailure::Store(err),
+            }
+        })?;
+        let description = execution.describe();
+        self.lock_live()
+            .insert(description.execution_arn.clone(), execution.clone());
+        let (slots, store) = (self.slots.clone(), self.store.clone());
+        let live = self.live.clone();
+        self.tracker.spawn(async move {
+            // The semaphore is never closed, so a permit always comes.
+            let _slot = slots.acquire_owned().await;
+            execution.clone().run().await;
+            if let Err(err) = store.update(record(&execution)).await {
+                tracing::error!(arn = execution.arn(), error = %format!("{err:#}"), "recording the end of an execution failed");
+            }
+            lock(&live).remove(execution.arn());
+        });
+        Ok(Started {
+            execution_arn: description.execution_arn,
+            start_date: description.start_date,
+        })
+    }
+
+    /// DescribeExecution and GetExecutionHistory for an ARN or a name.
+    pub async fn get(&self, id: &str) -> anyhow::Result<Option<Record>> {
+        let arn = if id.starts_with("arn:") {
+            id.to_string()
+        } else {
+            self.workflow.execution_arn(id)
+        };
+        let live = self.lock_live().get(&arn).cloned();
+        match live {
+            Some(execution) => Ok(Some(record(&execution))),
+            None => self.store.get(id.to_string()).await,
+        }
+    }
+
+    /// ListExecutions.
+    pub async fn list(
+        &self,
+        status: Option<Status>,
+        max: usize,
+        token: Option<String>,
+    ) -> anyhow::Result<Page> {
+        self.store
+            .list(status.map(|s| s.to_string()), max, token)
+            .await
+    }
+
+    /// Running and waiting executions.
+    pub fn load(&self) -> Load {
+        let unfinished = self.lock_live().len();
+        let running = self.limit - self.slots.available_permits();
+        Load {
+            running,
+            queued: unfinished.saturating_sub(running),
+            limit: self.limit,
+        }
+    }
+
+    /// Lets running and waiting executions finish for up to `grace`; those that do not
+    /// are recorded as FAILED. Returns how many did not finish.
+    pub async fn drain(&self, grace: Duration) -> usize {
+        self.tracker.close();
+        if tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_ok()
+        {
+            return 0;
+        }
+        let unfinished: Vec<Arc<Execution>> = self.lock_live().values().cloned().collect();
+        let at = format_timestamp(time::OffsetDateTime::now_utc());
+        let cause = format!(
+            "cafe-report serve stopped before this execution finished (it waited {} s for it)",
+            grace.as_secs()
+        );
+        for execution in &unfinished {
+            let mut record = record(execution);
+            store::fail(&mut record, &at, &cause);
+            if let Err(err) = self.store.update(record).await {
+                tracing::error!(arn = execution.arn(), error = %format!("{err:#}"), "recording a stopped execution failed");
+            }
+        }
+        unfinished.len()
+    }
+
+    fn lock_live(&self) -> MutexGuard<'_, Live> {
+        lock(&self.live)
+    }
+}
+
+fn lock(live: &Mutex<Live>) -> MutexGuard<'_, Live> {
+    live.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn record(execution: &Execution) -> Record {
+    let events = execution
+        .history()
+        .iter()
+        .map(|event| serde_json::to_value(event).unwrap_or(Value::Null))
+        .collect();
+    Record {
+        description: serde_json::to_value(execution.describe()).unwrap_or(Value::Null),
+        events,
+    }
+}

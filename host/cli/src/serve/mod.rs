@@ -1,0 +1,168 @@
+//! `cafe-report serve`: the café's REST API over the local engine, and the S3-compatible
+//! endpoint the emailed links point at.
+//!
+//! - [`api`]: routes and JSON answers (axum).
+//! - [`executions`]: starting executions at once, running a bounded number at a time.
+//! - [`store`]: execution records in SQLite, so they outlive the process.
+
+pub mod api;
+pub mod executions;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use cafe_report_asl::format_timestamp;
+use cafe_report_engine::{Config, DirectoryWatcher, Runtime, S3Poller, S3Source};
+use tokio::net::TcpListener;
+
+use executions::Executions;
+use store::ExecutionStore;
+
+use crate::workflow::Workflow;
+
+/// A bound server, ready to [`run`](Server::run).
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    executions: Arc<Executions>,
+    runtime: Arc<Runtime>,
+    grace: Duration,
+    /// Hot-swap sources, kept alive while serving.
+    _watcher: Option<DirectoryWatcher>,
+    _poller: Option<S3Poller>,
+}
+
+impl Server {
+    /// Builds everything `config` describes and binds the API's address; executions the
+    /// previous process left unfinished are recorded as failed first.
+    pub async fn bind(config: &Config) -> anyhow::Result<Server> {
+        let runtime = Arc::new(Runtime::from_config(config).await?);
+        let store = ExecutionStore::open(&config.data_dir.join("executions.db"))?;
+        let now = format_timestamp(time::OffsetDateTime::now_utc());
+        let failed = store
+            .fail_unfinished(
+                now.clone(),
+                format!(
+                    "cafe-report serve stopped while this execution was running; it was found unfinished when serve started again at {now}"
+                ),
+            )
+            .await?;
+        for arn in &failed {
+            tracing::warn!(%arn, "an execution left running by the previous process is marked failed");
+        }
+        let workflow = Workflow::from_config(config, runtime.clone(), &[], None)?;
+        let executions = Arc::new(Executions::new(
+            workflow,
+            store,
+            config.serve.max_concurrent_executions,
+        ));
+        let (watcher, poller) = hot_swap_sources(config, &runtime)?;
+        let listener = TcpListener::bind(&config.serve.listen)
+            .await
+            .with_context(|| format!("the API cannot listen on {}", config.serve.listen))?;
+        Ok(Server {
+            listener,
+            executions,
+            runtime,
+            grace: Duration::from_secs(config.serve.shutdown_grace_seconds),
+            _watcher: watcher,
+            _poller: poller,
+        })
+    }
+
+    /// The API's address.
+    pub fn api_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// The S3 endpoint the links point at (the embedded one, or the configured one).
+    pub fn objects_endpoint(&self) -> Option<String> {
+        self.runtime.capabilities().objects_endpoint()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets executions finish
+    /// for the grace period and records those that did not as failed.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = api::router(api::AppState {
+            executions: self.executions.clone(),
+            runtime: self.runtime.clone(),
+        });
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving the API")?;
+        let load = self.executions.load();
+        tracing::info!(
+            running = load.running,
+            queued = load.queued,
+            "stopping: letting executions finish"
+        );
+        let unfinished = self.executions.drain(self.grace).await;
+        if unfinished > 0 {
+            tracing::warn!(
+                unfinished,
+                "executions still running at the end of the grace period are recorded as failed"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The watched components directory (when it exists) and the S3 source poller (when
+/// `[components] s3` is set), which hot-swap new versions while serving.
+fn hot_swap_sources(
+    config: &Config,
+    runtime: &Arc<Runtime>,
+) -> anyhow::Result<(Option<DirectoryWatcher>, Option<S3Poller>)> {
+    let smoke = &config.components.smoke;
+    let watcher = if config.components.dir.is_dir() {
+        Some(runtime.watch(&config.components.dir, smoke.clone())?)
+    } else {
+        None
+    };
+    let poller = match &config.components.s3 {
+        Some(url) => {
+            let client = runtime
+                .capabilities()
+                .objects
+                .s3_client()
+                .context("components.s3 needs an S3 object store")?;
+            let source = S3Source::new(client, url).context("components.s3")?;
+            let every = Duration::from_secs(config.components.poll_seconds.max(1));
+            Some(runtime.poll_s3(source, every, smoke.clone()))
+        }
+        None => None,
+    };
+    Ok((watcher, poller))
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown requested");
+}
