@@ -1,0 +1,211 @@
+//! The API end to end: a report requested over HTTP, its link opened, bad requests and
+//! many requests at once.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::server::{Serve, supplier_names, unescape_html};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_requested_report_links_to_every_supplier() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &[]);
+    let (status, health) = serve.get("/health").await;
+    assert_eq!((status, &health["status"]), (200, &json!("ok")));
+
+    let (status, started) = serve
+        .create_report("", json!({ "expires_in": 300 }).to_string())
+        .await;
+    assert_eq!(status, 200, "{started}");
+    let arn = started["executionArn"].as_str().unwrap();
+    assert!(arn.starts_with("arn:aws:states:us-east-1:000000000000:execution:cafe-report:"));
+    assert!(started["startDate"].as_str().unwrap().ends_with('Z'));
+
+    let output = serve.output_of(arn).await;
+    let url = output["link"]["url"].as_str().unwrap();
+    assert!(url.starts_with(&serve.objects), "{url} is not on {}", serve.objects);
+    let page = serve.http.get(url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = unescape_html(&page.text().await.unwrap());
+    for supplier in supplier_names(&serve.data) {
+        assert!(html.contains(&supplier), "{supplier:?} is missing from the report");
+    }
+
+    // By name too; history names the component versions; the list has it.
+    let name = arn.rsplit(':').next().unwrap();
+    let (_, by_name) = serve.get(&format!("/executions/{name}")).await;
+    assert_eq!(by_name["executionArn"], arn);
+    let (_, history) = serve.get(&format!("/executions/{arn}/history")).await;
+    let events = history["events"].as_array().unwrap();
+    assert_eq!(events[0]["type"], "ExecutionStarted");
+    assert_eq!(events.last().unwrap()["type"], "ExecutionSucceeded");
+    let components: BTreeSet<&str> = events
+        .iter()
+        .filter_map(|e| e["taskScheduledEventDetails"]["component"].as_str())
+        .collect();
+    assert_eq!(components, BTreeSet::from(["presign", "query", "render"]));
+    let (_, reversed) = serve.get(&format!("/executions/{name}/history?reverseOrder=true")).await;
+    assert_eq!(reversed["events"][0]["type"], "ExecutionSucceeded");
+    let (_, list) = serve.get("/executions?status=SUCCEEDED").await;
+    assert_eq!(list["executions"][0]["executionArn"], arn);
+    assert!(list["executions"][0].get("output").is_none());
+    let (_, running) = serve.get("/executions?status=RUNNING").await;
+    assert_eq!(running["executions"], json!([]));
+
+    let (_, components) = serve.get("/components").await;
+    let current: BTreeSet<&str> = components["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["current"] == true)
+        .map(|v| v["task"].as_str().unwrap())
+        .collect();
+    assert_eq!(current, BTreeSet::from(["presign", "query", "render"]));
+}
+
+/// The S3 error code in an XML error answer.
+fn s3_error_code(xml: &str) -> &str {
+    xml.split("<Code>")
+        .nth(1)
+        .and_then(|rest| rest.split("</Code>").next())
+        .unwrap_or_else(|| panic!("no S3 error code in {xml:?}"))
+}
+
+/// The URL with its last character (part of the signature) changed.
+fn flip_last_char(url: &str) -> String {
+    let (head, last) = url.split_at(url.len() - 1);
+    format!("{head}{}", if last == "0" { "1" } else { "0" })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_and_tampered_links_get_s3_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &[]);
+    let long = serve.start_report("long", json!({ "expires_in": 300 })).await;
+    let short = serve.start_report("short", json!({ "expires_in": 1 })).await;
+    let long_url = serve.output_of(&long).await["link"]["url"].as_str().unwrap().to_string();
+    let short_url = serve.output_of(&short).await["link"]["url"].as_str().unwrap().to_string();
+
+    let get = async |url: &str| {
+        let response = serve.http.get(url).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    };
+    assert_eq!(get(&long_url).await.0, 200);
+
+    let tampered = [
+        long_url.replace("X-Amz-Expires=300", "X-Amz-Expires=3000"),
+        long_url.replace("reports/long.html", "reports/short.html"),
+        flip_last_char(&long_url),
+        format!("{long_url}&response-content-type=text%2Fplain"),
+    ];
+    for url in &tampered {
+        assert_ne!(url, &long_url);
+        let (status, body) = get(url).await;
+        assert_eq!(status, 403, "{url}: {body}");
+        assert!(body.starts_with("<?xml"), "{body}");
+        assert!(
+            ["SignatureDoesNotMatch", "AccessDenied"].contains(&s3_error_code(&body)),
+            "{body}"
+        );
+    }
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (status, body) = get(&short_url).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(s3_error_code(&body), "AccessDenied", "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_requests_get_json_errors_and_start_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &[]);
+    let error_of = |answer: (u16, Value)| (answer.0, answer.1["error"].as_str().unwrap().to_string());
+
+    let huge = json!({ "padding": "x".repeat(300 * 1024) }).to_string();
+    let cases: [(&str, String, u16, &str); 5] = [
+        ("", "{\"expires_in\": ".into(), 400, "InvalidExecutionInput"),
+        ("", "not json".into(), 400, "InvalidExecutionInput"),
+        ("", huge, 400, "InvalidExecutionInput"),
+        ("?name=a/b", "{}".into(), 400, "InvalidName"),
+        ("?name=ok", "{}".into(), 200, ""),
+    ];
+    for (query, body, status, error) in cases {
+        let answer = serve.create_report(query, body).await;
+        if status == 200 {
+            assert_eq!(answer.0, 200, "{}", answer.1);
+        } else {
+            let (got, name) = error_of(answer.clone());
+            assert_eq!((got, name.as_str()), (status, error), "{}", answer.1);
+            assert!(!answer.1["message"].as_str().unwrap().is_empty());
+        }
+    }
+    // An empty body is the empty input.
+    let (status, empty) = serve.create_report("?name=empty", "").await;
+    assert_eq!(status, 200, "{empty}");
+    serve.wait_for_end("ok").await;
+    let (_, described) = serve.get("/executions/empty").await;
+    assert_eq!(described["input"], "{}");
+
+    assert_eq!(error_of(serve.create_report("?name=ok", "{}").await), (409, "ExecutionAlreadyExists".into()));
+    assert_eq!(error_of(serve.get("/executions/nope").await), (404, "ExecutionDoesNotExist".into()));
+    assert_eq!(error_of(serve.get("/executions/nope/history").await), (404, "ExecutionDoesNotExist".into()));
+    assert_eq!(error_of(serve.get("/executions?status=DONE").await), (400, "InvalidParameterValue".into()));
+    assert_eq!(error_of(serve.get("/executions?nextToken=zzz").await), (400, "InvalidToken".into()));
+    assert_eq!(error_of(serve.get("/nowhere").await), (404, "NotFound".into()));
+
+    // Only the two good requests became executions.
+    let (_, list) = serve.get("/executions").await;
+    let names: Vec<&str> = list["executions"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["empty", "ok"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fifty_concurrent_requests_make_fifty_reports_and_messages() {
+    const N: usize = 50;
+    let dir = tempfile::tempdir().unwrap();
+    // Fewer slots than requests: most executions wait their turn.
+    let serve = std::sync::Arc::new(Serve::start(
+        dir.path(),
+        &[("CAFE_REPORT_SERVE_MAX_CONCURRENT_EXECUTIONS", "4")],
+    ));
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..N {
+        let serve = serve.clone();
+        requests.spawn(async move {
+            let (status, started) = serve.create_report("", "{}").await;
+            assert_eq!(status, 200, "{started}");
+            started["executionArn"].as_str().unwrap().to_string()
+        });
+    }
+    let arns: BTreeSet<String> = requests.join_all().await.into_iter().collect();
+    assert_eq!(arns.len(), N);
+
+    let (mut keys, mut messages) = (BTreeSet::new(), BTreeSet::new());
+    for arn in &arns {
+        let output = serve.output_of(arn).await;
+        keys.insert(output["report"]["key"].as_str().unwrap().to_string());
+        messages.insert(output["link"]["message_id"].as_str().unwrap().to_string());
+    }
+    assert_eq!((keys.len(), messages.len()), (N, N));
+
+    let stored = std::fs::read_dir(serve.data.join("objects/cafe-reports/reports"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".html"))
+        .count();
+    assert_eq!(stored, N);
+    let outbox: BTreeSet<String> = std::fs::read_dir(serve.data.join("outbox"))
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().to_string_lossy().strip_suffix(".eml").map(str::to_string))
+        .collect();
+    assert_eq!(outbox.len(), N);
+    assert!(messages.iter().all(|id| outbox.contains(id)));
+
+    let (_, list) = serve.get("/executions?status=SUCCEEDED&maxResults=1000").await;
+    assert_eq!(list["executions"].as_array().unwrap().len(), N);
+    let (_, health) = serve.get("/health").await;
+    assert_eq!(health["executions"], json!({ "running": 0, "queued": 0, "limit": 4 }));
+}

@@ -1,0 +1,9 @@
+//! `cafe-report serve` as a client sees it: the real binary on loopback ports, called over
+//! HTTP, killed and restarted, sending mail to a real SMTP server and showing its report
+//! in a real browser.
+
+mod api;
+mod browser;
+mod mail;
+mod restart;
+mod server;

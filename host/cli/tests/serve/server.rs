@@ -1,0 +1,206 @@
+//! Starting `cafe-report serve` and talking to it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A running `cafe-report serve`; killed when dropped.
+pub struct Serve {
+    child: Child,
+    /// `http://127.0.0.1:PORT` of the API.
+    pub api: String,
+    /// The embedded S3 endpoint.
+    pub objects: String,
+    /// Its data directory.
+    pub data: PathBuf,
+    log: PathBuf,
+    pub http: reqwest::Client,
+}
+
+pub fn components_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/components")
+}
+
+impl Serve {
+    /// Starts the binary over `dir/data` with `env` set (and nothing from the ambient
+    /// environment), and waits until it prints its addresses.
+    pub fn start(dir: &Path, env: &[(&str, &str)]) -> Serve {
+        let data = dir.join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let log = dir.join(format!("serve-{}.log", crate::server::unique()));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cafe-report"));
+        for (name, _) in std::env::vars() {
+            if name.starts_with("CAFE_REPORT_")
+                || name.starts_with("AWS_")
+                || name == "DATABASE_URL"
+                || name == "SMTP_URL"
+            {
+                command.env_remove(name);
+            }
+        }
+        let mut child = command
+            .current_dir(dir)
+            .env("CAFE_REPORT_DATA_DIR", &data)
+            .env("CAFE_REPORT_COMPONENTS_DIR", components_dir())
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("starting cafe-report serve");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut address = |label: &str| -> String {
+            let line = lines
+                .next()
+                .and_then(Result::ok)
+                .unwrap_or_else(|| panic!("serve ended early: {}", std::fs::read_to_string(&log).unwrap_or_default()));
+            line.strip_prefix(label)
+                .unwrap_or_else(|| panic!("expected {label:?}, got {line:?}"))
+                .trim()
+                .to_string()
+        };
+        let api = address("API:");
+        let objects = address("Objects:");
+        Serve {
+            child,
+            api,
+            objects,
+            data,
+            log,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// What the server logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: the process ends with no chance to clean up.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then waits up to `limit` for the process to end.
+    pub fn terminate(mut self, limit: Duration) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "serve did not stop within {limit:?}: {}", self.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// POST /create_report with `body`; returns the status and the JSON answer.
+    pub async fn create_report(&self, query: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}/create_report{query}", self.api))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        json_answer(response).await
+    }
+
+    /// GET a path of the API; returns the status and the JSON answer.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self.http.get(format!("{}{path}", self.api)).send().await.unwrap();
+        json_answer(response).await
+    }
+
+    /// Starts a report and returns its execution ARN.
+    pub async fn start_report(&self, name: &str, input: Value) -> String {
+        let (status, answer) = self.create_report(&format!("?name={name}"), input.to_string()).await;
+        assert_eq!(status, 200, "{answer}");
+        answer["executionArn"].as_str().unwrap().to_string()
+    }
+
+    /// Polls DescribeExecution until the execution is no longer RUNNING.
+    pub async fn wait_for_end(&self, id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let (status, description) = self.get(&format!("/executions/{id}")).await;
+            assert_eq!(status, 200, "{description}");
+            if description["status"] != "RUNNING" {
+                return description;
+            }
+            assert!(Instant::now() < deadline, "{id} still running: {}", self.log());
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Waits for a successful end and returns the execution's output.
+    pub async fn output_of(&self, id: &str) -> Value {
+        let description = self.wait_for_end(id).await;
+        assert_eq!(description["status"], "SUCCEEDED", "{description:#}\n{}", self.log());
+        serde_json::from_str(description["output"].as_str().unwrap()).unwrap()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn json_answer(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.unwrap();
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| panic!("not JSON ({status}): {}", String::from_utf8_lossy(&bytes)));
+    (status, value)
+}
+
+/// A number unique in this test process.
+pub fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The supplier names in the embedded database a server used.
+pub fn supplier_names(data: &Path) -> Vec<String> {
+    let db = rusqlite::Connection::open(data.join("coffee.db")).unwrap();
+    let mut query = db.prepare("SELECT name FROM suppliers").unwrap();
+    let names: Vec<String> = query
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(names.len() >= 5, "{names:?}");
+    names
+}
+
+/// HTML text back to plain text (the entities a serializer writes).
+pub fn unescape_html(html: &str) -> String {
+    html.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+}
+
+/// A TCP port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

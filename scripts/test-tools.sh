@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what the tests start besides the project itself: a Python venv with aiosmtpd
+# (a real SMTP server) and Debian's Chromium (the report opened in a real browser).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=target/test-venv
+if ! "$venv/bin/python" -c "import aiosmtpd" 2>/dev/null; then
+    echo "test-tools: preparing $venv (aiosmtpd)"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/test-requirements.txt
+fi
+
+if ! command -v chromium >/dev/null; then
+    echo "test-tools: installing Debian's chromium"
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "test-tools: chromium is missing and installing it needs root (apt-get install chromium)" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    timeout 900 apt-get install -y --no-install-recommends chromium >/dev/null \
+        || { timeout 300 apt-get update >/dev/null && timeout 900 apt-get install -y --no-install-recommends chromium >/dev/null; }
+fi
