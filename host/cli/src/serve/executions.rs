@@ -142,6 +142,33 @@ impl Executions {
         }
     }
 
+    /// Saves the history of every unfinished execution every `every`, so a crash loses
+    /// at most that much of it. Runs until the task is aborted.
+    pub fn checkpoint_every(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        let executions = self.clone();
+        tokio::spawn(async move {
+            let mut seen: HashMap<String, usize> = HashMap::new();
+            loop {
+                tokio::time::sleep(every).await;
+                let unfinished: Vec<Arc<Execution>> =
+                    executions.lock_live().values().cloned().collect();
+                seen.retain(|arn, _| unfinished.iter().any(|e| e.arn() == arn));
+                for execution in unfinished {
+                    let record = record(&execution);
+                    // Only histories that grew since the last round are written.
+                    if seen.insert(execution.arn().to_string(), record.events.len())
+                        == Some(record.events.len())
+                    {
+                        continue;
+                    }
+                    if let Err(err) = executions.store.checkpoint(record).await {
+                        tracing::warn!(arn = execution.arn(), error = %format!("{err:#}"), "saving an execution's progress failed");
+                    }
+                }
+            }
+        })
+    }
+
     /// Lets running and waiting executions finish for up to `grace`; those that do not
     /// are recorded as FAILED. Returns how many did not finish.
     pub async fn drain(&self, grace: Duration) -> usize {

@@ -23,6 +23,9 @@ use store::ExecutionStore;
 
 use crate::workflow::Workflow;
 
+/// How often the history of running executions is saved.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+
 /// A bound server, ready to [`run`](Server::run).
 #[derive(Debug)]
 pub struct Server {
@@ -93,10 +96,11 @@ impl Server {
             executions: self.executions.clone(),
             runtime: self.runtime.clone(),
         });
-        axum::serve(self.listener, app)
+        let checkpoints = self.executions.checkpoint_every(CHECKPOINT_INTERVAL);
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
-            .context("serving the API")?;
+            .context("serving the API");
         let load = self.executions.load();
         tracing::info!(
             running = load.running,
@@ -110,7 +114,8 @@ impl Server {
                 "executions still running at the end of the grace period are recorded as failed"
             );
         }
-        Ok(())
+        checkpoints.abort();
+        served
     }
 }
 

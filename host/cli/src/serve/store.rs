@@ -125,6 +125,22 @@ impl ExecutionStore {
         .await
     }
 
+    /// Saves the progress of an execution that is still RUNNING; a record that has
+    /// ended meanwhile is left as it is.
+    pub async fn checkpoint(&self, record: Record) -> anyhow::Result<()> {
+        self.with(move |db| {
+            db.execute(
+                "UPDATE executions SET events = ?2 WHERE arn = ?1 AND status = 'RUNNING'",
+                params![
+                    text(&record.description, "executionArn"),
+                    Value::from(record.events).to_string(),
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// The execution with this ARN, or else this name.
     pub async fn get(&self, id: String) -> anyhow::Result<Option<Record>> {
         self.with(move |db| {
@@ -346,6 +362,15 @@ mod tests {
         let store = ExecutionStore::open(&dir.path().join("x.db")).unwrap();
         store.insert(record("running", "RUNNING")).await.unwrap();
         store.insert(record("done", "SUCCEEDED")).await.unwrap();
+        // Progress is saved while running, and never over an ended record.
+        let mut progress = record("running", "RUNNING");
+        progress
+            .events
+            .push(json!({"id": 2, "previousEventId": 1, "type": "WaitStateEntered"}));
+        store.checkpoint(progress.clone()).await.unwrap();
+        let mut late = record("done", "RUNNING");
+        late.events.clear();
+        store.checkpoint(late).await.unwrap();
         let failed = store
             .fail_unfinished("2026-11-29T11:00:00.000Z".into(), "host stopped".into())
             .await
@@ -356,9 +381,11 @@ mod tests {
         assert_eq!(running.description["error"], HOST_STOPPED);
         assert_eq!(running.description["cause"], "host stopped");
         assert_eq!(running.description["stopDate"], "2026-11-29T11:00:00.000Z");
-        assert_eq!(running.events[1]["type"], "ExecutionFailed");
-        assert_eq!(running.events[1]["previousEventId"], 1);
+        assert_eq!(running.events[1]["type"], "WaitStateEntered");
+        assert_eq!(running.events[2]["type"], "ExecutionFailed");
+        assert_eq!(running.events[2]["previousEventId"], 2);
         let done = store.get("done".into()).await.unwrap().unwrap();
         assert_eq!(done.description["status"], "SUCCEEDED");
+        assert_eq!(done.events.len(), 1);
     }
 }

@@ -25,13 +25,25 @@ async fn a_requested_report_links_to_every_supplier() {
 
     let output = serve.output_of(arn).await;
     let url = output["link"]["url"].as_str().unwrap();
-    assert!(url.starts_with(&serve.objects), "{url} is not on {}", serve.objects);
+    assert!(
+        url.starts_with(&serve.objects),
+        "{url} is not on {}",
+        serve.objects
+    );
     let page = serve.http.get(url).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let html = unescape_html(&page.text().await.unwrap());
     for supplier in supplier_names(&serve.data) {
-        assert!(html.contains(&supplier), "{supplier:?} is missing from the report");
+        assert!(
+            html.contains(&supplier),
+            "{supplier:?} is missing from the report"
+        );
     }
 
     // By name too; history names the component versions; the list has it.
@@ -47,7 +59,9 @@ async fn a_requested_report_links_to_every_supplier() {
         .filter_map(|e| e["taskScheduledEventDetails"]["component"].as_str())
         .collect();
     assert_eq!(components, BTreeSet::from(["presign", "query", "render"]));
-    let (_, reversed) = serve.get(&format!("/executions/{name}/history?reverseOrder=true")).await;
+    let (_, reversed) = serve
+        .get(&format!("/executions/{name}/history?reverseOrder=true"))
+        .await;
     assert_eq!(reversed["events"][0]["type"], "ExecutionSucceeded");
     let (_, list) = serve.get("/executions?status=SUCCEEDED").await;
     assert_eq!(list["executions"][0]["executionArn"], arn);
@@ -84,10 +98,20 @@ fn flip_last_char(url: &str) -> String {
 async fn expired_and_tampered_links_get_s3_errors() {
     let dir = tempfile::tempdir().unwrap();
     let serve = Serve::start(dir.path(), &[]);
-    let long = serve.start_report("long", json!({ "expires_in": 300 })).await;
-    let short = serve.start_report("short", json!({ "expires_in": 1 })).await;
-    let long_url = serve.output_of(&long).await["link"]["url"].as_str().unwrap().to_string();
-    let short_url = serve.output_of(&short).await["link"]["url"].as_str().unwrap().to_string();
+    let long = serve
+        .start_report("long", json!({ "expires_in": 300 }))
+        .await;
+    let short = serve
+        .start_report("short", json!({ "expires_in": 1 }))
+        .await;
+    let long_url = serve.output_of(&long).await["link"]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let short_url = serve.output_of(&short).await["link"]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let get = async |url: &str| {
         let response = serve.http.get(url).send().await.unwrap();
@@ -123,7 +147,8 @@ async fn expired_and_tampered_links_get_s3_errors() {
 async fn bad_requests_get_json_errors_and_start_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let serve = Serve::start(dir.path(), &[]);
-    let error_of = |answer: (u16, Value)| (answer.0, answer.1["error"].as_str().unwrap().to_string());
+    let error_of =
+        |answer: (u16, Value)| (answer.0, answer.1["error"].as_str().unwrap().to_string());
 
     let huge = json!({ "padding": "x".repeat(300 * 1024) }).to_string();
     let cases: [(&str, String, u16, &str); 5] = [
@@ -150,16 +175,39 @@ async fn bad_requests_get_json_errors_and_start_nothing() {
     let (_, described) = serve.get("/executions/empty").await;
     assert_eq!(described["input"], "{}");
 
-    assert_eq!(error_of(serve.create_report("?name=ok", "{}").await), (409, "ExecutionAlreadyExists".into()));
-    assert_eq!(error_of(serve.get("/executions/nope").await), (404, "ExecutionDoesNotExist".into()));
-    assert_eq!(error_of(serve.get("/executions/nope/history").await), (404, "ExecutionDoesNotExist".into()));
-    assert_eq!(error_of(serve.get("/executions?status=DONE").await), (400, "InvalidParameterValue".into()));
-    assert_eq!(error_of(serve.get("/executions?nextToken=zzz").await), (400, "InvalidToken".into()));
-    assert_eq!(error_of(serve.get("/nowhere").await), (404, "NotFound".into()));
+    assert_eq!(
+        error_of(serve.create_report("?name=ok", "{}").await),
+        (409, "ExecutionAlreadyExists".into())
+    );
+    assert_eq!(
+        error_of(serve.get("/executions/nope").await),
+        (404, "ExecutionDoesNotExist".into())
+    );
+    assert_eq!(
+        error_of(serve.get("/executions/nope/history").await),
+        (404, "ExecutionDoesNotExist".into())
+    );
+    assert_eq!(
+        error_of(serve.get("/executions?status=DONE").await),
+        (400, "InvalidParameterValue".into())
+    );
+    assert_eq!(
+        error_of(serve.get("/executions?nextToken=zzz").await),
+        (400, "InvalidToken".into())
+    );
+    assert_eq!(
+        error_of(serve.get("/nowhere").await),
+        (404, "NotFound".into())
+    );
 
     // Only the two good requests became executions.
     let (_, list) = serve.get("/executions").await;
-    let names: Vec<&str> = list["executions"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = list["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["empty", "ok"]);
 }
 
@@ -194,18 +242,35 @@ async fn fifty_concurrent_requests_make_fifty_reports_and_messages() {
 
     let stored = std::fs::read_dir(serve.data.join("objects/cafe-reports/reports"))
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".html"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".html")
+        })
         .count();
     assert_eq!(stored, N);
     let outbox: BTreeSet<String> = std::fs::read_dir(serve.data.join("outbox"))
         .unwrap()
-        .filter_map(|e| e.unwrap().file_name().to_string_lossy().strip_suffix(".eml").map(str::to_string))
+        .filter_map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .strip_suffix(".eml")
+                .map(str::to_string)
+        })
         .collect();
     assert_eq!(outbox.len(), N);
     assert!(messages.iter().all(|id| outbox.contains(id)));
 
-    let (_, list) = serve.get("/executions?status=SUCCEEDED&maxResults=1000").await;
+    let (_, list) = serve
+        .get("/executions?status=SUCCEEDED&maxResults=1000")
+        .await;
     assert_eq!(list["executions"].as_array().unwrap().len(), N);
     let (_, health) = serve.get("/health").await;
-    assert_eq!(health["executions"], json!({ "running": 0, "queued": 0, "limit": 4 }));
+    assert_eq!(
+        health["executions"],
+        json!({ "running": 0, "queued": 0, "limit": 4 })
+    );
 }

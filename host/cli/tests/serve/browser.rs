@@ -31,7 +31,9 @@ fn chromium(profile: &Path, mode: &str, url: &str) -> Output {
         .arg(mode)
         .arg(url)
         .output()
-        .expect("running chromium: install it with scripts/test-tools.sh (apt-get install chromium)");
+        .expect(
+            "running chromium: install it with scripts/test-tools.sh (apt-get install chromium)",
+        );
     assert!(
         output.status.success(),
         "chromium failed: {}",
@@ -44,7 +46,9 @@ fn chromium(profile: &Path, mode: &str, url: &str) -> Output {
 async fn the_report_renders_in_a_browser() {
     let dir = tempfile::tempdir().unwrap();
     let serve = Serve::start(dir.path(), &[]);
-    let arn = serve.start_report("browsed", json!({ "expires_in": 300 })).await;
+    let arn = serve
+        .start_report("browsed", json!({ "expires_in": 300 }))
+        .await;
     let url = serve.output_of(&arn).await["link"]["url"]
         .as_str()
         .unwrap()
@@ -55,7 +59,10 @@ async fn the_report_renders_in_a_browser() {
     let dom = unescape_html(&String::from_utf8(dom.stdout).unwrap());
     assert!(dom.contains("<table"), "{dom}");
     for supplier in supplier_names(&serve.data) {
-        assert!(dom.contains(&supplier), "{supplier:?} is not in the rendered DOM");
+        assert!(
+            dom.contains(&supplier),
+            "{supplier:?} is not in the rendered DOM"
+        );
     }
 
     // The screenshot is the page, drawn: full size, with text and colour on it.
@@ -76,8 +83,16 @@ async fn the_report_renders_in_a_browser() {
     let background = pixels.chunks(channels).next().unwrap();
     let drawn = pixels.chunks(channels).filter(|p| *p != background).count();
     let share = drawn as f64 / (WIDTH * HEIGHT) as f64;
-    assert!(colours.len() > 50, "only {} colours: a blank page?", colours.len());
-    assert!(share > 0.02, "only {:.1}% of the page is drawn", share * 100.0);
+    assert!(
+        colours.len() > 50,
+        "only {} colours: a blank page?",
+        colours.len()
+    );
+    assert!(
+        share > 0.02,
+        "only {:.1}% of the page is drawn",
+        share * 100.0
+    );
     if let Ok(keep) = std::env::var("CAFE_REPORT_KEEP_SCREENSHOT") {
         std::fs::copy(&shot, keep).unwrap();
     }

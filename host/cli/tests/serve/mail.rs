@@ -19,7 +19,8 @@ struct SmtpServer {
 
 impl SmtpServer {
     fn start(dir: &Path) -> SmtpServer {
-        let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-venv/bin/python");
+        let python =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-venv/bin/python");
         assert!(
             python.exists(),
             "{} is missing: run scripts/test-tools.sh (scripts/test.sh does) to install aiosmtpd",
@@ -37,10 +38,17 @@ impl SmtpServer {
             .expect("starting aiosmtpd");
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "aiosmtpd did not start listening");
+            assert!(
+                Instant::now() < deadline,
+                "aiosmtpd did not start listening"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
-        SmtpServer { child, port, maildir }
+        SmtpServer {
+            child,
+            port,
+            maildir,
+        }
     }
 
     fn url(&self) -> String {
@@ -52,7 +60,9 @@ impl SmtpServer {
         let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else {
             return Vec::new();
         };
-        entries.map(|e| std::fs::read(e.unwrap().path()).unwrap()).collect()
+        entries
+            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+            .collect()
     }
 }
 
@@ -78,7 +88,9 @@ async fn the_report_email_arrives_over_smtp_readable_by_a_person() {
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpServer::start(dir.path());
     let serve = Serve::start(dir.path(), &[("SMTP_URL", &smtp.url())]);
-    let arn = serve.start_report("mailed", json!({ "expires_in": 300 })).await;
+    let arn = serve
+        .start_report("mailed", json!({ "expires_in": 300 }))
+        .await;
     let output = serve.output_of(&arn).await;
 
     let messages = smtp.messages();
@@ -89,15 +101,26 @@ async fn the_report_email_arrives_over_smtp_readable_by_a_person() {
             .unwrap_or_else(|| panic!("no {name} header"))
     };
     assert_eq!(header("Subject"), "Your coffee inventory report is ready");
-    assert!(header("From").contains("reports@cafe-report.local"), "{}", header("From"));
-    assert!(header("To").contains("inventory@cafe-report.local"), "{}", header("To"));
+    assert!(
+        header("From").contains("reports@cafe-report.local"),
+        "{}",
+        header("From")
+    );
+    assert!(
+        header("To").contains("inventory@cafe-report.local"),
+        "{}",
+        header("To")
+    );
     assert!(header("Message-ID").contains(output["link"]["message_id"].as_str().unwrap()));
     let body = mail.get_body().unwrap();
     let url = output["link"]["url"].as_str().unwrap();
     assert!(body.contains(url), "the link is not in the body:\n{body}");
     assert!(body.contains("The link works for 5 minutes"), "{body}");
     assert!(body.contains("7 suppliers and 18 beans"), "{body}");
-    assert!(body.contains("Smørrebrød Blend from Øresund Coffee Traders: 0 left"), "{body}");
+    assert!(
+        body.contains("Smørrebrød Blend from Øresund Coffee Traders: 0 left"),
+        "{body}"
+    );
 
     // The link in the email opens the report.
     let page = serve.http.get(url).send().await.unwrap();
@@ -127,7 +150,10 @@ async fn smtp_down_fails_the_task_after_its_retries_and_keeps_every_message() {
     // The first attempt and the state's two retries.
     assert_eq!(presign_failures.len(), 3, "{history:#}");
     let cause = presign_failures[0]["cause"].as_str().unwrap();
-    assert!(cause.contains("SMTP") && cause.contains("stays in the outbox"), "{cause}");
+    assert!(
+        cause.contains("SMTP") && cause.contains("stays in the outbox"),
+        "{cause}"
+    );
 
     // Every attempt's message, and the failure notice, are in the outbox, unsent.
     let entries = outbox_entries(&serve.data);
@@ -136,6 +162,10 @@ async fn smtp_down_fails_the_task_after_its_retries_and_keeps_every_message() {
         .filter(|e| e["subject"] == "Your coffee inventory report is ready")
         .count();
     assert_eq!(reports, 3);
-    assert!(entries.iter().any(|e| e["subject"] == "Cafe inventory report failed"));
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["subject"] == "Cafe inventory report failed")
+    );
     assert!(entries.iter().all(|e| e["delivered"] == false));
 }

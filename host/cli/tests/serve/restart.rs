@@ -34,7 +34,10 @@ fn paced_server(dir: &Path, grace: &str) -> Serve {
     Serve::start(
         dir,
         &[
-            ("CAFE_REPORT_WORKFLOW_DEFINITION", definition.to_str().unwrap()),
+            (
+                "CAFE_REPORT_WORKFLOW_DEFINITION",
+                definition.to_str().unwrap(),
+            ),
             ("CAFE_REPORT_SERVE_SHUTDOWN_GRACE_SECONDS", grace),
         ],
     )
@@ -49,7 +52,8 @@ async fn a_killed_servers_running_execution_is_failed_on_restart_and_others_are_
     assert_eq!(quick["suppliers"], 7);
     let (_, quick_history) = first.get("/executions/quick/history").await;
     first.start_report("slow", json!({ "wait": 600 })).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Past a checkpoint of its progress.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     let (_, slow) = first.get("/executions/slow").await;
     assert_eq!(slow["status"], "RUNNING");
     first.kill();
@@ -59,11 +63,35 @@ async fn a_killed_servers_running_execution_is_failed_on_restart_and_others_are_
     assert_eq!(slow["status"], "FAILED", "{slow:#}");
     assert_eq!(slow["error"], "States.Runtime");
     let cause = slow["cause"].as_str().unwrap();
-    assert!(cause.contains("stopped while this execution was running"), "{cause}");
+    assert!(
+        cause.contains("stopped while this execution was running"),
+        "{cause}"
+    );
     assert!(slow["stopDate"].is_string());
     let (_, history) = second.get("/executions/slow/history").await;
-    let last = history["events"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!(last["type"], "ExecutionFailed");
+    // The history saved while it ran, then its end.
+    let kinds: Vec<&str> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "ExecutionStarted",
+            "ChoiceStateEntered",
+            "ChoiceStateExited",
+            "WaitStateEntered",
+            "ExecutionFailed"
+        ]
+    );
+    let last = history["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(last["executionFailedEventDetails"]["cause"], cause);
     assert!(second.log().contains("marked failed"), "{}", second.log());
 
@@ -91,6 +119,9 @@ async fn sigterm_lets_executions_finish_within_the_grace_period() {
     let long = again.wait_for_end("long").await;
     assert_eq!(long["status"], "FAILED");
     let cause = long["cause"].as_str().unwrap();
-    assert!(cause.contains("stopped before this execution finished (it waited 3 s"), "{cause}");
+    assert!(
+        cause.contains("stopped before this execution finished (it waited 3 s"),
+        "{cause}"
+    );
     assert!(!again.log().contains("marked failed"), "{}", again.log());
 }

@@ -54,10 +54,12 @@ impl Serve {
             .expect("starting cafe-report serve");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut address = |label: &str| -> String {
-            let line = lines
-                .next()
-                .and_then(Result::ok)
-                .unwrap_or_else(|| panic!("serve ended early: {}", std::fs::read_to_string(&log).unwrap_or_default()));
+            let line = lines.next().and_then(Result::ok).unwrap_or_else(|| {
+                panic!(
+                    "serve ended early: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            });
             line.strip_prefix(label)
                 .unwrap_or_else(|| panic!("expected {label:?}, got {line:?}"))
                 .trim()
@@ -98,7 +100,11 @@ impl Serve {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "serve did not stop within {limit:?}: {}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "serve did not stop within {limit:?}: {}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -118,13 +124,20 @@ impl Serve {
 
     /// GET a path of the API; returns the status and the JSON answer.
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self.http.get(format!("{}{path}", self.api)).send().await.unwrap();
+        let response = self
+            .http
+            .get(format!("{}{path}", self.api))
+            .send()
+            .await
+            .unwrap();
         json_answer(response).await
     }
 
     /// Starts a report and returns its execution ARN.
     pub async fn start_report(&self, name: &str, input: Value) -> String {
-        let (status, answer) = self.create_report(&format!("?name={name}"), input.to_string()).await;
+        let (status, answer) = self
+            .create_report(&format!("?name={name}"), input.to_string())
+            .await;
         assert_eq!(status, 200, "{answer}");
         answer["executionArn"].as_str().unwrap().to_string()
     }
@@ -138,7 +151,11 @@ impl Serve {
             if description["status"] != "RUNNING" {
                 return description;
             }
-            assert!(Instant::now() < deadline, "{id} still running: {}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "{id} still running: {}",
+                self.log()
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
@@ -146,7 +163,12 @@ impl Serve {
     /// Waits for a successful end and returns the execution's output.
     pub async fn output_of(&self, id: &str) -> Value {
         let description = self.wait_for_end(id).await;
-        assert_eq!(description["status"], "SUCCEEDED", "{description:#}\n{}", self.log());
+        assert_eq!(
+            description["status"],
+            "SUCCEEDED",
+            "{description:#}\n{}",
+            self.log()
+        );
         serde_json::from_str(description["output"].as_str().unwrap()).unwrap()
     }
 }
