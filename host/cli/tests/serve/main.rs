@@ -4,6 +4,7 @@
 
 mod api;
 mod browser;
+mod hotswap;
 mod mail;
 mod restart;
 mod server;
