@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/executions/{id}/history", get(execution_history))
         .route("/components", get(components))
         .route("/health", get(health))
+        .route("/openapi.yaml", get(openapi))
         .fallback(not_found)
         .with_state(state)
 }
@@ -264,10 +265,42 @@ async fn health(State(state): State<AppState>) -> ApiResult {
     ))
 }
 
+/// The API's description (`host/cli/openapi.yaml`).
+pub const OPENAPI: &str = include_str!("../../openapi.yaml");
+
+/// `GET /openapi.yaml`.
+async fn openapi() -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/yaml")], OPENAPI)
+}
+
 async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "NotFound",
-        "no such route; see openapi.yaml",
+        "no such route; GET /openapi.yaml lists them",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openapi_file_documents_every_route() {
+        assert!(OPENAPI.starts_with("openapi: 3.1.0"));
+        for path in [
+            "/create_report",
+            "/executions",
+            "/executions/{id}",
+            "/executions/{id}/history",
+            "/components",
+            "/health",
+            "/openapi.yaml",
+        ] {
+            assert!(
+                OPENAPI.contains(&format!("\n  {path}:\n")),
+                "{path} is not in openapi.yaml"
+            );
+        }
+    }
 }
