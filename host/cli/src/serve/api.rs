@@ -270,7 +270,10 @@ pub const OPENAPI: &str = include_str!("../../openapi.yaml");
 
 /// `GET /openapi.yaml`.
 async fn openapi() -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "application/yaml")], OPENAPI)
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/yaml")],
+        OPENAPI,
+    )
 }
 
 async fn not_found() -> ApiError {

@@ -56,6 +56,16 @@ impl Server {
         for arn in &failed {
             tracing::warn!(%arn, "an execution left running by the previous process is marked failed");
         }
+        let limits = &config.limits;
+        let slots = config.serve.max_concurrent_executions;
+        // The report runs two tasks at once (Parallel); beyond the pool, instantiation fails.
+        if limits.pooling && slots.saturating_mul(2) > limits.pool_instances as usize {
+            tracing::warn!(
+                slots,
+                pool_instances = limits.pool_instances,
+                "max_concurrent_executions may need more wasm instances than limits.pool_instances; tasks beyond it fail with States.TaskFailed"
+            );
+        }
         let workflow = Workflow::from_config(config, runtime.clone(), &[], None)?;
         let executions = Arc::new(Executions::new(
             workflow,

@@ -79,7 +79,12 @@ async fn a_requested_report_links_to_every_supplier() {
         .collect();
     assert_eq!(current, BTreeSet::from(["presign", "query", "render"]));
 
-    let openapi = serve.http.get(format!("{}/openapi.yaml", serve.api)).send().await.unwrap();
+    let openapi = serve
+        .http
+        .get(format!("{}/openapi.yaml", serve.api))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(openapi.headers()["content-type"], "application/yaml");
     assert!(openapi.text().await.unwrap().contains("/create_report:"));
 }

@@ -31,7 +31,11 @@ async fn current(serve: &Serve, task: &str) -> String {
 async fn wait_until_current(serve: &Serve, task: &str, sha: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while current(serve, task).await != sha {
-        assert!(Instant::now() < deadline, "{task} never became {sha}: {}", serve.log());
+        assert!(
+            Instant::now() < deadline,
+            "{task} never became {sha}: {}",
+            serve.log()
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -41,7 +45,17 @@ async fn report_page(serve: &Serve, name: &str) -> String {
     let arn = serve.start_report(name, json!({})).await;
     let output = serve.output_of(&arn).await;
     let url = output["link"]["url"].as_str().unwrap();
-    unescape_html(&serve.http.get(url).send().await.unwrap().text().await.unwrap())
+    unescape_html(
+        &serve
+            .http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
 }
 
 fn publish(dir: &Path, components: &Path, file: &Path) {
@@ -52,7 +66,11 @@ fn publish(dir: &Path, components: &Path, file: &Path) {
         .arg(file)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -65,19 +83,28 @@ async fn a_published_render_serves_the_next_reports_without_a_restart() {
         std::fs::copy(components_dir().join(&file), components.join(&file)).unwrap();
     }
     let components_env = components.to_str().unwrap();
-    let serve = Serve::start(dir.path(), &[("CAFE_REPORT_COMPONENTS_DIR", components_env)]);
+    let serve = Serve::start(
+        dir.path(),
+        &[("CAFE_REPORT_COMPONENTS_DIR", components_env)],
+    );
 
     let v1 = report_page(&serve, "before").await;
     assert!(v1.contains(r#"data-layout="v1""#), "{v1}");
     let v1_sha = current(&serve, "render").await;
-    assert_eq!(v1_sha, sha256_hex(&std::fs::read(components.join("render.wasm")).unwrap()));
+    assert_eq!(
+        v1_sha,
+        sha256_hex(&std::fs::read(components.join("render.wasm")).unwrap())
+    );
 
     let v2_file = components_dir().join("testing/render-v2.wasm");
     let v2_sha = sha256_hex(&std::fs::read(&v2_file).unwrap());
     publish(dir.path(), &components, &v2_file);
     wait_until_current(&serve, "render", &v2_sha).await;
     let v2 = report_page(&serve, "after").await;
-    assert!(v2.contains(r#"data-layout="v2""#) && v2.contains("Report layout v2"), "{v2}");
+    assert!(
+        v2.contains(r#"data-layout="v2""#) && v2.contains("Report layout v2"),
+        "{v2}"
+    );
 
     // Not a component: refused with its reason, v2 keeps serving.
     std::fs::write(components.join("render.wasm"), b"not wasm at all").unwrap();
@@ -93,5 +120,9 @@ async fn a_published_render_serves_the_next_reports_without_a_restart() {
     assert_eq!(rejection["task"], "render");
     assert!(!rejection["reason"].as_str().unwrap().is_empty());
     assert_eq!(current(&serve, "render").await, v2_sha);
-    assert!(report_page(&serve, "still").await.contains("Report layout v2"));
+    assert!(
+        report_page(&serve, "still")
+            .await
+            .contains("Report layout v2")
+    );
 }
