@@ -4,6 +4,7 @@
 //! wasm runtime (`cafe-report-engine`): Lambda tasks run components, SNS publishes go
 //! through the notify capability.
 
+pub mod lambda;
 pub mod serve;
 pub mod versions;
 pub mod workflow;

@@ -35,6 +35,9 @@ enum Command {
     /// Serve the REST API (POST /create_report, executions, components) and the
     /// presigned report links, on the local engine, until SIGTERM or Ctrl-C.
     Serve(commands::serve::Args),
+    /// The AWS Lambda runtime: serve one task component's invocations (a binary named
+    /// `bootstrap` runs this when started without arguments).
+    Lambda(commands::lambda::Args),
     /// Run any state machine on the local engine; prints DescribeExecution's JSON.
     Execute(commands::execute::Args),
     /// Check a state machine definition as CreateStateMachine would.
@@ -49,6 +52,20 @@ enum Command {
     /// Database helpers.
     #[command(subcommand)]
     Db(commands::db::Command),
+}
+
+/// The command line; a binary named `bootstrap` (Lambda's custom runtime entry point)
+/// started without arguments runs `lambda`.
+fn arguments() -> Vec<std::ffi::OsString> {
+    let mut args: Vec<_> = std::env::args_os().collect();
+    let is_bootstrap = args
+        .first()
+        .and_then(|arg0| std::path::Path::new(arg0).file_name())
+        .is_some_and(|name| name == "bootstrap");
+    if is_bootstrap && args.len() == 1 {
+        args.push("lambda".into());
+    }
+    args
 }
 
 fn init_logging(verbose: u8) {
@@ -66,13 +83,15 @@ fn init_logging(verbose: u8) {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(arguments());
     init_logging(cli.verbose);
+    let is_lambda = matches!(cli.command, Command::Lambda(_));
     let result = async {
         let config = cafe_report_engine::Config::load(cli.config.as_deref())?;
         match cli.command {
             Command::Report(args) => commands::report::run(&config, args).await,
             Command::Serve(args) => commands::serve::run(&config, args).await,
+            Command::Lambda(args) => commands::lambda::run(&config, args).await,
             Command::Execute(args) => commands::execute::run(&config, args).await,
             Command::Validate(args) => commands::validate::run(&config, args),
             Command::RunTask(args) => commands::run_task::run(&config, args).await,
@@ -85,6 +104,11 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
+            if is_lambda {
+                // In Lambda, any error before serving (configuration included) is an
+                // init error, which the Runtime API should hear about.
+                cafe_report::lambda::report_init_error(&err).await;
+            }
             // One line, whatever the cause contains, so scripts can read it.
             let message = format!("{err:#}").replace(['\r', '\n'], " ");
             eprintln!("error: {message}");

@@ -136,7 +136,7 @@ impl TaskInvoker for ComponentInvoker {
 }
 
 /// The component a function runs: its `[workflow.functions]` entry, else its own name.
-fn component_for(functions: &BTreeMap<String, String>, function: &str) -> String {
+pub(crate) fn component_for(functions: &BTreeMap<String, String>, function: &str) -> String {
     let name = function_name(function);
     functions
         .get(name)

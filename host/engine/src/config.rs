@@ -20,7 +20,7 @@ use crate::limits::Limits;
 pub const DEFAULT_CONFIG_FILE: &str = "cafe-report.toml";
 
 /// Sections whose keys `CAFE_REPORT_<SECTION>_<KEY>` can set.
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "components",
     "limits",
     "sql",
@@ -29,6 +29,7 @@ const SECTIONS: [&str; 8] = [
     "signer",
     "workflow",
     "serve",
+    "lambda",
 ];
 
 /// Ecosystem variable names and the keys they set.
@@ -64,6 +65,17 @@ pub struct Config {
     pub workflow: WorkflowConfig,
     /// `[serve]`
     pub serve: ServeConfig,
+    /// `[lambda]`
+    pub lambda: LambdaConfig,
+}
+
+/// `[lambda]`: `cafe-report lambda`, the AWS Lambda runtime.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LambdaConfig {
+    /// The task the function runs (query, render or presign); default: the function's
+    /// name (`AWS_LAMBDA_FUNCTION_NAME`) through `[workflow.functions]`.
+    pub task: Option<String>,
 }
 
 /// `[serve]`: the REST API of `cafe-report serve`.
@@ -158,6 +170,7 @@ impl Default for Config {
             signer: SignerConfig::default(),
             workflow: WorkflowConfig::default(),
             serve: ServeConfig::default(),
+            lambda: LambdaConfig::default(),
         }
     }
 }

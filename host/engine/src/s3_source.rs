@@ -119,7 +119,8 @@ impl S3Source {
         }
     }
 
-    async fn fetch(&self, key: &str) -> anyhow::Result<Vec<u8>> {
+    /// The object's bytes.
+    pub async fn fetch(&self, key: &str) -> anyhow::Result<Vec<u8>> {
         let object = self
             .client
             .get_object()

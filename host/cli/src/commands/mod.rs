@@ -4,6 +4,7 @@ pub mod components;
 pub mod config;
 pub mod db;
 pub mod execute;
+pub mod lambda;
 pub mod report;
 pub mod run_task;
 pub mod serve;

@@ -1,0 +1,31 @@
+//! `cafe-report lambda`: the AWS Lambda custom runtime (also what a binary named
+//! `bootstrap` runs with no arguments). One function runs one task component.
+
+use cafe_report::lambda::{LambdaTask, lambda_config, task_for};
+use cafe_report_engine::Config;
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+/// Arguments of `lambda`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The task this function runs (query, render or presign); default: `[lambda] task`
+    /// (`CAFE_REPORT_LAMBDA_TASK`), else the function's name through `[workflow.functions]`.
+    #[arg(long)]
+    task: Option<String>,
+}
+
+pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
+    // An error before the first invocation is an init error, which `main` reports to
+    // the Runtime API.
+    let config = lambda_config(config);
+    let world = task_for(&config, args.task.or(config.lambda.task.clone()))?;
+    let task = LambdaTask::init(&config, world).await?;
+    let handler = service_fn(move |event: LambdaEvent<Value>| {
+        let task = task.clone();
+        async move { task.invoke(event.payload).await }
+    });
+    lambda_runtime::run(handler)
+        .await
+        .map_err(|err| anyhow::anyhow!("the Lambda runtime stopped: {err}"))
+}
