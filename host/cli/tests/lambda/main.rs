@@ -224,7 +224,8 @@ async fn a_component_is_loaded_from_s3_at_init() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn init_failures_are_reported_to_the_runtime_api() {
-    let cases: [(&str, &[(&str, &str)], &str); 3] = [
+    type Env<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(&str, Env, &str); 3] = [
         (
             "cafe-report-unknown",
             &[],
