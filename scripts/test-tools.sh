@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests start besides the project itself: a Python venv with aiosmtpd
-# (a real SMTP server) and Debian's Chromium (the report opened in a real browser).
+# (a real SMTP server) and moto (the AWS emulator), and Debian's Chromium (the report
+# opened in a real browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=target/test-venv
-if ! "$venv/bin/python" -c "import aiosmtpd" 2>/dev/null; then
-    echo "test-tools: preparing $venv (aiosmtpd)"
+if ! "$venv/bin/python" -c "import aiosmtpd, moto.server" 2>/dev/null; then
+    echo "test-tools: preparing $venv (aiosmtpd, moto)"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/test-requirements.txt
 fi

@@ -4,6 +4,8 @@
 
 #![allow(missing_docs)]
 
+pub mod moto;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};

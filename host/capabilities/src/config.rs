@@ -91,6 +91,11 @@ impl ObjectsConfig {
 pub struct NotifyConfig {
     /// `smtp://host:port` (env `SMTP_URL`); unset: outbox only.
     pub smtp_url: Option<String>,
+    /// Publish to this SNS topic instead (aws-sdk-sns; the AWS path). The endpoint is
+    /// `sns_endpoint`, else `[objects] endpoint` (`AWS_ENDPOINT_URL`), else AWS's.
+    pub sns_topic_arn: Option<String>,
+    /// SNS endpoint URL (env `AWS_ENDPOINT_URL_SNS`), e.g. an emulator's.
+    pub sns_endpoint: Option<String>,
     /// Sender mailbox.
     pub from: String,
     /// Recipient mailboxes (the topic's subscribers).
@@ -101,6 +106,8 @@ impl Default for NotifyConfig {
     fn default() -> Self {
         NotifyConfig {
             smtp_url: None,
+            sns_topic_arn: None,
+            sns_endpoint: None,
             from: "Café Reports <reports@cafe-report.local>".into(),
             to: vec!["Inventory Team <inventory@cafe-report.local>".into()],
         }

@@ -56,7 +56,12 @@ impl Capabilities {
         let sql = sql::open(&sql_url).await?;
         let (objects, embedded_s3) =
             objects::open(&config.objects, signer.credentials(), data_dir).await?;
-        let notifier = notify::open(&config.notify, data_dir)?;
+        let notifier = notify::open(
+            &config.notify,
+            data_dir,
+            signer.credentials(),
+            config.objects.endpoint.as_deref(),
+        )?;
         Ok(Capabilities {
             sql,
             objects,

@@ -33,7 +33,7 @@ const SECTIONS: [&str; 9] = [
 ];
 
 /// Ecosystem variable names and the keys they set.
-const ECOSYSTEM_VARS: [(&str, &str); 7] = [
+const ECOSYSTEM_VARS: [(&str, &str); 8] = [
     ("DATABASE_URL", "sql.url"),
     ("AWS_ACCESS_KEY_ID", "signer.access_key_id"),
     ("AWS_SECRET_ACCESS_KEY", "signer.secret_access_key"),
@@ -41,6 +41,7 @@ const ECOSYSTEM_VARS: [(&str, &str); 7] = [
     ("AWS_REGION", "signer.region"),
     ("AWS_ENDPOINT_URL", "objects.endpoint"),
     ("SMTP_URL", "notify.smtp_url"),
+    ("AWS_ENDPOINT_URL_SNS", "notify.sns_endpoint"),
 ];
 
 /// Everything configurable.

@@ -1,13 +1,15 @@
 //! The `notify` capability: delivering the report link to people. Every message is first
 //! written to the outbox (one `.eml` and one `.json`), so nothing is lost; with SMTP
-//! configured it is then sent as a real email.
+//! configured it is then sent as a real email. On AWS, messages go to an SNS topic instead.
 
 mod host;
 mod outbox;
 mod smtp;
+mod sns;
 
 pub use outbox::{Outbox, OutboxEntry};
 pub use smtp::SmtpNotifier;
+pub use sns::SnsNotifier;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::config::NotifyConfig;
+use crate::signer::Credentials;
 
 /// Publishes messages to the configured topic.
 #[async_trait]
@@ -23,8 +26,19 @@ pub trait Notifier: Send + Sync + std::fmt::Debug {
     async fn publish(&self, subject: &str, body: &str) -> Result<String, String>;
 }
 
-/// The outbox under `<data_dir>/outbox`, plus SMTP delivery when `smtp_url` is set.
-pub fn open(config: &NotifyConfig, data_dir: &Path) -> anyhow::Result<Arc<dyn Notifier>> {
+/// An SNS topic when `sns_topic_arn` is set (with `default_endpoint` unless the config
+/// names one); else the outbox under `<data_dir>/outbox`, plus SMTP delivery when
+/// `smtp_url` is set.
+pub fn open(
+    config: &NotifyConfig,
+    data_dir: &Path,
+    credentials: &Credentials,
+    default_endpoint: Option<&str>,
+) -> anyhow::Result<Arc<dyn Notifier>> {
+    if let Some(topic) = &config.sns_topic_arn {
+        let endpoint = config.sns_endpoint.as_deref().or(default_endpoint);
+        return Ok(Arc::new(SnsNotifier::new(topic, endpoint, credentials)?));
+    }
     let outbox = Outbox::new(data_dir.join("outbox"), config)?;
     Ok(match &config.smtp_url {
         Some(url) => Arc::new(SmtpNotifier::new(url, outbox)?),

@@ -25,17 +25,10 @@ impl S3Store {
         path_style: bool,
         credentials: &Credentials,
     ) -> S3Store {
-        let provider = aws_credential_types::Credentials::new(
-            credentials.access_key_id.clone(),
-            credentials.secret_access_key.clone(),
-            credentials.session_token.clone(),
-            None,
-            "cafe-report",
-        );
         let mut builder = aws_sdk_s3::config::Builder::new()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
-            .credentials_provider(provider)
+            .credentials_provider(credentials.for_sdk())
             .force_path_style(path_style);
         if let Some(endpoint) = &endpoint {
             builder = builder.endpoint_url(endpoint);

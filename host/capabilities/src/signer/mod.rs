@@ -41,6 +41,19 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+impl Credentials {
+    /// The same credentials for AWS SDK clients.
+    pub fn for_sdk(&self) -> aws_credential_types::Credentials {
+        aws_credential_types::Credentials::new(
+            self.access_key_id.clone(),
+            self.secret_access_key.clone(),
+            self.session_token.clone(),
+            None,
+            "cafe-report",
+        )
+    }
+}
+
 /// The public part of the credentials, which a presigned URL carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
