@@ -537,3 +537,36 @@ fn components_publish_list_and_rollback() {
         std::fs::read(&v2_file).unwrap()
     );
 }
+
+#[test]
+fn components_precompile_fills_the_configured_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("package-cache");
+    let output = cafe_report_with(
+        dir.path(),
+        &[("CAFE_REPORT_COMPONENTS_CACHE_DIR", cache.as_os_str())],
+        &["components", "precompile"],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    for task in ["query", "render", "presign"] {
+        assert!(stdout.contains(&format!("{task}: ")), "{stdout}");
+    }
+    let artifacts = std::fs::read_dir(&cache)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "cwasm")
+        })
+        .count();
+    assert_eq!(artifacts, 3);
+    // The data directory's own cache stays empty: everything went to the configured one.
+    assert!(!dir.path().join("data/cache").exists());
+}

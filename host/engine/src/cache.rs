@@ -65,9 +65,10 @@ impl ArtifactCache {
 
 #[allow(unsafe_code)]
 fn deserialize(engine: &Engine, path: &Path) -> anyhow::Result<Component> {
-    // SAFETY: the file is one this cache wrote (into the host's own data directory, under a
-    // name that includes the engine's compatibility hash), and wasmtime checks its header
-    // against the engine before use. Artifacts from elsewhere are never read from here.
+    // SAFETY: the file is one this cache wrote (into the host's own data directory, or the
+    // cache directory of the deployment package, which is as trusted as the binary beside
+    // it), under a name that includes the engine's compatibility hash, and wasmtime checks
+    // its header against the engine before use.
     unsafe { Component::deserialize_file(engine, path) }
         .map_err(|err| anyhow::Error::from(err).context(format!("loading {}", path.display())))
 }

@@ -146,6 +146,9 @@ pub struct ComponentsConfig {
     pub s3: Option<String>,
     /// How often a serving host polls `s3`.
     pub poll_seconds: u64,
+    /// Where precompiled components are kept (default `<data_dir>/cache`). A Lambda
+    /// package ships them (`components precompile`), so cold starts skip Cranelift.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Default for ComponentsConfig {
@@ -155,6 +158,7 @@ impl Default for ComponentsConfig {
             smoke: BTreeMap::new(),
             s3: None,
             poll_seconds: 30,
+            cache_dir: None,
         }
     }
 }

@@ -110,7 +110,11 @@ impl Runtime {
         Runtime::new(
             config.limits.clone(),
             capabilities,
-            config.data_dir.join("cache"),
+            config
+                .components
+                .cache_dir
+                .clone()
+                .unwrap_or_else(|| config.data_dir.join("cache")),
             config.components.dir.clone(),
         )
     }

@@ -37,12 +37,16 @@ pub enum Command {
         #[arg(long, value_name = "SHA256")]
         to: Option<String>,
     },
+    /// Compile every task's current component into the cache directory
+    /// (`[components] cache_dir`), e.g. for a Lambda package, so starts skip Cranelift.
+    Precompile,
 }
 
 pub async fn run(config: &Config, command: Command) -> anyhow::Result<()> {
     let store = VersionStore::new(&config.components.dir, &config.data_dir);
     match command {
         Command::List { json } => list(&store, json),
+        Command::Precompile => precompile(config).await,
         Command::Publish {
             task,
             file,
@@ -129,6 +133,19 @@ async fn upload(runtime: &Runtime, url: &str, task: &str, bytes: &[u8]) -> anyho
         )
         .await
         .map_err(anyhow::Error::msg)?;
+    Ok(())
+}
+
+async fn precompile(config: &Config) -> anyhow::Result<()> {
+    let runtime = Runtime::from_config(config).await?;
+    for world in cafe_report_engine::World::ALL {
+        let component = runtime.component(world.name())?;
+        super::print(&format!(
+            "{}: {} compiled",
+            world.name(),
+            &component.sha256[..12]
+        ))?;
+    }
     Ok(())
 }
 
