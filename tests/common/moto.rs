@@ -74,3 +74,38 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+impl Moto {
+    /// Turns on moto's real Step Functions execution, with Lambda answered from a queue
+    /// instead of Docker.
+    pub async fn execute_state_machines(&self) {
+        let config = serde_json::json!({
+            "stepfunctions": { "execute_state_machine": true },
+            "lambda": { "use_docker": false },
+        });
+        self.post("/moto-api/config", &config).await;
+    }
+
+    /// Queues the answers moto's Lambda gives, in invocation order.
+    pub async fn queue_lambda_results(&self, results: &[serde_json::Value]) {
+        let results: Vec<String> = results.iter().map(|r| r.to_string()).collect();
+        let body = serde_json::json!({ "results": results, "region": REGION });
+        self.post("/moto-api/static/lambda-simple/response", &body)
+            .await;
+    }
+
+    async fn post(&self, path: &str, body: &serde_json::Value) {
+        let response = reqwest::Client::new()
+            .post(format!("{}{path}", self.endpoint))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("moto answers");
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+    }
+}
