@@ -190,23 +190,9 @@ async fn the_report_workflow_runs_on_the_aws_backends() {
     );
 }
 
-/// The state names and event types of a history, in order.
-fn steps(events: &[(String, Option<String>)]) -> Vec<String> {
-    events
-        .iter()
-        .map(|(kind, state)| match state {
-            Some(state) => format!("{kind} {state}"),
-            None => kind.clone(),
-        })
-        .collect()
-}
-
-#[tokio::test]
-async fn report_asl_runs_on_moto_step_functions_as_on_the_local_engine() {
-    use cafe_report_asl::{Engine, InvokeError, StartExecution, TaskCall, TokioClock};
-    use std::sync::Arc;
-
-    let moto = Moto::start();
+/// report.asl.json created on moto (real execution turned on), with function ARNs that
+/// moto answers from its queue; returns the definition and the state machine's ARN.
+async fn report_machine_on(moto: &Moto) -> (String, String) {
     moto.execute_state_machines().await;
     let config = moto.sdk_config();
     let topic = aws_sdk_sns::Client::new(&config)
@@ -233,22 +219,7 @@ async fn report_asl_runs_on_moto_step_functions_as_on_the_local_engine() {
     let definition =
         cafe_report::workflow::substitute(cafe_report::workflow::REPORT_DEFINITION, &substitutions)
             .unwrap();
-
-    // What the functions answer: query's inventory, then one object that serves as both
-    // render's and presign's answer (moto hands queued answers out in call order, and
-    // the two run in parallel).
-    let inventory =
-        serde_json::json!({ "totals": { "suppliers": 7, "beans": 18 }, "suppliers": [] });
-    let delivered = serde_json::json!({
-        "bucket": BUCKET, "key": "reports/side-by-side.html", "etag": "e1",
-        "url": "https://example/reports/side-by-side.html?X-Amz-Signature=1",
-        "expires_at": "2026-11-29T12:00:00Z", "message_id": "m-1",
-    });
-    moto.queue_lambda_results(&[inventory.clone(), delivered.clone(), delivered.clone()])
-        .await;
-
-    let sfn = aws_sdk_sfn::Client::new(&config);
-    let machine = sfn
+    let machine = aws_sdk_sfn::Client::new(&config)
         .create_state_machine()
         .name("cafe-report")
         .definition(&definition)
@@ -256,10 +227,49 @@ async fn report_asl_runs_on_moto_step_functions_as_on_the_local_engine() {
         .send()
         .await
         .unwrap();
+    (definition, machine.state_machine_arn().to_string())
+}
+
+/// What the functions answer: query's inventory, then one object that serves as both
+/// render's and presign's answer (moto hands queued answers out in call order, and the
+/// two run in parallel).
+fn canned_answers() -> (Value, Value) {
+    let inventory =
+        serde_json::json!({ "totals": { "suppliers": 7, "beans": 18 }, "suppliers": [] });
+    let delivered = serde_json::json!({
+        "bucket": BUCKET, "key": "reports/side-by-side.html", "etag": "e1",
+        "url": "https://example/reports/side-by-side.html?X-Amz-Signature=1",
+        "expires_at": "2026-11-29T12:00:00Z", "message_id": "m-1",
+    });
+    (inventory, delivered)
+}
+
+/// The state names and event types of a history, in order.
+fn steps(events: &[(String, Option<String>)]) -> Vec<String> {
+    events
+        .iter()
+        .map(|(kind, state)| match state {
+            Some(state) => format!("{kind} {state}"),
+            None => kind.clone(),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn report_asl_runs_on_moto_step_functions_as_on_the_local_engine() {
+    use cafe_report_asl::{Engine, InvokeError, StartExecution, TaskCall, TokioClock};
+    use std::sync::Arc;
+
+    let moto = Moto::start();
+    let (definition, machine_arn) = report_machine_on(&moto).await;
+    let (inventory, delivered) = canned_answers();
+    moto.queue_lambda_results(&[inventory.clone(), delivered.clone(), delivered.clone()])
+        .await;
+    let sfn = aws_sdk_sfn::Client::new(&moto.sdk_config());
     let input = r#"{"expires_in": 300}"#;
     let started = sfn
         .start_execution()
-        .state_machine_arn(machine.state_machine_arn())
+        .state_machine_arn(&machine_arn)
         .name("side-by-side")
         .input(input)
         .send()
@@ -363,4 +373,104 @@ async fn report_asl_runs_on_moto_step_functions_as_on_the_local_engine() {
     moto_steps[start..end].sort();
     local_steps[start..end].sort();
     assert_eq!(moto_steps, local_steps);
+}
+
+#[tokio::test]
+async fn serve_with_engine_aws_starts_and_describes_executions_on_step_functions() {
+    let moto = Moto::start();
+    let (_, machine_arn) = report_machine_on(&moto).await;
+    let (inventory, delivered) = canned_answers();
+    moto.queue_lambda_results(&[inventory, delivered.clone(), delivered])
+        .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = cafe_report_engine::Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    config.serve.listen = "127.0.0.1:0".into();
+    config.serve.engine = cafe_report_engine::EngineKind::Aws;
+    config.serve.state_machine_arn = Some(machine_arn.clone());
+    config.objects.endpoint = Some(moto.endpoint.clone());
+    config.signer.access_key_id = Some("testing".into());
+    config.signer.secret_access_key = Some("testing".into());
+    let server = cafe_report::serve::Server::bind(&config).await.unwrap();
+    let api = format!("http://{}", server.api_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::new();
+    let get = async |path: &str| {
+        let response = http.get(format!("{api}{path}")).send().await.unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            serde_json::from_slice::<Value>(&response.bytes().await.unwrap()).unwrap(),
+        )
+    };
+
+    let started = http
+        .post(format!("{api}/create_report?name=via-serve"))
+        .body(r#"{"expires_in": 60}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 200);
+    let started: Value = serde_json::from_slice(&started.bytes().await.unwrap()).unwrap();
+    let arn = started["executionArn"].as_str().unwrap().to_string();
+    assert_eq!(
+        arn,
+        machine_arn.replace(":stateMachine:", ":execution:") + ":via-serve"
+    );
+    assert!(started["startDate"].as_str().unwrap().ends_with('Z'));
+
+    let description = loop {
+        let (status, description) = get("/executions/via-serve").await;
+        assert_eq!(status, 200, "{description}");
+        if description["status"] != "RUNNING" {
+            break description;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(description["status"], "SUCCEEDED", "{description:#}");
+    assert_eq!(description["executionArn"], arn.as_str());
+    assert_eq!(description["input"], r#"{"expires_in": 60}"#);
+    let output: Value = serde_json::from_str(description["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output["totals"]["suppliers"], 7);
+
+    let (_, history) = get(&format!("/executions/{arn}/history")).await;
+    let events = history["events"].as_array().unwrap();
+    assert_eq!(events[0]["type"], "ExecutionStarted");
+    assert_eq!(events.last().unwrap()["type"], "ExecutionSucceeded");
+    let scheduled = events
+        .iter()
+        .find(|e| e["type"] == "TaskScheduled")
+        .unwrap();
+    assert_eq!(
+        scheduled["taskScheduledEventDetails"]["resourceType"],
+        "lambda"
+    );
+    let entered = events
+        .iter()
+        .find(|e| e["type"] == "TaskStateEntered")
+        .unwrap();
+    assert_eq!(entered["stateEnteredEventDetails"]["name"], "Query");
+
+    let (_, listed) = get("/executions?status=SUCCEEDED").await;
+    assert_eq!(listed["executions"][0]["executionArn"], arn.as_str());
+    let again = http
+        .post(format!("{api}/create_report?name=via-serve"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+    assert_eq!(get("/executions/nope").await.0, 404);
+    assert_eq!(get("/components").await.0, 404);
+    let (_, health) = get("/health").await;
+    assert_eq!(health, serde_json::json!({ "status": "ok" }));
+
+    stop.send(()).unwrap();
+    serving.await.unwrap().unwrap();
 }

@@ -33,7 +33,7 @@ const SECTIONS: [&str; 9] = [
 ];
 
 /// Ecosystem variable names and the keys they set.
-const ECOSYSTEM_VARS: [(&str, &str); 8] = [
+const ECOSYSTEM_VARS: [(&str, &str); 9] = [
     ("DATABASE_URL", "sql.url"),
     ("AWS_ACCESS_KEY_ID", "signer.access_key_id"),
     ("AWS_SECRET_ACCESS_KEY", "signer.secret_access_key"),
@@ -42,6 +42,7 @@ const ECOSYSTEM_VARS: [(&str, &str); 8] = [
     ("AWS_ENDPOINT_URL", "objects.endpoint"),
     ("SMTP_URL", "notify.smtp_url"),
     ("AWS_ENDPOINT_URL_SNS", "notify.sns_endpoint"),
+    ("AWS_ENDPOINT_URL_SFN", "serve.sfn_endpoint"),
 ];
 
 /// Everything configurable.
@@ -89,6 +90,24 @@ pub struct ServeConfig {
     pub max_concurrent_executions: usize,
     /// On SIGTERM or Ctrl-C, how long running executions get to finish.
     pub shutdown_grace_seconds: u64,
+    /// Where executions run: `local` (this process's engine) or `aws` (Step Functions).
+    pub engine: EngineKind,
+    /// The state machine executions start on, with `engine = "aws"`.
+    pub state_machine_arn: Option<String>,
+    /// Step Functions endpoint URL (env `AWS_ENDPOINT_URL_SFN`); default:
+    /// `[objects] endpoint` (`AWS_ENDPOINT_URL`), else AWS's.
+    pub sfn_endpoint: Option<String>,
+}
+
+/// Where `serve` runs executions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// The local Step Functions engine, tasks as components in this process.
+    #[default]
+    Local,
+    /// AWS Step Functions (aws-sdk-sfn), tasks as Lambda functions.
+    Aws,
 }
 
 impl Default for ServeConfig {
@@ -97,6 +116,9 @@ impl Default for ServeConfig {
             listen: "127.0.0.1:8080".into(),
             max_concurrent_executions: 8,
             shutdown_grace_seconds: 30,
+            engine: EngineKind::Local,
+            state_machine_arn: None,
+            sfn_endpoint: None,
         }
     }
 }

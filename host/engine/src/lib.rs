@@ -27,7 +27,7 @@ mod s3_source;
 mod watch;
 
 pub use cafe_report_world::World;
-pub use config::Config;
+pub use config::{Config, EngineKind};
 pub use error::{TaskError, error_names};
 pub use limits::Limits;
 pub use loader::LoadedComponent;

@@ -15,15 +15,15 @@ use cafe_report_engine::Runtime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::executions::{Executions, StartFailure};
+use super::service::{ExecutionService, StartFailure};
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The executions.
-    pub executions: Arc<Executions>,
-    /// The component runtime (for `/components`).
-    pub runtime: Arc<Runtime>,
+    /// The executions: the local engine's or Step Functions'.
+    pub executions: Arc<dyn ExecutionService>,
+    /// The component runtime (for `/components`); none when executions run on AWS.
+    pub runtime: Option<Arc<Runtime>>,
 }
 
 /// The API's routes.
@@ -89,7 +89,7 @@ impl From<StartFailure> for ApiError {
                 "ExecutionAlreadyExists",
                 exists.to_string(),
             ),
-            StartFailure::Store(err) => Self::internal(err),
+            StartFailure::Backend(err) => Self::internal(err),
         }
     }
 }
@@ -252,17 +252,26 @@ fn parse_status(text: &str) -> Result<Status, ApiError> {
 
 /// `GET /components`: the versions serving each task, and refused ones.
 async fn components(State(state): State<AppState>) -> ApiResult {
+    let runtime = state.runtime.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "executions run on AWS Step Functions: the components are the Lambda functions'",
+        )
+    })?;
     Ok(axum::Json(json!({
-        "versions": state.runtime.versions(None),
-        "rejections": state.runtime.rejections(),
+        "versions": runtime.versions(None),
+        "rejections": runtime.rejections(),
     })))
 }
 
 /// `GET /health`.
 async fn health(State(state): State<AppState>) -> ApiResult {
-    Ok(axum::Json(
-        json!({ "status": "ok", "executions": state.executions.load() }),
-    ))
+    let mut body = json!({ "status": "ok" });
+    if let Some(load) = state.executions.load() {
+        body["executions"] = json!(load);
+    }
+    Ok(axum::Json(body))
 }
 
 /// The API's description (`host/cli/openapi.yaml`).

@@ -1,52 +1,19 @@
-//! The executions `serve` runs: started at once (as StartExecution answers), run with a
-//! bounded number at a time, recorded in the [`ExecutionStore`] from start to end.
+//! The executions `serve` runs on the local engine: started at once (as StartExecution
+//! answers), run with a bounded number at a time, recorded in the [`ExecutionStore`] from
+//! start to end.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use cafe_report_asl::{Execution, StartError, StartExecution, Status, format_timestamp};
+use cafe_report_asl::{Execution, StartExecution, Status, format_timestamp};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
+use super::service::{ExecutionService, Load, StartFailure, Started};
 use super::store::{self, AlreadyExists, ExecutionStore, Page, Record};
 use crate::workflow::Workflow;
-
-/// StartExecution's answer.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Started {
-    /// The new execution's ARN.
-    pub execution_arn: String,
-    /// When it started.
-    pub start_date: String,
-}
-
-/// Why an execution did not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartFailure {
-    /// The name or input was refused (StartExecution's own checks).
-    #[error(transparent)]
-    Invalid(#[from] StartError),
-    /// An execution of that name exists.
-    #[error(transparent)]
-    AlreadyExists(#[from] AlreadyExists),
-    /// The record could not be written, so the execution was not started.
-    #[error("recording the execution failed: {0:#}")]
-    Store(anyhow::Error),
-}
-
-/// How many executions run and wait.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Load {
-    /// Running now.
-    pub running: usize,
-    /// Started, waiting for a free slot.
-    pub queued: usize,
-    /// Slots.
-    pub limit: usize,
-}
 
 type Live = HashMap<String, Arc<Execution>>;
 
@@ -77,12 +44,12 @@ impl Executions {
     }
 
     /// Starts an execution: it is recorded, then runs when a slot is free.
-    pub async fn start(&self, request: StartExecution) -> Result<Started, StartFailure> {
+    async fn start_local(&self, request: StartExecution) -> Result<Started, StartFailure> {
         let execution = self.workflow.start(request)?;
         self.store.insert(record(&execution)).await.map_err(|err| {
             match err.downcast::<AlreadyExists>() {
                 Ok(exists) => StartFailure::AlreadyExists(exists),
-                Err(err) => StartFailure::Store(err),
+                Err(err) => StartFailure::Backend(err),
             }
         })?;
         let description = execution.describe();
@@ -106,7 +73,7 @@ impl Executions {
     }
 
     /// DescribeExecution and GetExecutionHistory for an ARN or a name.
-    pub async fn get(&self, id: &str) -> anyhow::Result<Option<Record>> {
+    async fn get_local(&self, id: &str) -> anyhow::Result<Option<Record>> {
         let arn = if id.starts_with("arn:") {
             id.to_string()
         } else {
@@ -119,20 +86,8 @@ impl Executions {
         }
     }
 
-    /// ListExecutions.
-    pub async fn list(
-        &self,
-        status: Option<Status>,
-        max: usize,
-        token: Option<String>,
-    ) -> anyhow::Result<Page> {
-        self.store
-            .list(status.map(|s| s.to_string()), max, token)
-            .await
-    }
-
     /// Running and waiting executions.
-    pub fn load(&self) -> Load {
+    pub fn load_now(&self) -> Load {
         let unfinished = self.lock_live().len();
         let running = self.limit - self.slots.available_permits();
         Load {
@@ -202,6 +157,32 @@ impl Executions {
 
 fn lock(live: &Mutex<Live>) -> MutexGuard<'_, Live> {
     live.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[async_trait::async_trait]
+impl ExecutionService for Executions {
+    async fn start(&self, request: StartExecution) -> Result<Started, StartFailure> {
+        self.start_local(request).await
+    }
+
+    async fn get(&self, id: &str) -> anyhow::Result<Option<Record>> {
+        self.get_local(id).await
+    }
+
+    async fn list(
+        &self,
+        status: Option<Status>,
+        max: usize,
+        token: Option<String>,
+    ) -> anyhow::Result<Page> {
+        self.store
+            .list(status.map(|s| s.to_string()), max, token)
+            .await
+    }
+
+    fn load(&self) -> Option<Load> {
+        Some(self.load_now())
+    }
 }
 
 fn record(execution: &Execution) -> Record {

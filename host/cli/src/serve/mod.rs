@@ -2,11 +2,16 @@
 //! endpoint the emailed links point at.
 //!
 //! - [`api`]: routes and JSON answers (axum).
-//! - [`executions`]: starting executions at once, running a bounded number at a time.
+//! - [`service`]: what the API needs from an execution backend.
+//! - [`executions`]: the local engine: starting executions at once, running a bounded
+//!   number at a time.
+//! - [`aws`]: `engine = "aws"`: AWS Step Functions through aws-sdk-sfn.
 //! - [`store`]: execution records in SQLite, so they outlive the process.
 
 pub mod api;
+pub mod aws;
 pub mod executions;
+pub mod service;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -15,10 +20,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use cafe_report_asl::format_timestamp;
-use cafe_report_engine::{Config, DirectoryWatcher, Runtime, S3Poller, S3Source};
+use cafe_report_engine::{Config, DirectoryWatcher, EngineKind, Runtime, S3Poller, S3Source};
 use tokio::net::TcpListener;
 
+use aws::AwsExecutions;
 use executions::Executions;
+use service::ExecutionService;
 use store::ExecutionStore;
 
 use crate::workflow::Workflow;
@@ -26,63 +33,45 @@ use crate::workflow::Workflow;
 /// How often the history of running executions is saved.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 
+/// Where executions run.
+#[derive(Debug)]
+enum Backend {
+    /// This process: the engine, the components, the embedded object store, and the
+    /// hot-swap sources kept alive while serving.
+    Local {
+        executions: Arc<Executions>,
+        runtime: Arc<Runtime>,
+        _watcher: Option<DirectoryWatcher>,
+        _poller: Option<S3Poller>,
+    },
+    /// AWS Step Functions.
+    Aws(Arc<AwsExecutions>),
+}
+
 /// A bound server, ready to [`run`](Server::run).
 #[derive(Debug)]
 pub struct Server {
     listener: TcpListener,
-    executions: Arc<Executions>,
-    runtime: Arc<Runtime>,
+    backend: Backend,
     grace: Duration,
-    /// Hot-swap sources, kept alive while serving.
-    _watcher: Option<DirectoryWatcher>,
-    _poller: Option<S3Poller>,
 }
 
 impl Server {
-    /// Builds everything `config` describes and binds the API's address; executions the
-    /// previous process left unfinished are recorded as failed first.
+    /// Builds everything `config` describes and binds the API's address. On the local
+    /// engine, executions the previous process left unfinished are recorded as failed
+    /// first.
     pub async fn bind(config: &Config) -> anyhow::Result<Server> {
-        let runtime = Arc::new(Runtime::from_config(config).await?);
-        let store = ExecutionStore::open(&config.data_dir.join("executions.db"))?;
-        let now = format_timestamp(time::OffsetDateTime::now_utc());
-        let failed = store
-            .fail_unfinished(
-                now.clone(),
-                format!(
-                    "cafe-report serve stopped while this execution was running; it was found unfinished when serve started again at {now}"
-                ),
-            )
-            .await?;
-        for arn in &failed {
-            tracing::warn!(%arn, "an execution left running by the previous process is marked failed");
-        }
-        let limits = &config.limits;
-        let slots = config.serve.max_concurrent_executions;
-        // The report runs two tasks at once (Parallel); beyond the pool, instantiation fails.
-        if limits.pooling && slots.saturating_mul(2) > limits.pool_instances as usize {
-            tracing::warn!(
-                slots,
-                pool_instances = limits.pool_instances,
-                "max_concurrent_executions may need more wasm instances than limits.pool_instances; tasks beyond it fail with States.TaskFailed"
-            );
-        }
-        let workflow = Workflow::from_config(config, runtime.clone(), &[], None)?;
-        let executions = Arc::new(Executions::new(
-            workflow,
-            store,
-            config.serve.max_concurrent_executions,
-        ));
-        let (watcher, poller) = hot_swap_sources(config, &runtime)?;
+        let backend = match config.serve.engine {
+            EngineKind::Local => local_backend(config).await?,
+            EngineKind::Aws => Backend::Aws(Arc::new(aws_backend(config)?)),
+        };
         let listener = TcpListener::bind(&config.serve.listen)
             .await
             .with_context(|| format!("the API cannot listen on {}", config.serve.listen))?;
         Ok(Server {
             listener,
-            executions,
-            runtime,
+            backend,
             grace: Duration::from_secs(config.serve.shutdown_grace_seconds),
-            _watcher: watcher,
-            _poller: poller,
         })
     }
 
@@ -91,42 +80,116 @@ impl Server {
         Ok(self.listener.local_addr()?)
     }
 
-    /// The S3 endpoint the links point at (the embedded one, or the configured one).
+    /// The S3 endpoint the links point at, when this process knows it (the embedded
+    /// one, or the configured one); `None` with `engine = "aws"`.
     pub fn objects_endpoint(&self) -> Option<String> {
-        self.runtime.capabilities().objects_endpoint()
+        match &self.backend {
+            Backend::Local { runtime, .. } => runtime.capabilities().objects_endpoint(),
+            Backend::Aws(_) => None,
+        }
     }
 
-    /// Serves until `shutdown` completes, then stops accepting, lets executions finish
-    /// for the grace period and records those that did not as failed.
+    /// Serves until `shutdown` completes, then stops accepting; on the local engine,
+    /// lets executions finish for the grace period and records those that did not as
+    /// failed.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let (executions, runtime, local): (Arc<dyn ExecutionService>, _, _) = match &self.backend {
+            Backend::Local {
+                executions,
+                runtime,
+                ..
+            } => (
+                executions.clone(),
+                Some(runtime.clone()),
+                Some(executions.clone()),
+            ),
+            Backend::Aws(aws) => (aws.clone(), None, None),
+        };
         let app = api::router(api::AppState {
-            executions: self.executions.clone(),
-            runtime: self.runtime.clone(),
+            executions,
+            runtime,
         });
-        let checkpoints = self.executions.checkpoint_every(CHECKPOINT_INTERVAL);
+        let checkpoints = local
+            .as_ref()
+            .map(|local| local.checkpoint_every(CHECKPOINT_INTERVAL));
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving the API");
-        let load = self.executions.load();
-        tracing::info!(
-            running = load.running,
-            queued = load.queued,
-            "stopping: letting executions finish"
-        );
-        let unfinished = self.executions.drain(self.grace).await;
-        if unfinished > 0 {
-            tracing::warn!(
-                unfinished,
-                "executions still running at the end of the grace period are recorded as failed"
+        if let Some(local) = &local {
+            let load = local.load_now();
+            tracing::info!(
+                running = load.running,
+                queued = load.queued,
+                "stopping: letting executions finish"
             );
+            let unfinished = local.drain(self.grace).await;
+            if unfinished > 0 {
+                tracing::warn!(
+                    unfinished,
+                    "executions still running at the end of the grace period are recorded as failed"
+                );
+            }
         }
-        checkpoints.abort();
+        if let Some(checkpoints) = checkpoints {
+            checkpoints.abort();
+        }
         served
     }
+}
+
+/// The local engine over the configured components and backends.
+async fn local_backend(config: &Config) -> anyhow::Result<Backend> {
+    let runtime = Arc::new(Runtime::from_config(config).await?);
+    let store = ExecutionStore::open(&config.data_dir.join("executions.db"))?;
+    let now = format_timestamp(time::OffsetDateTime::now_utc());
+    let failed = store
+        .fail_unfinished(
+            now.clone(),
+            format!(
+                "cafe-report serve stopped while this execution was running; it was found unfinished when serve started again at {now}"
+            ),
+        )
+        .await?;
+    for arn in &failed {
+        tracing::warn!(%arn, "an execution left running by the previous process is marked failed");
+    }
+    let limits = &config.limits;
+    let slots = config.serve.max_concurrent_executions;
+    // The report runs two tasks at once (Parallel); beyond the pool, instantiation fails.
+    if limits.pooling && slots.saturating_mul(2) > limits.pool_instances as usize {
+        tracing::warn!(
+            slots,
+            pool_instances = limits.pool_instances,
+            "max_concurrent_executions may need more wasm instances than limits.pool_instances; tasks beyond it fail with States.TaskFailed"
+        );
+    }
+    let workflow = Workflow::from_config(config, runtime.clone(), &[], None)?;
+    let executions = Arc::new(Executions::new(workflow, store, slots));
+    let (watcher, poller) = hot_swap_sources(config, &runtime)?;
+    Ok(Backend::Local {
+        executions,
+        runtime,
+        _watcher: watcher,
+        _poller: poller,
+    })
+}
+
+/// Step Functions, with the configured credentials and endpoint.
+fn aws_backend(config: &Config) -> anyhow::Result<AwsExecutions> {
+    let arn = config.serve.state_machine_arn.as_deref().context(
+        "engine = \"aws\" needs [serve] state_machine_arn (CAFE_REPORT_SERVE_STATE_MACHINE_ARN)",
+    )?;
+    let credentials = config.signer.credentials();
+    let endpoint = config
+        .serve
+        .sfn_endpoint
+        .as_deref()
+        .or(config.objects.endpoint.as_deref());
+    AwsExecutions::new(arn, endpoint, &credentials)
 }
 
 /// The watched components directory (when it exists) and the S3 source poller (when
