@@ -230,3 +230,67 @@ async fn a_full_instance_pool_is_a_task_failure_not_a_crash() {
     // Slots are free again.
     assert_eq!(h.runtime.run("misbehave", "\"x\"").await.unwrap(), "\"x\"");
 }
+
+#[tokio::test]
+async fn a_tasks_own_limits_apply_to_it_alone() {
+    use cafe_report_engine::TaskLimits;
+    let tight = TaskLimits {
+        timeout_ms: Some(300),
+        memory_bytes: Some(8 << 20),
+        payload_bytes: Some(64),
+        ..TaskLimits::default()
+    };
+    let h = harness_with_misbehave(Limits {
+        tasks: [("misbehave".to_string(), tight)].into(),
+        ..Limits::default()
+    })
+    .await;
+
+    let err = h.runtime.run("misbehave", "\"loop\"").await.unwrap_err();
+    assert_eq!(err.error(), error_names::TIMEOUT, "{err}");
+    assert!(err.cause().contains("time limit of 300 ms"), "{err}");
+    let err = h.runtime.run("misbehave", "\"grow\"").await.unwrap_err();
+    assert_eq!(err.error(), error_names::TASK_FAILED, "{err}");
+    assert!(
+        err.cause().contains("memory (bytes) limit of 8388608"),
+        "{err}"
+    );
+    let long_input = format!("\"{}\"", "x".repeat(100));
+    let err = h.runtime.run("misbehave", &long_input).await.unwrap_err();
+    assert_eq!(err.error(), error_names::DATA_LIMIT_EXCEEDED, "{err}");
+    assert!(err.cause().contains("64-byte limit"), "{err}");
+
+    // The other tasks keep the general limits: query's output is far over 64 bytes.
+    let inventory = h.run("query", &json!({})).await.unwrap();
+    assert!(inventory.to_string().len() > 1000);
+    still_healthy(&h).await;
+}
+
+#[tokio::test]
+async fn a_task_memory_limit_over_the_pool_slot_is_refused() {
+    use cafe_report_engine::TaskLimits;
+    let limits = Limits {
+        tasks: [(
+            "render".to_string(),
+            TaskLimits {
+                memory_bytes: Some(1 << 30),
+                ..TaskLimits::default()
+            },
+        )]
+        .into(),
+        ..Limits::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = cafe_report_engine::Config {
+        limits,
+        data_dir: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    let err = cafe_report_engine::Runtime::from_config(&config)
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("limits.tasks.render.memory_bytes"),
+        "{err:#}"
+    );
+}

@@ -29,7 +29,7 @@ mod watch;
 pub use cafe_report_world::World;
 pub use config::{Config, EngineKind};
 pub use error::{TaskError, error_names};
-pub use limits::Limits;
+pub use limits::{Limits, TaskLimits};
 pub use loader::LoadedComponent;
 pub use registry::{Rejection, VersionInfo};
 pub use runtime::Runtime;

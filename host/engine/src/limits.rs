@@ -1,5 +1,7 @@
 //! Per-task limits and the store's resource limiter that enforces them.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// Step Functions' payload limit, for inputs and outputs alike.
@@ -21,6 +23,57 @@ pub struct Limits {
     pub pooling: bool,
     /// With pooling: how many component instances may live at once.
     pub pool_instances: u32,
+    /// Per-task overrides (`[limits.tasks.render] timeout_ms = 2000`); unset fields
+    /// keep the values above.
+    pub tasks: BTreeMap<String, TaskLimits>,
+}
+
+/// One task's own limits, each overriding the `[limits]` value of the same name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaskLimits {
+    /// Wall-clock budget for one run.
+    pub timeout_ms: Option<u64>,
+    /// Largest linear memory; with pooling, at most `[limits] memory_bytes`, which sizes
+    /// the pool's slots.
+    pub memory_bytes: Option<u64>,
+    /// Largest table, in elements.
+    pub table_elements: Option<u64>,
+    /// Largest input and output, in bytes.
+    pub payload_bytes: Option<usize>,
+}
+
+impl Limits {
+    /// The limits a run of `task` gets: its overrides over the general values.
+    pub fn for_task(&self, task: &str) -> Limits {
+        let mut limits = Limits {
+            tasks: BTreeMap::new(),
+            ..self.clone()
+        };
+        if let Some(own) = self.tasks.get(task) {
+            limits.timeout_ms = own.timeout_ms.unwrap_or(limits.timeout_ms);
+            limits.memory_bytes = own.memory_bytes.unwrap_or(limits.memory_bytes);
+            limits.table_elements = own.table_elements.unwrap_or(limits.table_elements);
+            limits.payload_bytes = own.payload_bytes.unwrap_or(limits.payload_bytes);
+        }
+        limits
+    }
+
+    /// Refuses overrides that cannot hold: more memory than the pool's slots have.
+    pub fn check(&self) -> anyhow::Result<()> {
+        for (task, own) in &self.tasks {
+            if let Some(memory) = own.memory_bytes
+                && self.pooling
+                && memory > self.memory_bytes
+            {
+                anyhow::bail!(
+                    "limits.tasks.{task}.memory_bytes = {memory} is over limits.memory_bytes = {}, the most a pooled instance can have; raise limits.memory_bytes or lower the task's",
+                    self.memory_bytes
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for Limits {
@@ -32,6 +85,7 @@ impl Default for Limits {
             payload_bytes: MAX_PAYLOAD_BYTES,
             pooling: true,
             pool_instances: 64,
+            tasks: BTreeMap::new(),
         }
     }
 }
@@ -85,5 +139,43 @@ impl wasmtime::ResourceLimiter for TaskLimiter {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         self.allow(desired, self.table_elements, "table (elements)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_overrides_win_field_by_field() {
+        let limits = Limits {
+            tasks: BTreeMap::from([(
+                "render".to_string(),
+                TaskLimits {
+                    timeout_ms: Some(500),
+                    memory_bytes: Some(8 << 20),
+                    ..TaskLimits::default()
+                },
+            )]),
+            ..Limits::default()
+        };
+        let render = limits.for_task("render");
+        assert_eq!((render.timeout_ms, render.memory_bytes), (500, 8 << 20));
+        assert_eq!(render.table_elements, Limits::default().table_elements);
+        assert_eq!(limits.for_task("query").timeout_ms, 10_000);
+        assert!(limits.check().is_ok());
+
+        let too_big = Limits {
+            tasks: BTreeMap::from([(
+                "query".to_string(),
+                TaskLimits {
+                    memory_bytes: Some(1 << 30),
+                    ..TaskLimits::default()
+                },
+            )]),
+            ..Limits::default()
+        };
+        let err = too_big.check().unwrap_err().to_string();
+        assert!(err.contains("limits.tasks.query.memory_bytes"), "{err}");
     }
 }

@@ -92,6 +92,7 @@ impl Runtime {
         cache_dir: PathBuf,
         components_dir: PathBuf,
     ) -> anyhow::Result<Runtime> {
+        limits.check()?;
         let engine = engine_for(&limits)?;
         Ok(Runtime {
             cache: ArtifactCache::new(cache_dir, &engine),
@@ -280,8 +281,7 @@ impl Runtime {
     }
 
     /// Step Functions' payload limit, for inputs and outputs alike.
-    fn check_payload(&self, what: &str, payload: &str) -> Result<(), TaskError> {
-        let limit = self.limits.payload_bytes;
+    fn check_payload(limit: usize, what: &str, payload: &str) -> Result<(), TaskError> {
         if payload.len() <= limit {
             return Ok(());
         }
@@ -300,16 +300,17 @@ impl Runtime {
         component: &LoadedComponent,
         input: &str,
     ) -> Result<String, TaskError> {
-        self.check_payload("input", input)?;
+        let limits = self.limits.for_task(&component.name);
+        Self::check_payload(limits.payload_bytes, "input", input)?;
         let state = StoreState {
             ctx: TaskCtx::new(&component.name, self.capabilities.clone()),
-            limiter: TaskLimiter::new(&self.limits),
+            limiter: TaskLimiter::new(&limits),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_async_yield_and_update(1);
 
-        let timeout = Duration::from_millis(self.limits.timeout_ms);
+        let timeout = Duration::from_millis(limits.timeout_ms);
         let outcome = tokio::time::timeout(timeout, async {
             let bindings = component
                 .pre
@@ -329,8 +330,8 @@ impl Runtime {
                 return Err(TaskError::failed(
                     error_names::TIMEOUT,
                     format!(
-                        "task {} did not finish within {} ms",
-                        component.name, self.limits.timeout_ms
+                        "task {} did not finish within its time limit of {} ms",
+                        component.name, limits.timeout_ms
                     ),
                 ));
             }
@@ -350,7 +351,7 @@ impl Runtime {
             }
             Ok(Ok(result)) => result.map_err(TaskError::from)?,
         };
-        self.check_payload("output", &output)?;
+        Self::check_payload(limits.payload_bytes, "output", &output)?;
         if let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(&output) {
             return Err(TaskError::failed(
                 error_names::TASK_FAILED,

@@ -1,0 +1,117 @@
+//! `cargo bench -p cafe-report --bench load`: N clients call `POST /create_report` on a
+//! real `serve` (release build, loopback) for a bounded time, each waiting for its
+//! execution to end before the next request. Reports throughput and create -> SUCCEEDED
+//! latency, then checks nothing was lost or duplicated: every execution SUCCEEDED, once,
+//! with its own report object and its own message.
+//!
+//! `CAFE_REPORT_LOAD_CLIENTS` (default 16) and `CAFE_REPORT_LOAD_SECONDS` (default 20).
+
+#[allow(dead_code)]
+#[path = "../tests/serve/server.rs"]
+mod server;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use server::Serve;
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn files(dir: &std::path::Path, suffix: &str) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter_map(|name| name.strip_suffix(suffix).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::main]
+async fn main() {
+    let clients = setting("CAFE_REPORT_LOAD_CLIENTS", 16) as usize;
+    let seconds = setting("CAFE_REPORT_LOAD_SECONDS", 20);
+    let dir = tempfile::tempdir().unwrap();
+    let slots = clients.to_string();
+    let serve = Arc::new(Serve::start(
+        dir.path(),
+        &[
+            ("CAFE_REPORT_SERVE_MAX_CONCURRENT_EXECUTIONS", &slots),
+            ("RUST_LOG", "warn"),
+        ],
+    ));
+    // One warm-up execution compiles (or loads) the components.
+    let warm = serve.start_report("warm-up", serde_json::json!({})).await;
+    serve.output_of(&warm).await;
+
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..clients {
+        let serve = serve.clone();
+        workers.spawn(async move {
+            let mut done = Vec::new();
+            while Instant::now() < deadline {
+                let begun = Instant::now();
+                let (status, answer) = serve.create_report("", "{}").await;
+                assert_eq!(status, 200, "{answer}");
+                let arn = answer["executionArn"].as_str().unwrap().to_string();
+                let output = serve.output_of(&arn).await;
+                done.push((arn, begun.elapsed(), output));
+            }
+            done
+        });
+    }
+    let results: Vec<_> = workers.join_all().await.into_iter().flatten().collect();
+    let elapsed = started.elapsed();
+
+    let mut latencies: Vec<Duration> = results.iter().map(|(_, latency, _)| *latency).collect();
+    latencies.sort();
+    let arns: BTreeSet<&str> = results.iter().map(|(arn, _, _)| arn.as_str()).collect();
+    let keys: BTreeSet<&str> = results
+        .iter()
+        .map(|(_, _, o)| o["report"]["key"].as_str().unwrap())
+        .collect();
+    let messages: BTreeSet<&str> = results
+        .iter()
+        .map(|(_, _, o)| o["link"]["message_id"].as_str().unwrap())
+        .collect();
+    let n = results.len();
+    println!(
+        "{clients} clients, {:.1} s: {n} executions, {:.1} executions/s; create -> SUCCEEDED p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        elapsed.as_secs_f64(),
+        n as f64 / elapsed.as_secs_f64(),
+        percentile(&latencies, 0.5).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().unwrap().as_secs_f64() * 1e3,
+    );
+
+    // Nothing lost, nothing twice (the warm-up is one more of each).
+    assert_eq!((arns.len(), keys.len(), messages.len()), (n, n, n));
+    let stored = files(&serve.data.join("objects/cafe-reports/reports"), ".html");
+    let sent = files(&serve.data.join("outbox"), ".eml");
+    assert_eq!((stored.len(), sent.len()), (n + 1, n + 1));
+    assert!(messages.iter().all(|id| sent.contains(*id)));
+    let (_, listed) = serve
+        .get("/executions?status=SUCCEEDED&maxResults=1000")
+        .await;
+    let listed = listed["executions"].as_array().unwrap().len();
+    let (_, failed) = serve.get("/executions?status=FAILED").await;
+    assert_eq!(failed["executions"].as_array().unwrap().len(), 0);
+    println!(
+        "checked: {n} distinct executions, report objects and messages; {stored} objects and {sent} messages on disk (warm-up included); ListExecutions SUCCEEDED: {listed} (at most 1000 per page); FAILED: 0",
+        stored = stored.len(),
+        sent = sent.len(),
+    );
+}
