@@ -174,3 +174,73 @@ async fn an_inventory_over_the_payload_limit_fails_clearly_with_a_message() {
         messages[0].body
     );
 }
+
+#[tokio::test]
+async fn the_object_store_down_fails_render_after_its_retries_and_says_so() {
+    // Nothing listens on port 1: every PUT fails to connect.
+    let h = Harness::with(Options {
+        configure: Some(Box::new(|config| {
+            config.objects.endpoint = Some("http://127.0.0.1:1".into());
+        })),
+        ..Options::default()
+    })
+    .await;
+    let execution = h.execute_report("store-down").await;
+    let description = execution.describe();
+    assert_eq!(description.status, Status::Failed);
+    assert_eq!(
+        description.error.as_deref(),
+        Some("Objects.PutFailed"),
+        "{description:?}"
+    );
+    let render_failures = execution
+        .history()
+        .iter()
+        .filter(|e| e.kind == "TaskFailed" && e.details().unwrap()["error"] == "Objects.PutFailed")
+        .count();
+    assert_eq!(render_failures, 3, "one try and two retries");
+    // Presign ran beside render and sent its link; the failure message follows it.
+    let subjects: Vec<String> = h.outbox().into_iter().map(|m| m.subject).collect();
+    assert!(
+        subjects.contains(&"Cafe inventory report failed".to_string()),
+        "{subjects:?}"
+    );
+    let failure = h
+        .outbox()
+        .into_iter()
+        .find(|m| m.subject == "Cafe inventory report failed")
+        .unwrap();
+    assert!(
+        failure.body.contains("Error: Objects.PutFailed"),
+        "{}",
+        failure.body
+    );
+}
+
+#[tokio::test]
+async fn deeply_nested_input_is_refused_not_a_crash() {
+    let h = Harness::new().await;
+    let deep = format!("{{\"x\": {}1{}}}", "[".repeat(50_000), "]".repeat(50_000));
+    for task in ["query", "render", "presign"] {
+        let err = h.run_text(task, &deep).await.unwrap_err();
+        assert!(
+            [
+                cafe_report_engine::error_names::TASK_FAILED,
+                "CafeReport.InvalidInput"
+            ]
+            .contains(&err.error()),
+            "{task}: {err}"
+        );
+    }
+    // Neither the guests nor the host fell over.
+    let inventory = h.run("query", &serde_json::json!({})).await.unwrap();
+    assert_eq!(inventory["totals"]["suppliers"], 7);
+
+    // The engine refuses such an execution input as StartExecution would.
+    let request = cafe_report_asl::StartExecution {
+        name: Some("deep".into()),
+        input: Some(deep),
+    };
+    let err = h.workflow().start(request).unwrap_err();
+    assert!(err.to_string().contains("InvalidExecutionInput"), "{err}");
+}

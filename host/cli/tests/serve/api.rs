@@ -160,8 +160,10 @@ async fn bad_requests_get_json_errors_and_start_nothing() {
         |answer: (u16, Value)| (answer.0, answer.1["error"].as_str().unwrap().to_string());
 
     let huge = json!({ "padding": "x".repeat(300 * 1024) }).to_string();
-    let cases: [(&str, String, u16, &str); 5] = [
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let cases: [(&str, String, u16, &str); 6] = [
         ("", "{\"expires_in\": ".into(), 400, "InvalidExecutionInput"),
+        ("", deep, 400, "InvalidExecutionInput"),
         ("", "not json".into(), 400, "InvalidExecutionInput"),
         ("", huge, 400, "InvalidExecutionInput"),
         ("?name=a/b", "{}".into(), 400, "InvalidName"),
