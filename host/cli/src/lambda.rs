@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use cafe_report_engine::{Config, LoadedComponent, Runtime, S3Source, World};
+use cafe_report_engine::{Config, LoadedComponent, Runtime, World};
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
 
@@ -81,12 +81,7 @@ impl LambdaTask {
         let task = world.name();
         let component = match &config.components.s3 {
             Some(url) => {
-                let client = runtime
-                    .capabilities()
-                    .objects
-                    .s3_client()
-                    .context("components.s3 needs an S3 object store")?;
-                let source = S3Source::new(client, url).context("components.s3")?;
+                let source = runtime.s3_source(url)?;
                 let bytes = source.fetch(&source.key(task)).await?;
                 runtime.load(task, world, &bytes)?
             }

@@ -157,6 +157,17 @@ impl Drop for S3Poller {
 }
 
 impl Runtime {
+    /// The component source at `url` (`[components] s3`), read with the object store's
+    /// S3 client.
+    pub fn s3_source(&self, url: &str) -> anyhow::Result<S3Source> {
+        let client = self
+            .capabilities()
+            .objects
+            .s3_client()
+            .context("components.s3 needs an S3 object store")?;
+        S3Source::new(client, url).context("components.s3")
+    }
+
     /// Polls `source` once for every task; `etags` carries what the last poll saw.
     pub async fn poll_s3_once(
         &self,

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use cafe_report_asl::format_timestamp;
-use cafe_report_engine::{Config, DirectoryWatcher, EngineKind, Runtime, S3Poller, S3Source};
+use cafe_report_engine::{Config, DirectoryWatcher, EngineKind, Runtime, S3Poller};
 use tokio::net::TcpListener;
 
 use aws::AwsExecutions;
@@ -206,12 +206,7 @@ fn hot_swap_sources(
     };
     let poller = match &config.components.s3 {
         Some(url) => {
-            let client = runtime
-                .capabilities()
-                .objects
-                .s3_client()
-                .context("components.s3 needs an S3 object store")?;
-            let source = S3Source::new(client, url).context("components.s3")?;
+            let source = runtime.s3_source(url)?;
             let every = Duration::from_secs(config.components.poll_seconds.max(1));
             Some(runtime.poll_s3(source, every, smoke.clone()))
         }
