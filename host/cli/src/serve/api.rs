@@ -153,8 +153,13 @@ async fn read_input(body: Body) -> Result<Option<String>, ApiError> {
 
 /// `GET /executions/{arn or name}`: DescribeExecution.
 async fn describe_execution(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
-    let record = find(&state, &id).await?;
-    Ok(axum::Json(record.description))
+    let description = state
+        .executions
+        .describe(&id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| no_execution(&id))?;
+    Ok(axum::Json(description))
 }
 
 /// `GET /executions/{arn or name}/history`: GetExecutionHistory (`reverseOrder` too).
@@ -163,7 +168,12 @@ async fn execution_history(
     Path(id): Path<String>,
     Query(params): Query<HistoryParams>,
 ) -> ApiResult {
-    let mut events = find(&state, &id).await?.events;
+    let mut events = state
+        .executions
+        .history(&id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| no_execution(&id))?;
     if params.reverse_order {
         events.reverse();
     }
@@ -177,19 +187,12 @@ struct HistoryParams {
     reverse_order: bool,
 }
 
-async fn find(state: &AppState, id: &str) -> Result<super::store::Record, ApiError> {
-    state
-        .executions
-        .get(id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "ExecutionDoesNotExist",
-                format!("no execution {id:?}"),
-            )
-        })
+fn no_execution(id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "ExecutionDoesNotExist",
+        format!("no execution {id:?}"),
+    )
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,14 +4,14 @@
 
 use anyhow::Context;
 use aws_sdk_sfn::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_sfn::primitives::{DateTime, DateTimeFormat};
+use aws_sdk_sfn::primitives::DateTime;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
-use cafe_report_asl::{StartError, StartExecution, Status};
+use cafe_report_asl::{StartError, StartExecution, Status, format_timestamp};
 use cafe_report_capabilities::signer::Credentials;
 use serde_json::{Map, Value, json};
 
 use super::service::{ExecutionService, StartFailure, Started};
-use super::store::{AlreadyExists, Page, Record};
+use super::store::{AlreadyExists, Page};
 
 /// One state machine on Step Functions.
 #[derive(Debug, Clone)]
@@ -58,21 +58,6 @@ impl AwsExecutions {
             )
         }
     }
-
-    async fn history(&self, arn: &str) -> anyhow::Result<Vec<Value>> {
-        let mut events = Vec::new();
-        let mut pages = self
-            .client
-            .get_execution_history()
-            .execution_arn(arn)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|err| anyhow::anyhow!("{}", DisplayErrorContext(&err)))?;
-            events.extend(page.events().iter().map(event_json));
-        }
-        Ok(events)
-    }
 }
 
 #[async_trait::async_trait]
@@ -111,7 +96,7 @@ impl ExecutionService for AwsExecutions {
         })
     }
 
-    async fn get(&self, id: &str) -> anyhow::Result<Option<Record>> {
+    async fn describe(&self, id: &str) -> anyhow::Result<Option<Value>> {
         let arn = self.execution_arn(id);
         let described = match self
             .client
@@ -142,10 +127,25 @@ impl ExecutionService for AwsExecutions {
         if described.output().is_some() {
             description.insert("outputDetails".into(), json!({ "included": true }));
         }
-        Ok(Some(Record {
-            description: Value::Object(description),
-            events: self.history(&arn).await?,
-        }))
+        Ok(Some(Value::Object(description)))
+    }
+
+    async fn history(&self, id: &str) -> anyhow::Result<Option<Vec<Value>>> {
+        let mut events = Vec::new();
+        let mut pages = self
+            .client
+            .get_execution_history()
+            .execution_arn(self.execution_arn(id))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(page) => events.extend(page.events().iter().map(event_json)),
+                Err(err) if err.code() == Some("ExecutionDoesNotExist") => return Ok(None),
+                Err(err) => anyhow::bail!("GetExecutionHistory: {}", DisplayErrorContext(&err)),
+            }
+        }
+        Ok(Some(events))
     }
 
     async fn list(
@@ -191,17 +191,10 @@ impl ExecutionService for AwsExecutions {
 
 /// `2026-11-29T12:00:00.123Z`, as the local engine writes dates.
 fn timestamp(at: &DateTime) -> String {
-    let millis = at.to_millis().unwrap_or_default();
-    DateTime::from_millis(millis)
-        .fmt(DateTimeFormat::DateTimeWithOffset)
-        .map(|text| with_millis(&text, millis))
+    let nanos = i128::from(at.to_millis().unwrap_or_default()) * 1_000_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .map(format_timestamp)
         .unwrap_or_default()
-}
-
-/// RFC 3339 text with exactly three fractional digits.
-fn with_millis(text: &str, millis: i64) -> String {
-    let seconds = text.split(['.', 'Z', '+']).next().unwrap_or(text);
-    format!("{seconds}.{:03}Z", millis.rem_euclid(1000))
 }
 
 /// A JSON object of the fields that are present.

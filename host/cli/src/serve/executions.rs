@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use cafe_report_asl::{Execution, StartExecution, Status, format_timestamp};
+use cafe_report_asl::{Execution, HistoryEvent, StartExecution, Status, format_timestamp};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
@@ -43,47 +43,14 @@ impl Executions {
         }
     }
 
-    /// Starts an execution: it is recorded, then runs when a slot is free.
-    async fn start_local(&self, request: StartExecution) -> Result<Started, StartFailure> {
-        let execution = self.workflow.start(request)?;
-        self.store.insert(record(&execution)).await.map_err(|err| {
-            match err.downcast::<AlreadyExists>() {
-                Ok(exists) => StartFailure::AlreadyExists(exists),
-                Err(err) => StartFailure::Backend(err),
-            }
-        })?;
-        let description = execution.describe();
-        self.lock_live()
-            .insert(description.execution_arn.clone(), execution.clone());
-        let (slots, store) = (self.slots.clone(), self.store.clone());
-        let live = self.live.clone();
-        self.tracker.spawn(async move {
-            // The semaphore is never closed, so a permit always comes.
-            let _slot = slots.acquire_owned().await;
-            execution.clone().run().await;
-            if let Err(err) = store.update(record(&execution)).await {
-                tracing::error!(arn = execution.arn(), error = %format!("{err:#}"), "recording the end of an execution failed");
-            }
-            lock(&live).remove(execution.arn());
-        });
-        Ok(Started {
-            execution_arn: description.execution_arn,
-            start_date: description.start_date,
-        })
-    }
-
-    /// DescribeExecution and GetExecutionHistory for an ARN or a name.
-    async fn get_local(&self, id: &str) -> anyhow::Result<Option<Record>> {
+    /// The unfinished execution with this ARN or name, if there is one.
+    fn live(&self, id: &str) -> Option<Arc<Execution>> {
         let arn = if id.starts_with("arn:") {
             id.to_string()
         } else {
             self.workflow.execution_arn(id)
         };
-        let live = self.lock_live().get(&arn).cloned();
-        match live {
-            Some(execution) => Ok(Some(record(&execution))),
-            None => self.store.get(id.to_string()).await,
-        }
+        self.lock_live().get(&arn).cloned()
     }
 
     /// Running and waiting executions.
@@ -109,13 +76,18 @@ impl Executions {
                     executions.lock_live().values().cloned().collect();
                 seen.retain(|arn, _| unfinished.iter().any(|e| e.arn() == arn));
                 for execution in unfinished {
-                    let record = record(&execution);
-                    // Only histories that grew since the last round are written.
-                    if seen.insert(execution.arn().to_string(), record.events.len())
-                        == Some(record.events.len())
+                    // Only histories that grew since the last round are serialized and
+                    // written.
+                    let history = execution.history();
+                    if seen.insert(execution.arn().to_string(), history.len())
+                        == Some(history.len())
                     {
                         continue;
                     }
+                    let record = Record {
+                        description: description(&execution),
+                        events: event_values(&history),
+                    };
                     if let Err(err) = executions.store.checkpoint(record).await {
                         tracing::warn!(arn = execution.arn(), error = %format!("{err:#}"), "saving an execution's progress failed");
                     }
@@ -161,12 +133,48 @@ fn lock(live: &Mutex<Live>) -> MutexGuard<'_, Live> {
 
 #[async_trait::async_trait]
 impl ExecutionService for Executions {
+    /// Starts an execution: it is recorded, then runs when a slot is free.
     async fn start(&self, request: StartExecution) -> Result<Started, StartFailure> {
-        self.start_local(request).await
+        let execution = self.workflow.start(request)?;
+        self.store.insert(record(&execution)).await.map_err(|err| {
+            match err.downcast::<AlreadyExists>() {
+                Ok(exists) => StartFailure::AlreadyExists(exists),
+                Err(err) => StartFailure::Backend(err),
+            }
+        })?;
+        let description = execution.describe();
+        self.lock_live()
+            .insert(description.execution_arn.clone(), execution.clone());
+        let (slots, store) = (self.slots.clone(), self.store.clone());
+        let live = self.live.clone();
+        self.tracker.spawn(async move {
+            // The semaphore is never closed, so a permit always comes.
+            let _slot = slots.acquire_owned().await;
+            execution.clone().run().await;
+            if let Err(err) = store.update(record(&execution)).await {
+                tracing::error!(arn = execution.arn(), error = %format!("{err:#}"), "recording the end of an execution failed");
+            }
+            lock(&live).remove(execution.arn());
+        });
+        Ok(Started {
+            execution_arn: description.execution_arn,
+            start_date: description.start_date,
+        })
     }
 
-    async fn get(&self, id: &str) -> anyhow::Result<Option<Record>> {
-        self.get_local(id).await
+    async fn describe(&self, id: &str) -> anyhow::Result<Option<Value>> {
+        // A running execution is described from memory, without its history.
+        match self.live(id) {
+            Some(execution) => Ok(Some(description(&execution))),
+            None => Ok(self.store.get(id.to_string()).await?.map(|r| r.description)),
+        }
+    }
+
+    async fn history(&self, id: &str) -> anyhow::Result<Option<Vec<Value>>> {
+        match self.live(id) {
+            Some(execution) => Ok(Some(events(&execution))),
+            None => Ok(self.store.get(id.to_string()).await?.map(|r| r.events)),
+        }
     }
 
     async fn list(
@@ -185,14 +193,24 @@ impl ExecutionService for Executions {
     }
 }
 
-fn record(execution: &Execution) -> Record {
-    let events = execution
-        .history()
+fn description(execution: &Execution) -> Value {
+    serde_json::to_value(execution.describe()).unwrap_or(Value::Null)
+}
+
+fn events(execution: &Execution) -> Vec<Value> {
+    event_values(&execution.history())
+}
+
+fn event_values(history: &[HistoryEvent]) -> Vec<Value> {
+    history
         .iter()
         .map(|event| serde_json::to_value(event).unwrap_or(Value::Null))
-        .collect();
+        .collect()
+}
+
+fn record(execution: &Execution) -> Record {
     Record {
-        description: serde_json::to_value(execution.describe()).unwrap_or(Value::Null),
-        events,
+        description: description(execution),
+        events: events(execution),
     }
 }

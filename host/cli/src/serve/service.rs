@@ -6,7 +6,9 @@
 
 use cafe_report_asl::{StartError, StartExecution, Status};
 
-use super::store::{AlreadyExists, Page, Record};
+use serde_json::Value;
+
+use super::store::{AlreadyExists, Page};
 
 /// StartExecution's answer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -48,8 +50,10 @@ pub struct Load {
 pub trait ExecutionService: Send + Sync + std::fmt::Debug {
     /// StartExecution.
     async fn start(&self, request: StartExecution) -> Result<Started, StartFailure>;
-    /// DescribeExecution and GetExecutionHistory, by ARN or name; `None` if unknown.
-    async fn get(&self, id: &str) -> anyhow::Result<Option<Record>>;
+    /// DescribeExecution, by ARN or name; `None` if unknown.
+    async fn describe(&self, id: &str) -> anyhow::Result<Option<Value>>;
+    /// GetExecutionHistory's events, oldest first, by ARN or name; `None` if unknown.
+    async fn history(&self, id: &str) -> anyhow::Result<Option<Vec<Value>>>;
     /// ListExecutions, newest first.
     async fn list(
         &self,
