@@ -1,11 +1,12 @@
 //! Test fixture: a task component that misbehaves on request, so tests can prove the host
 //! survives it. Input is one word: "trap", "loop", "grow", "big" (1 MiB output), "not-json",
-//! "fail", or anything else (echoed).
-//! Built with the render world (it uses only `log`), so it loads where render does.
+//! "fail", "ping" (100 `clock.now` host calls, for measuring a host call's cost), or
+//! anything else (echoed).
+//! Built with the render world (it uses only `log` and `clock`), so it loads where render does.
 
 wit_bindgen::generate!({ path: "../../../wit", world: "render" });
 
-use cafe::report::log;
+use cafe::report::{clock, log};
 use exports::cafe::report::task::{Guest, TaskError};
 
 struct Misbehave;
@@ -30,6 +31,13 @@ impl Guest for Misbehave {
             }
             "big" => Ok(format!("\"{}\"", "x".repeat(1 << 20))),
             "not-json" => Ok("this is not JSON".into()),
+            "ping" => {
+                let mut last = 0;
+                for _ in 0..100 {
+                    last = std::hint::black_box(clock::now());
+                }
+                Ok(last.to_string())
+            }
             "fail" => Err(TaskError::Failed((
                 "Misbehave.Failed".into(),
                 "asked to fail".into(),
