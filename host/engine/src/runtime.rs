@@ -23,6 +23,9 @@ use crate::registry::{Registry, Rejection, VersionInfo};
 /// which is what lets a time limit stop a component stuck in a loop.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// `CAFE_REPORT_PERFMAP=1`: write a perf map of the compiled components (for profiling).
+const PERFMAP_VAR: &str = "CAFE_REPORT_PERFMAP";
+
 /// What one task's store holds.
 pub(crate) struct StoreState {
     pub(crate) ctx: TaskCtx,
@@ -44,6 +47,10 @@ fn engine_for(limits: &Limits) -> anyhow::Result<Engine> {
     let mut config = wasmtime::Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
+    if std::env::var_os(PERFMAP_VAR).is_some_and(|v| v == "1") {
+        // Names compiled guest code in /tmp/perf-<pid>.map so `perf report` can show it.
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     if limits.pooling {
         let mut pool = wasmtime::PoolingAllocationConfig::default();
         let instances = limits.pool_instances;
@@ -52,7 +59,10 @@ fn engine_for(limits: &Limits) -> anyhow::Result<Engine> {
             .total_core_instances(instances * 4)
             .total_memories(instances * 2)
             .total_tables(instances * 4)
-            .max_memory_size(usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX));
+            .max_memory_size(usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX))
+            .linear_memory_keep_resident(
+                usize::try_from(limits.pool_keep_resident_bytes).unwrap_or(usize::MAX),
+            );
         config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
     }
     let engine = Engine::new(&config)?;
