@@ -4,11 +4,12 @@
 use cafe_report_capabilities::notify::{Notifier, SnsNotifier};
 use cafe_report_capabilities::objects::{ObjectStore, S3Store};
 use cafe_report_capabilities::signer::Credentials;
-use cafe_report_tests::moto::{Moto, REGION};
+use cafe_report_tests::moto::{
+    BUCKET, Moto, REGION, answers, canned_answers, report_machine_on, run_locally, run_on_moto,
+    steps,
+};
 use cafe_report_tests::{Harness, Options};
 use serde_json::Value;
-
-const BUCKET: &str = "cafe-reports-aws";
 
 fn credentials() -> Credentials {
     Credentials {
@@ -190,148 +191,23 @@ async fn the_report_workflow_runs_on_the_aws_backends() {
     );
 }
 
-/// report.asl.json created on moto (real execution turned on), with function ARNs that
-/// moto answers from its queue; returns the definition and the state machine's ARN.
-async fn report_machine_on(moto: &Moto) -> (String, String) {
-    moto.execute_state_machines().await;
-    let config = moto.sdk_config();
-    let topic = aws_sdk_sns::Client::new(&config)
-        .create_topic()
-        .name("cafe-report")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn()
-        .unwrap()
-        .to_string();
-    let function = |name: &str| format!("arn:aws:lambda:{REGION}:123456789012:function:{name}");
-    let substitutions = [
-        ("QueryFunctionArn", function("query")),
-        ("RenderFunctionArn", function("render")),
-        ("PresignFunctionArn", function("presign")),
-        ("ReportBucket", BUCKET.to_string()),
-        ("ObjectsEndpoint", String::new()),
-        ("ReportTopicArn", topic),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let definition =
-        cafe_report::workflow::substitute(cafe_report::workflow::REPORT_DEFINITION, &substitutions)
-            .unwrap();
-    let machine = aws_sdk_sfn::Client::new(&config)
-        .create_state_machine()
-        .name("cafe-report")
-        .definition(&definition)
-        .role_arn("arn:aws:iam::123456789012:role/cafe-report")
-        .send()
-        .await
-        .unwrap();
-    (definition, machine.state_machine_arn().to_string())
-}
-
-/// What the functions answer: query's inventory, then one object that serves as both
-/// render's and presign's answer (moto hands queued answers out in call order, and the
-/// two run in parallel).
-fn canned_answers() -> (Value, Value) {
-    let inventory =
-        serde_json::json!({ "totals": { "suppliers": 7, "beans": 18 }, "suppliers": [] });
-    let delivered = serde_json::json!({
-        "bucket": BUCKET, "key": "reports/side-by-side.html", "etag": "e1",
-        "url": "https://example/reports/side-by-side.html?X-Amz-Signature=1",
-        "expires_at": "2026-11-29T12:00:00Z", "message_id": "m-1",
-    });
-    (inventory, delivered)
-}
-
-/// The state names and event types of a history, in order.
-fn steps(events: &[(String, Option<String>)]) -> Vec<String> {
-    events
-        .iter()
-        .map(|(kind, state)| match state {
-            Some(state) => format!("{kind} {state}"),
-            None => kind.clone(),
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn report_asl_runs_on_moto_step_functions_as_on_the_local_engine() {
-    use cafe_report_asl::{Engine, InvokeError, StartExecution, TaskCall, TokioClock};
-    use std::sync::Arc;
-
     let moto = Moto::start();
     let (definition, machine_arn) = report_machine_on(&moto).await;
     let (inventory, delivered) = canned_answers();
     moto.queue_lambda_results(&[inventory.clone(), delivered.clone(), delivered.clone()])
         .await;
-    let sfn = aws_sdk_sfn::Client::new(&moto.sdk_config());
     let input = r#"{"expires_in": 300}"#;
-    let started = sfn
-        .start_execution()
-        .state_machine_arn(&machine_arn)
-        .name("side-by-side")
-        .input(input)
-        .send()
-        .await
-        .unwrap();
-    let description = loop {
-        let description = sfn
-            .describe_execution()
-            .execution_arn(started.execution_arn())
-            .send()
-            .await
-            .unwrap();
-        if description.status() != &aws_sdk_sfn::types::ExecutionStatus::Running {
-            break description;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
-    let history = sfn
-        .get_execution_history()
-        .execution_arn(started.execution_arn())
-        .send()
-        .await
-        .unwrap();
-    let on_moto: Vec<(String, Option<String>)> = history
-        .events()
-        .iter()
-        .map(|e| {
-            let state = e
-                .state_entered_event_details()
-                .map(|d| d.name().to_string())
-                .or_else(|| e.state_exited_event_details().map(|d| d.name().to_string()));
-            (e.r#type().as_str().to_string(), state)
-        })
-        .collect();
-
-    // The same definition, input and answers on the local engine.
-    let answers = move |call: TaskCall| {
-        let (inventory, delivered) = (inventory.clone(), delivered.clone());
-        async move {
-            match call {
-                TaskCall::Lambda { function, .. } if function.ends_with(":query") => Ok(inventory),
-                TaskCall::Lambda { .. } => Ok(delivered),
-                TaskCall::SnsPublish { .. } => Err(InvokeError::Service {
-                    error: "Unexpected".into(),
-                    cause: "the failure path ran".into(),
-                }),
-            }
-        }
-    };
-    let engine = Engine::new(Arc::new(answers), Arc::new(TokioClock::system()));
-    let machine = cafe_report_asl::StateMachine::parse(&definition).unwrap();
-    let local = engine
-        .execute(
-            Arc::new(machine),
-            "cafe-report",
-            StartExecution {
-                name: Some("side-by-side".into()),
-                input: Some(input.into()),
-            },
-        )
-        .await
-        .unwrap();
+    let sfn = aws_sdk_sfn::Client::new(&moto.sdk_config());
+    let (description, on_moto) = run_on_moto(&sfn, &machine_arn, "side-by-side", input).await;
+    let local = run_locally(
+        &definition,
+        answers(inventory, delivered),
+        "side-by-side",
+        input,
+    )
+    .await;
     let local_events: Vec<(String, Option<String>)> = local
         .history()
         .iter()

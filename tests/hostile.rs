@@ -5,7 +5,7 @@
 //! message; nothing crashes.
 
 use cafe_report_asl::{Execution, Status};
-use cafe_report_tests::{Harness, Options, seeded_mysql};
+use cafe_report_tests::{Harness, Options, many_beans_sql, seeded_mysql};
 use mysql_async::prelude::Queryable;
 use serde_json::Value;
 
@@ -136,23 +136,7 @@ async fn bytes_that_are_not_utf8_are_replaced_not_fatal() {
 #[tokio::test]
 async fn an_inventory_over_the_payload_limit_fails_clearly_with_a_message() {
     // 100k beans: far over the 256 KiB a state may pass on.
-    let mut statements = vec![String::from("DELETE FROM beans")];
-    for chunk in 0..100 {
-        let rows: Vec<String> = (0..1000)
-            .map(|i| {
-                let id = chunk * 1000 + i + 1;
-                format!(
-                    "({id}, {}, 'Arabica', 'Bean {id}', '9.99', 'A fine bean.', {})",
-                    id % 7 + 1,
-                    id % 50
-                )
-            })
-            .collect();
-        statements.push(format!(
-            "INSERT INTO beans (id, supplier_id, type, product_name, price, description, quantity) VALUES {}",
-            rows.join(",")
-        ));
-    }
+    let statements = many_beans_sql(100_000);
     let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
     let url = database("cafe_report_hostile_huge", &statements).await;
     let (h, execution) = report_on(url, "hostile-huge").await;

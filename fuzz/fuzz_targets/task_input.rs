@@ -18,12 +18,12 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(Some(query)) = parse_input::<Option<QueryInput>>(text) {
         let _ = query.threshold();
     }
-    if let Ok(render) = parse_input::<RenderInput>(text) {
-        if let Ok(key) = render.key() {
-            assert!(!key.is_empty() && !key.starts_with('/'));
-            let page = cafe_render::page::render(render.title(), "now", &render.inventory);
-            assert!(page.starts_with("<!DOCTYPE html>"));
-        }
+    if let Ok(render) = parse_input::<RenderInput>(text)
+        && let Ok(key) = render.key()
+    {
+        assert!(!key.is_empty() && !key.starts_with('/'));
+        let page = cafe_render::page::render(render.title(), "now", &render.inventory);
+        assert!(page.starts_with("<!DOCTYPE html>"));
     }
     if let Ok(presign) = parse_input::<PresignInput>(text) {
         let (Ok(key), Ok(expires_in)) = (presign.key(), presign.expires_in()) else {

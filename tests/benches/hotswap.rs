@@ -8,20 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use cafe_report_engine::{Limits, Runtime};
+use cafe_report_engine::Limits;
+use cafe_report_tests::bench::time_task;
 use cafe_report_tests::{Harness, Options, components_dir, fixture, own_components_dir, summarize};
 use serde_json::json;
-
-/// Render's latency, sequentially, `n` times.
-async fn render_latency(runtime: &Runtime, input: &str, n: usize) -> Vec<Duration> {
-    let mut samples = Vec::with_capacity(n);
-    for _ in 0..n {
-        let start = Instant::now();
-        runtime.run("render", input).await.unwrap();
-        samples.push(start.elapsed());
-    }
-    samples
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -99,10 +89,10 @@ async fn main() {
     summarize("file renamed in -> first task (watcher)", watched_samples);
 
     // Render latency without swaps, then with a version published every 10 ms.
-    render_latency(&runtime, &input, 50).await;
+    time_task(&runtime, "render", &input, 0, 50).await;
     summarize(
         "render, no swaps",
-        render_latency(&runtime, &input, 1000).await,
+        time_task(&runtime, "render", &input, 0, 1000).await,
     );
     let swapping = Arc::new(AtomicBool::new(true));
     let publisher = {
@@ -120,7 +110,7 @@ async fn main() {
             swaps
         })
     };
-    let during = render_latency(&runtime, &input, 1000).await;
+    let during = time_task(&runtime, "render", &input, 0, 1000).await;
     swapping.store(false, Ordering::SeqCst);
     let swaps = publisher.await.unwrap();
     summarize(&format!("render, during {swaps} swaps"), during);

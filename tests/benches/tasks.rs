@@ -4,25 +4,12 @@
 //! Each measurement runs N times after a warm-up and prints median, p95 and mean.
 //! Method and results: BENCHMARKS.md.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use cafe_report_engine::{Limits, Runtime, World};
+use cafe_report_engine::{Limits, World};
+use cafe_report_tests::bench::time_task;
 use cafe_report_tests::{Harness, Options, components_dir, fixture, summarize};
 use serde_json::json;
-
-/// `n` timed runs of `task` on `input`, after `n / 10` untimed ones.
-async fn time_task(runtime: &Runtime, task: &str, input: String, n: usize) -> Vec<Duration> {
-    for _ in 0..n.div_ceil(10) {
-        runtime.run(task, &input).await.unwrap();
-    }
-    let mut samples = Vec::with_capacity(n);
-    for _ in 0..n {
-        let start = Instant::now();
-        runtime.run(task, &input).await.unwrap();
-        samples.push(start.elapsed());
-    }
-    samples
-}
 
 #[tokio::main]
 async fn main() {
@@ -56,30 +43,47 @@ async fn main() {
     }
     summarize("load render: precompiled artifact (warm)", warm);
 
-    h.runtime
-        .load("misbehave", World::Render, &fixture("misbehave"))
-        .unwrap();
+    // The sandbox's fixed cost, with and without the pooling allocator: the echo fixture
+    // (one `log` host call), and "ping" (the same plus 100 `clock.now` host calls).
+    let on_demand = Harness::with(Options {
+        limits: Some(Limits {
+            pooling: false,
+            ..Limits::default()
+        }),
+        ..Options::default()
+    })
+    .await;
+    for (allocator, harness) in [("pooling", &h), ("on-demand", &on_demand)] {
+        let runtime = &harness.runtime;
+        runtime
+            .load("misbehave", World::Render, &fixture("misbehave"))
+            .unwrap();
+        summarize(
+            &format!("run echo, {allocator}"),
+            time_task(runtime, "misbehave", "\"x\"", 500, 5000).await,
+        );
+        summarize(
+            &format!("run ping (100 host calls), {allocator}"),
+            time_task(runtime, "misbehave", "\"ping\"", 500, 5000).await,
+        );
+    }
     let runtime = &h.runtime;
-    summarize(
-        "run echo: new store + instantiate + call",
-        time_task(runtime, "misbehave", "\"x\"".into(), 5000).await,
-    );
 
     let inventory = h.run("query", &json!({})).await.unwrap();
     summarize(
         "run query (SQLite, 7 suppliers, 18 beans)",
-        time_task(runtime, "query", "{}".into(), 1000).await,
+        time_task(runtime, "query", "{}", 100, 1000).await,
     );
     let branch = json!({"inventory": inventory, "report_id": "bench"});
     summarize(
         "run render (HTML + PUT to embedded S3)",
-        time_task(runtime, "render", branch.to_string(), 500).await,
+        time_task(runtime, "render", &branch.to_string(), 50, 500).await,
     );
     let mut presign = branch;
     presign["bucket"] = h.bucket().into();
     presign["endpoint"] = h.endpoint().into();
     summarize(
         "run presign (SigV4 + outbox .eml/.json)",
-        time_task(runtime, "presign", presign.to_string(), 500).await,
+        time_task(runtime, "presign", &presign.to_string(), 50, 500).await,
     );
 }

@@ -1,5 +1,6 @@
-//! Local engine overhead: Pass-state transitions per second, and the whole report
-//! workflow's latency on embedded defaults (SQLite, embedded S3, outbox).
+//! Local engine overhead: Pass-state transitions per second, memory over 100k executions,
+//! and the whole report workflow's latency on embedded defaults (SQLite, embedded S3,
+//! outbox) and on MySQL (the local MariaDB; skipped when it is not reachable).
 //!
 //! `cargo bench -p cafe-report-tests --bench workflow` (after `cargo xtask components`).
 //! Method and results: BENCHMARKS.md.
@@ -8,8 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cafe_report_asl::{Engine, InvokeError, StartExecution, StateMachine, TaskCall, TokioClock};
+use cafe_report_capabilities::sql::MysqlBackend;
 use cafe_report_engine::Limits;
-use cafe_report_tests::{Harness, Options, summarize};
+use cafe_report_tests::{Harness, Options, mysql_url, seeded_mysql, summarize};
 use serde_json::{Map, Value, json};
 
 /// A chain of `n` Pass states, each adding nothing: pure engine overhead per transition
@@ -64,9 +66,48 @@ async fn pass_transitions() {
     );
 }
 
-async fn report_workflow() {
+/// The process's resident set size, from /proc (Linux).
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+/// 100k executions of a 10-state Pass machine, one after another, each dropped when it
+/// ends (as serve does once the record is saved): resident memory every 10k executions.
+async fn memory_over_executions() {
+    let invoker = |_: TaskCall| async { Ok::<Value, InvokeError>(Value::Null) };
+    let engine = Engine::new(Arc::new(invoker), Arc::new(TokioClock::system()));
+    let machine = Arc::new(pass_chain(10));
+    let input = Some(json!({"order": 42, "beans": ["kenya", "peru"]}).to_string());
+    let mut readings = Vec::new();
+    let start = Instant::now();
+    for i in 1..=100_000 {
+        let request = StartExecution {
+            name: Some(format!("memory-{i}")),
+            input: input.clone(),
+        };
+        let execution = engine
+            .execute(machine.clone(), "chain", request)
+            .await
+            .unwrap();
+        assert!(execution.describe().output.is_some());
+        if i % 10_000 == 0 {
+            readings.push(format!("{:.1}", rss_bytes() as f64 / (1 << 20) as f64));
+        }
+    }
+    println!(
+        "{:<44} RSS MiB every 10k: {} ({:.1?} in all)",
+        "100k executions of 10 Pass states",
+        readings.join(" "),
+        start.elapsed()
+    );
+}
+
+async fn report_workflow(label: &str, sql_url: Option<String>) {
     let harness = Harness::with(Options {
         limits: Some(Limits::default()),
+        sql_url,
         ..Options::default()
     })
     .await;
@@ -95,11 +136,20 @@ async fn report_workflow() {
         run(i).await;
         samples.push(start.elapsed());
     }
-    summarize("report workflow (SQLite, embedded S3, outbox)", samples);
+    summarize(
+        &format!("report workflow ({label}, embedded S3, outbox)"),
+        samples,
+    );
 }
 
 #[tokio::main]
 async fn main() {
     pass_transitions().await;
-    report_workflow().await;
+    memory_over_executions().await;
+    report_workflow("SQLite", None).await;
+    let mysql = mysql_url("cafe_report_bench");
+    match MysqlBackend::create_database(&mysql).await {
+        Ok(()) => report_workflow("MySQL", Some(seeded_mysql("cafe_report_bench").await)).await,
+        Err(err) => println!("report workflow on MySQL: skipped, {mysql} unreachable: {err:#}"),
+    }
 }

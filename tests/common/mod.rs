@@ -4,7 +4,10 @@
 
 #![allow(missing_docs)]
 
+pub mod bench;
 pub mod moto;
+
+pub use bench::summarize;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -224,16 +227,24 @@ pub async fn http_get(url: &str) -> (u16, String) {
     (status, response.text().await.expect("HTTP body"))
 }
 
-/// Prints one benchmark line: percentiles and mean of the samples.
-pub fn summarize(name: &str, mut samples: Vec<std::time::Duration>) {
-    samples.sort();
-    let n = samples.len();
-    let at = |p: usize| samples[(n * p / 100).min(n - 1)];
-    let mean = samples.iter().sum::<std::time::Duration>() / n as u32;
-    println!(
-        "{name:<44} n={n:<5} p50={:>10.1?} p95={:>10.1?} p99={:>10.1?} mean={mean:>10.1?}",
-        at(50),
-        at(95),
-        at(99)
-    );
+/// Statements that replace the sample beans with `count` generated ones (1000 per INSERT),
+/// spread over the seven sample suppliers: an inventory far over 256 KiB.
+pub fn many_beans_sql(count: u64) -> Vec<String> {
+    let mut statements = vec![String::from("DELETE FROM beans")];
+    for chunk in 0..count.div_ceil(1000) {
+        let rows: Vec<String> = (chunk * 1000 + 1..=((chunk + 1) * 1000).min(count))
+            .map(|id| {
+                format!(
+                    "({id}, {}, 'Arabica', 'Bean {id}', '9.99', 'A fine bean.', {})",
+                    id % 7 + 1,
+                    id % 50
+                )
+            })
+            .collect();
+        statements.push(format!(
+            "INSERT INTO beans (id, supplier_id, type, product_name, price, description, quantity) VALUES {}",
+            rows.join(",")
+        ));
+    }
+    statements
 }
