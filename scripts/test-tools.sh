@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests start besides the project itself: a Python venv with aiosmtpd
 # (a real SMTP server) and moto (the AWS emulator), and Debian's Chromium (the report
-# opened in a real browser).
+# opened in a real browser), and the JSONata reference implementation (npm) that the
+# evaluator's differential test compares against.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,11 @@ if ! "$venv/bin/python" -c "import aiosmtpd, moto.server" 2>/dev/null; then
     echo "test-tools: preparing $venv (aiosmtpd, moto)"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/test-requirements.txt
+fi
+
+if [ ! -d tools/jsonata-ref/node_modules/jsonata ]; then
+    echo "test-tools: installing the JSONata reference (tools/jsonata-ref)"
+    (cd tools/jsonata-ref && npm ci --no-audit --no-fund --silent)
 fi
 
 if ! command -v chromium >/dev/null; then

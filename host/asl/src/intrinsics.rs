@@ -15,6 +15,20 @@ const MAX_ENCODE_CHARS: usize = 10_000;
 /// Limit AWS puts on the length of `States.ArrayRange`.
 const MAX_RANGE_ITEMS: usize = 1000;
 
+/// The hex digest of `data` with one of the algorithms Step Functions offers (States.Hash
+/// and JSONata's `$hash`), or `None` for another name.
+pub(crate) fn hash_hex(data: &str, algorithm: &str) -> Option<String> {
+    let data = data.as_bytes();
+    Some(match algorithm {
+        "MD5" => hex::encode(md5::Md5::digest(data)),
+        "SHA-1" => hex::encode(sha1::Sha1::digest(data)),
+        "SHA-256" => hex::encode(sha2::Sha256::digest(data)),
+        "SHA-384" => hex::encode(sha2::Sha384::digest(data)),
+        "SHA-512" => hex::encode(sha2::Sha512::digest(data)),
+        _ => return None,
+    })
+}
+
 /// The functions, with the number of arguments each takes (min, max).
 const FUNCTIONS: &[(&str, usize, usize)] = &[
     ("States.Format", 1, usize::MAX),
@@ -412,20 +426,13 @@ mod functions {
     }
 
     fn hash(data: &Value, algorithm: &Value) -> Result<Value, String> {
-        let data = limited(data)?.as_bytes();
-        let digest = match string(algorithm, "algorithm")? {
-            "MD5" => hex::encode(md5::Md5::digest(data)),
-            "SHA-1" => hex::encode(sha1::Sha1::digest(data)),
-            "SHA-256" => hex::encode(sha2::Sha256::digest(data)),
-            "SHA-384" => hex::encode(sha2::Sha384::digest(data)),
-            "SHA-512" => hex::encode(sha2::Sha512::digest(data)),
-            other => {
-                return Err(format!(
-                    "unknown algorithm {other:?} (MD5, SHA-1, SHA-256, SHA-384, SHA-512)"
-                ));
-            }
-        };
-        Ok(Value::String(digest))
+        let data = limited(data)?;
+        let algorithm = string(algorithm, "algorithm")?;
+        super::hash_hex(data, algorithm)
+            .map(Value::String)
+            .ok_or_else(|| {
+                format!("unknown algorithm {algorithm:?} (MD5, SHA-1, SHA-256, SHA-384, SHA-512)")
+            })
     }
 
     fn merge(args: &[Value]) -> Result<Value, String> {

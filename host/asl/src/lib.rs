@@ -45,6 +45,7 @@ mod execution;
 mod history;
 mod intrinsics;
 mod invoker;
+pub mod jsonata;
 mod path;
 mod run;
 mod template;

@@ -1,0 +1,359 @@
+//! JSONata expressions as Step Functions evaluates them: the reference language (through
+//! the `jsonata-core` crate) plus AWS's additions (`$partition`, `$range`, `$hash`,
+//! `$random` with a seed, `$uuid`, `$parse`), without `$eval`, and with the data a state
+//! sees (`$states`, workflow variables) passed as bindings rather than as `$`.
+//!
+//! Differences from the reference found by the differential test
+//! (`tests/jsonata_differential.rs`) are listed in `tests/jsonata/known-gaps.json`.
+
+use jsonata_core::evaluator::{Context, Evaluator, EvaluatorError};
+use jsonata_core::parser;
+use jsonata_core::value::JValue;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+
+/// A JSONata error: the language's code (`T2002`, `S0201`, `D3030`, ...; empty when the
+/// evaluator gives none) and its message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct JsonataError {
+    /// The JSONata error code, if the evaluator gave one.
+    pub code: String,
+    /// The message, code included as the reference implementation writes it.
+    pub message: String,
+}
+
+impl JsonataError {
+    fn from_message(message: String) -> JsonataError {
+        let code = jsonata_core::evaluator::error_code_prefix(&message)
+            .unwrap_or_default()
+            .to_string();
+        JsonataError { code, message }
+    }
+}
+
+impl From<EvaluatorError> for JsonataError {
+    fn from(err: EvaluatorError) -> Self {
+        JsonataError::from_message(err.message().to_string())
+    }
+}
+
+/// A parsed expression. Parsing is checked once, when the definition is validated; the
+/// evaluator's syntax tree is not `Send`, so each evaluation parses the text again
+/// (microseconds, against a state transition's tens).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expression {
+    text: String,
+}
+
+impl Expression {
+    /// Parses `text` (the part between `{%` and `%}`).
+    pub fn parse(text: &str) -> Result<Expression, JsonataError> {
+        parser::parse(text).map_err(|err| JsonataError::from_message(err.to_string()))?;
+        Ok(Expression {
+            text: text.to_string(),
+        })
+    }
+
+    /// The expression's text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Evaluates the expression on `input` (the context `$`; Step Functions gives none, so
+    /// states pass `Value::Null`) with `bindings` as variables (`states` becomes
+    /// `$states`). `None` is JSONata's `undefined`.
+    pub fn evaluate(
+        &self,
+        input: &Value,
+        bindings: &[(&str, &Value)],
+    ) -> Result<Option<Value>, JsonataError> {
+        let ast =
+            parser::parse(&self.text).map_err(|err| JsonataError::from_message(err.to_string()))?;
+        let mut context = Context::new();
+        for (name, value) in bindings {
+            context.bind((*name).to_string(), JValue::from((*value).clone()));
+        }
+        let mut evaluator = Evaluator::with_context(context);
+        register_aws_functions(&mut evaluator)?;
+        let result = evaluator.evaluate(&ast, &JValue::from(input.clone()))?;
+        if result.is_undefined() {
+            return Ok(None);
+        }
+        Ok(Some(whole_numbers_as_integers(Value::from(&result))))
+    }
+}
+
+/// JSONata computes in doubles, so `2 * 21` comes back as `42.0`; JSON written by
+/// JavaScript (and so by Step Functions) says `42`. Doubles that hold a whole number
+/// exactly become integers again.
+fn whole_numbers_as_integers(value: Value) -> Value {
+    /// 2^53: beyond it a double no longer holds every integer.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        Value::Number(number) => match number.as_f64() {
+            Some(x) if number.is_f64() && x.fract() == 0.0 && x.abs() <= EXACT => {
+                Value::from(x as i64)
+            }
+            _ => Value::Number(number),
+        },
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(whole_numbers_as_integers).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, whole_numbers_as_integers(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn error(code: &str, message: impl std::fmt::Display) -> EvaluatorError {
+    EvaluatorError::EvaluationError(format!("{code}: {message}"))
+}
+
+fn number_arg(args: &[JValue], index: usize, function: &str) -> Result<f64, EvaluatorError> {
+    args.get(index).and_then(JValue::as_f64).ok_or_else(|| {
+        error(
+            "T0410",
+            format!(
+                "Argument {} of function \"{function}\" must be a number",
+                index + 1
+            ),
+        )
+    })
+}
+
+/// The functions Step Functions adds to JSONata, and `$eval` taken away (AWS refuses it;
+/// `$parse` is its replacement).
+fn register_aws_functions(evaluator: &mut Evaluator) -> Result<(), EvaluatorError> {
+    evaluator.register_fn("partition", |args: &[JValue]| {
+        let items = args.first().and_then(JValue::as_array).ok_or_else(|| {
+            error(
+                "T0410",
+                "Argument 1 of function \"partition\" must be an array",
+            )
+        })?;
+        let size = number_arg(args, 1, "partition")?;
+        if size < 1.0 || size.fract() != 0.0 {
+            return Err(error(
+                "D3040",
+                "the partition size must be a positive integer",
+            ));
+        }
+        let chunks = items
+            .chunks(size as usize)
+            .map(|chunk| JValue::array(chunk.to_vec()))
+            .collect();
+        Ok(JValue::array(chunks))
+    })?;
+    evaluator.register_fn("range", |args: &[JValue]| {
+        let (start, end) = (number_arg(args, 0, "range")?, number_arg(args, 1, "range")?);
+        let step = number_arg(args, 2, "range")?;
+        if step == 0.0 || !step.is_finite() {
+            return Err(error("D3040", "the range step must be a non-zero number"));
+        }
+        let count = ((end - start) / step).floor();
+        if count > 1000.0 {
+            return Err(error("D2014", "the range has more than 1000 items"));
+        }
+        let items = (0..=count.max(-1.0) as i64)
+            .map(|i| JValue::from_f64(start + i as f64 * step))
+            .collect();
+        Ok(JValue::array(items))
+    })?;
+    evaluator.register_fn("hash", |args: &[JValue]| {
+        let data = args
+            .first()
+            .and_then(JValue::as_str)
+            .ok_or_else(|| error("T0410", "Argument 1 of function \"hash\" must be a string"))?;
+        let algorithm = args.get(1).and_then(JValue::as_str).unwrap_or_default();
+        let digest = crate::intrinsics::hash_hex(data, algorithm)
+            .ok_or_else(|| error("D3040", format!("unsupported hash algorithm {algorithm:?}")))?;
+        Ok(JValue::from(digest))
+    })?;
+    evaluator.register_fn_override("random", |args: &[JValue]| {
+        let value: f64 = match args.first() {
+            None => rand::rng().random(),
+            Some(seed) => {
+                let seed = seed.as_f64().ok_or_else(|| {
+                    error(
+                        "T0410",
+                        "Argument 1 of function \"random\" must be a number",
+                    )
+                })?;
+                rand::rngs::StdRng::seed_from_u64(seed as u64).random()
+            }
+        };
+        Ok(JValue::from_f64(value))
+    })?;
+    evaluator.register_fn("uuid", |_: &[JValue]| {
+        Ok(JValue::from(uuid::Uuid::new_v4().to_string()))
+    })?;
+    evaluator.register_fn("parse", |args: &[JValue]| {
+        let text = args
+            .first()
+            .and_then(JValue::as_str)
+            .ok_or_else(|| error("T0410", "Argument 1 of function \"parse\" must be a string"))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|err| error("D3030", format!("not JSON: {err}")))?;
+        Ok(JValue::from(value))
+    })?;
+    reference_encodings(evaluator)?;
+    evaluator.register_fn_override("eval", |_: &[JValue]| {
+        Err(error(
+            "T1006",
+            "$eval is not available in Step Functions; use $parse",
+        ))
+    })?;
+    Ok(())
+}
+
+fn string_arg<'a>(args: &'a [JValue], function: &str) -> Result<Option<&'a str>, EvaluatorError> {
+    match args.first() {
+        None => Ok(None),
+        Some(value) if value.is_undefined() => Ok(None),
+        Some(value) => value.as_str().map(Some).ok_or_else(|| {
+            error(
+                "T0410",
+                format!("Argument 1 of function \"{function}\" does not match function signature"),
+            )
+        }),
+    }
+}
+
+/// Base64 that decodes with or without `=` padding, as Node's `Buffer` does.
+const BASE64_ANY_PADDING: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
+/// What JavaScript's `encodeURI` leaves as it is, besides letters and digits.
+const URI_RESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b';')
+    .remove(b',')
+    .remove(b'/')
+    .remove(b'?')
+    .remove(b':')
+    .remove(b'@')
+    .remove(b'&')
+    .remove(b'=')
+    .remove(b'+')
+    .remove(b'$')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'#');
+
+/// The reference implementation's encodings where `jsonata-core` differs: `$encodeUrl` is
+/// JavaScript's `encodeURI` (a space becomes `%20`), and `$base64encode`/`$base64decode`
+/// work on Latin-1 bytes, as jsonata-js does under Node (`Buffer`'s "binary" encoding:
+/// each UTF-16 unit's low byte), so `café` encodes as `Y2Fm6Q==`.
+fn reference_encodings(evaluator: &mut Evaluator) -> Result<(), EvaluatorError> {
+    use base64::Engine as _;
+    evaluator.register_fn_override("encodeUrl", |args: &[JValue]| {
+        Ok(match string_arg(args, "encodeUrl")? {
+            None => JValue::Undefined,
+            Some(text) => {
+                JValue::from(percent_encoding::utf8_percent_encode(text, URI_RESERVED).to_string())
+            }
+        })
+    })?;
+    evaluator.register_fn_override("base64encode", |args: &[JValue]| {
+        Ok(match string_arg(args, "base64encode")? {
+            None => JValue::Undefined,
+            Some(text) => {
+                let bytes: Vec<u8> = text.encode_utf16().map(|unit| unit as u8).collect();
+                JValue::from(base64::engine::general_purpose::STANDARD.encode(bytes))
+            }
+        })
+    })?;
+    evaluator.register_fn_override("base64decode", |args: &[JValue]| {
+        Ok(match string_arg(args, "base64decode")? {
+            None => JValue::Undefined,
+            Some(text) => {
+                let bytes = BASE64_ANY_PADDING
+                    .decode(text)
+                    .map_err(|err| error("D3137", format!("not Base64: {err}")))?;
+                JValue::from(bytes.into_iter().map(char::from).collect::<String>())
+            }
+        })
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn eval(text: &str) -> Result<Option<Value>, JsonataError> {
+        Expression::parse(text)?.evaluate(&Value::Null, &[])
+    }
+
+    #[test]
+    fn aws_functions_behave_as_documented() {
+        let cases = [
+            (
+                "$partition([1,2,3,4,5,6,7,8,9], 3)",
+                json!([[1, 2, 3], [4, 5, 6], [7, 8, 9]]),
+            ),
+            ("$partition([1,2,3,4,5], 2)", json!([[1, 2], [3, 4], [5]])),
+            ("$range(0, 10, 2)", json!([0, 2, 4, 6, 8, 10])),
+            ("$range(5, 1, -2)", json!([5, 3, 1])),
+            ("$range(1, 0, 1)", json!([])),
+            (
+                "$hash('abc', 'SHA-256')",
+                json!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            ),
+            (
+                "$hash('abc', 'MD5')",
+                json!("900150983cd24fb0d6963f7d28e17f72"),
+            ),
+            ("$parse('{\"a\": [1, true]}').a[1]", json!(true)),
+            ("$random(42) = $random(42)", json!(true)),
+            ("$random() >= 0 and $random() < 1", json!(true)),
+            ("$length($uuid())", json!(36)),
+            ("$uuid() != $uuid()", json!(true)),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(eval(text).unwrap(), Some(expected), "{text}");
+        }
+        let seeded = eval("$random(7)").unwrap().unwrap();
+        assert!((0.0..1.0).contains(&seeded.as_f64().unwrap()));
+    }
+
+    #[test]
+    fn bad_arguments_and_eval_are_errors_with_codes() {
+        for text in [
+            "$partition([1], 0)",
+            "$partition('x', 1)",
+            "$range(0, 1, 0)",
+            "$range(0, 5000, 1)",
+            "$hash('abc', 'CRC32')",
+            "$parse('{not json')",
+            "$eval('1 + 2')",
+        ] {
+            let err = eval(text).unwrap_err();
+            assert!(!err.code.is_empty(), "{text}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn bindings_are_variables_and_undefined_is_none() {
+        let states = json!({"input": {"n": 2}});
+        let expression = Expression::parse("$states.input.n * $k").unwrap();
+        let result = expression.evaluate(&Value::Null, &[("states", &states), ("k", &json!(21))]);
+        assert_eq!(result.unwrap(), Some(json!(42)));
+        assert_eq!(eval("$nothing").unwrap(), None);
+        assert_eq!(Expression::parse("1 +").unwrap_err().code, "S0207");
+    }
+}
