@@ -28,6 +28,8 @@ pub mod names {
     pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
     /// A parameter could not be resolved (e.g. a bad `Payload` for a task).
     pub const PARAMETER_PATH_FAILURE: &str = "States.ParameterPathFailure";
+    /// A JSONata expression failed or returned nothing (undefined).
+    pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
 }
 
 /// An error raised while running a state: its name (`States.TaskFailed`, a Lambda's

@@ -6,6 +6,10 @@
 //! Differences from the reference found by the differential test
 //! (`tests/jsonata_differential.rs`) are listed in `tests/jsonata/known-gaps.json`.
 
+mod template;
+
+pub use template::{QueryError, Template, expression_text};
+
 use jsonata_core::evaluator::{Context, Evaluator, EvaluatorError};
 use jsonata_core::parser;
 use jsonata_core::value::JValue;

@@ -1,0 +1,229 @@
+//! A JSONata state's field value (`Arguments`, `Output`, `Assign`, ...): any JSON, in
+//! which a string written `{% expression %}` is replaced by the expression's value. A
+//! failure names the field the expression sat in (`Output/items[1]/sku`) with AWS's
+//! wording, for `States.QueryEvaluationError`'s cause.
+
+use serde_json::{Map, Value};
+
+use super::{Expression, JsonataError};
+
+/// The expression inside `{% ... %}`, when the whole string is one: it starts with `{%`
+/// and ends with `%}`, as Step Functions requires. Any other string is a literal.
+pub fn expression_text(text: &str) -> Option<&str> {
+    text.strip_prefix("{%")?.strip_suffix("%}").map(str::trim)
+}
+
+/// A field value with its expressions parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    root: Node,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Node {
+    Literal(Value),
+    Expression {
+        expression: Expression,
+        field: String,
+    },
+    Object(Vec<(String, Node)>),
+    Array(Vec<Node>),
+}
+
+/// Why a field could not be evaluated: the expression gave nothing, or failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.cause())]
+pub struct QueryError {
+    /// The field, e.g. `Output/items[1]`.
+    pub field: String,
+    /// The expression's text.
+    pub expression: String,
+    /// `None`: the expression returned nothing (undefined).
+    pub failure: Option<JsonataError>,
+}
+
+impl QueryError {
+    /// The cause as AWS words it (without the "An error occurred while executing the
+    /// state ..." opening the engine adds).
+    pub fn cause(&self) -> String {
+        let opening = format!(
+            "The JSONata expression '{}' specified for the field '{}'",
+            self.expression, self.field
+        );
+        match &self.failure {
+            None => format!("{opening} returned nothing (undefined)."),
+            // A coded message is a sentence of its own; a bare one follows a colon.
+            Some(err) if !err.code.is_empty() => {
+                format!(
+                    "{opening} threw an error during evaluation. {}",
+                    err.message
+                )
+            }
+            Some(err) => format!(
+                "{opening} threw an error during evaluation: {}",
+                err.message
+            ),
+        }
+    }
+}
+
+impl Template {
+    /// Parses `value` found in field `field` (`Output`, `Arguments`, `Assign`, ...); an
+    /// expression that does not parse is refused with the field it is in.
+    pub fn parse(value: &Value, field: &str) -> Result<Template, (String, JsonataError)> {
+        Ok(Template {
+            root: node(value, field)?,
+        })
+    }
+
+    /// Whether the value holds no expression at all.
+    pub fn is_literal(&self) -> bool {
+        matches!(self.root, Node::Literal(_))
+    }
+
+    /// The value with every expression evaluated with `bindings` (`states`, variables).
+    pub fn evaluate(&self, bindings: &[(&str, &Value)]) -> Result<Value, QueryError> {
+        evaluate(&self.root, bindings)
+    }
+}
+
+fn node(value: &Value, field: &str) -> Result<Node, (String, JsonataError)> {
+    Ok(match value {
+        Value::String(text) => match expression_text(text) {
+            Some(expression) => Node::Expression {
+                expression: Expression::parse(expression)
+                    .map_err(|err| (field.to_string(), err))?,
+                field: field.to_string(),
+            },
+            None => Node::Literal(value.clone()),
+        },
+        Value::Object(map) => {
+            let fields = map
+                .iter()
+                .map(|(key, value)| Ok((key.clone(), node(value, &format!("{field}/{key}"))?)))
+                .collect::<Result<Vec<_>, _>>()?;
+            if fields.iter().all(|(_, n)| matches!(n, Node::Literal(_))) {
+                Node::Literal(value.clone())
+            } else {
+                Node::Object(fields)
+            }
+        }
+        Value::Array(items) => {
+            let items = items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| node(item, &format!("{field}[{i}]")))
+                .collect::<Result<Vec<_>, _>>()?;
+            if items.iter().all(|n| matches!(n, Node::Literal(_))) {
+                Node::Literal(value.clone())
+            } else {
+                Node::Array(items)
+            }
+        }
+        other => Node::Literal(other.clone()),
+    })
+}
+
+fn evaluate(node: &Node, bindings: &[(&str, &Value)]) -> Result<Value, QueryError> {
+    Ok(match node {
+        Node::Literal(value) => value.clone(),
+        Node::Expression { expression, field } => {
+            let error = |failure| QueryError {
+                field: field.clone(),
+                expression: expression.text().to_string(),
+                failure,
+            };
+            // Step Functions gives expressions no context: `$` is not the input.
+            match expression.evaluate(&Value::Null, bindings) {
+                Ok(Some(value)) => value,
+                Ok(None) => return Err(error(None)),
+                Err(err) => return Err(error(Some(err))),
+            }
+        }
+        Node::Object(fields) => {
+            let mut map = Map::new();
+            for (key, node) in fields {
+                map.insert(key.clone(), evaluate(node, bindings)?);
+            }
+            Value::Object(map)
+        }
+        Node::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| evaluate(item, bindings))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_whole_strings_in_delimiters_are_expressions() {
+        assert_eq!(expression_text("{% $x %}"), Some("$x"));
+        assert_eq!(expression_text("{%1+1%}"), Some("1+1"));
+        assert_eq!(expression_text(" {% $x %}"), None);
+        assert_eq!(expression_text("total: {% $x %}"), None);
+        assert_eq!(expression_text("{% $x"), None);
+    }
+
+    #[test]
+    fn expressions_are_evaluated_at_any_depth_and_literals_kept() {
+        let value = json!({
+            "id": "{% $states.input.order.id %}",
+            "lines": [{"sku": "{% $states.input.order.items[0].sku %}", "fixed": true}, 3],
+            "note": "plain {% text",
+            "count": "{% $count($states.input.order.items) %}"
+        });
+        let template = Template::parse(&value, "Output").unwrap();
+        assert!(!template.is_literal());
+        let states =
+            json!({"input": {"order": {"id": "A-1", "items": [{"sku": "K1"}, {"sku": "P2"}]}}});
+        assert_eq!(
+            template.evaluate(&[("states", &states)]).unwrap(),
+            json!({
+                "id": "A-1",
+                "lines": [{"sku": "K1", "fixed": true}, 3],
+                "note": "plain {% text",
+                "count": 2
+            })
+        );
+        assert!(
+            Template::parse(&json!({"a": [1, "x"]}), "Output")
+                .unwrap()
+                .is_literal()
+        );
+    }
+
+    #[test]
+    fn failures_name_the_field_as_aws_does() {
+        let states = json!({"input": {}});
+        let template = Template::parse(
+            &json!({"a": {"b": "{% $states.input.missing %}"}}),
+            "Output",
+        )
+        .unwrap();
+        let err = template.evaluate(&[("states", &states)]).unwrap_err();
+        assert_eq!(err.field, "Output/a/b");
+        assert_eq!(
+            err.cause(),
+            "The JSONata expression '$states.input.missing' specified for the field 'Output/a/b' returned nothing (undefined)."
+        );
+        let template = Template::parse(&json!(["ok", "{% $abs('x') %}"]), "Arguments").unwrap();
+        let err = template.evaluate(&[]).unwrap_err();
+        assert_eq!(err.field, "Arguments[1]");
+        assert!(
+            err.cause().starts_with(
+                "The JSONata expression '$abs('x')' specified for the field 'Arguments[1]' threw an error during evaluation. T0410"
+            ),
+            "{}",
+            err.cause()
+        );
+        let (field, err) = Template::parse(&json!({"x": ["{% 1 + %}"]}), "Assign").unwrap_err();
+        assert_eq!(field, "Assign/x[0]");
+        assert_eq!(err.code, "S0207");
+    }
+}
