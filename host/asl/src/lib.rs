@@ -1,5 +1,6 @@
-//! A local AWS Step Functions engine for Amazon States Language definitions that use the
-//! JSONPath query language.
+//! A local AWS Step Functions engine for Amazon States Language definitions, in the
+//! JSONPath query language or (for Pass, Task, Choice, Wait, Succeed and Fail states) in
+//! JSONata.
 //!
 //! The pipeline is parse -> validate -> execute -> history: [`StateMachine::parse`]
 //! checks a definition as CreateStateMachine does (every error with the JSON pointer of

@@ -8,13 +8,14 @@ use futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 
 use crate::definition::{
-    Catcher, Count, Kind, MapSpec, Percentage, Resource, Retrier, Seconds, State, States, TaskSpec,
-    Text, Transition, WaitFor,
+    Catcher, Condition, Count, Kind, Language, MapSpec, Percentage, Resource, Retrier, Seconds,
+    State, States, TaskSpec, Text, Transition, WaitFor,
 };
 use crate::error::{StatesError, names};
 use crate::execution::{Execution, check_size};
 use crate::history::{details_key, not_truncated};
 use crate::invoker::{BoxFuture, InvokeError, TaskCall};
+use crate::jsonata::{Expression, QueryError};
 use crate::path::kind_of;
 use crate::timestamp;
 
@@ -175,7 +176,7 @@ impl<'e> Runner<'e> {
                 .iter()
                 .find(|c| c.error_equals.iter().any(|n| error.matches(n)))
             {
-                Some(catcher) => catch(catcher, &raw, &error).map(|done| {
+                Some(catcher) => catch(catcher, state, &raw, &context, &error).map(|done| {
                     let text = done.output.to_string();
                     (done, text)
                 }),
@@ -204,6 +205,9 @@ impl<'e> Runner<'e> {
         context: &Value,
         cursor: &mut u64,
     ) -> Result<Done<'s>, StatesError> {
+        if state.language == Language::Jsonata {
+            return self.attempt_jsonata(state, raw, context, cursor).await;
+        }
         let effective = match &state.input_path {
             Some(path) => path.select(raw, context)?,
             None => json!({}),
@@ -223,7 +227,7 @@ impl<'e> Runner<'e> {
             },
             Kind::Task(spec) => {
                 let payload = parameters(effective)?;
-                self.task(spec, payload, raw, cursor).await?
+                self.task(spec, payload, raw, context, cursor).await?
             }
             Kind::Parallel { branches } => {
                 let input = parameters(effective)?;
@@ -231,23 +235,7 @@ impl<'e> Runner<'e> {
             }
             Kind::Map(spec) => self.map(state, spec, &effective, context, cursor).await?,
             Kind::Choice { choices, default } => {
-                for (condition, target) in choices {
-                    if condition.eval(&effective, context)? {
-                        return Ok(Done {
-                            next: Some(target),
-                            output: output_path(state, effective, context)?,
-                        });
-                    }
-                }
-                let Some(target) = default else {
-                    return Err(StatesError::new(
-                        names::NO_CHOICE_MATCHED,
-                        format!(
-                            "No Choice rule of state '{}' matched, and it has no Default",
-                            state.name
-                        ),
-                    ));
-                };
+                let target = choose(state, choices, default.as_deref(), &effective, context)?;
                 return Ok(Done {
                     next: Some(target),
                     output: output_path(state, effective, context)?,
@@ -267,21 +255,7 @@ impl<'e> Runner<'e> {
                     output: output_path(state, effective, context)?,
                 });
             }
-            Kind::Fail { error, cause } => {
-                let text = |text: &Option<Text>| -> Result<String, StatesError> {
-                    match text {
-                        None => Ok(String::new()),
-                        Some(Text::Fixed(text)) => Ok(text.clone()),
-                        Some(Text::Path(path)) => {
-                            string_result(path.select(raw, context)?, path.text())
-                        }
-                        Some(Text::Call(call)) => {
-                            string_result(call.eval(raw, context)?, "the intrinsic function")
-                        }
-                    }
-                };
-                return Err(StatesError::new(text(error)?, text(cause)?));
-            }
+            Kind::Fail { error, cause } => return Err(failure(error, cause, raw, context)?),
         };
         let selected = match &state.result_selector {
             Some(template) => template.render(&result, context)?,
@@ -295,6 +269,61 @@ impl<'e> Runner<'e> {
             next,
             output: output_path(state, merged, context)?,
         })
+    }
+
+    /// One attempt of a JSONata state: `Arguments`, the state's work, `Output`, with
+    /// `$states.input`, `$states.context` and (in `Output`) `$states.result`.
+    async fn attempt_jsonata<'s>(
+        &self,
+        state: &'s State,
+        raw: &Value,
+        context: &Value,
+        cursor: &mut u64,
+    ) -> Result<Done<'s>, StatesError> {
+        let mut states = json!({ "input": raw, "context": context });
+        let mut next = match &state.transition {
+            Transition::Next(next) => Some(next.as_str()),
+            Transition::End | Transition::None => None,
+        };
+        let result = match &state.kind {
+            Kind::Pass { .. } | Kind::Succeed => None,
+            Kind::Task(spec) => {
+                let payload = match &state.arguments {
+                    Some(arguments) => arguments.evaluate(&[("states", &states)])?,
+                    None => raw.clone(),
+                };
+                Some(self.task(spec, payload, raw, context, cursor).await?)
+            }
+            Kind::Choice { choices, default } => {
+                next = Some(choose(state, choices, default.as_deref(), raw, context)?);
+                None
+            }
+            Kind::Wait(wait) => {
+                let delay = self.wait_for(wait, raw, context)?;
+                self.exec.engine.clock.sleep(delay).await;
+                None
+            }
+            Kind::Fail { error, cause } => return Err(failure(error, cause, raw, context)?),
+            // Validation refuses JSONata Parallel and Map states for now.
+            Kind::Parallel { .. } | Kind::Map(_) => {
+                return Err(StatesError::runtime(format!(
+                    "state '{}': JSONata {} states are not supported by the local engine yet",
+                    state.name,
+                    state.kind.event_prefix()
+                )));
+            }
+        };
+        let output = match (&state.output, result) {
+            (Some(output), result) => {
+                if let Some(result) = result {
+                    states["result"] = result;
+                }
+                output.evaluate(&[("states", &states)])?
+            }
+            (None, Some(result)) => result,
+            (None, None) => raw.clone(),
+        };
+        Ok(Done { next, output })
     }
 
     fn wait_for(
@@ -319,6 +348,30 @@ impl<'e> Runner<'e> {
                     ))
                 })?)
             }
+            WaitFor::SecondsExpression(expression) => {
+                let value = evaluate(expression, "Seconds", input, context)?;
+                Duration::from_secs(value.as_u64().ok_or_else(|| {
+                    StatesError::new(
+                        names::QUERY_EVALUATION_ERROR,
+                        format!(
+                            "The JSONata expression '{}' specified for the field 'Seconds' must give a non-negative integer, got {value}.",
+                            expression.text()
+                        ),
+                    )
+                })?)
+            }
+            WaitFor::TimestampExpression(expression) => {
+                let value = evaluate(expression, "Timestamp", input, context)?;
+                until(value.as_str().and_then(timestamp::parse).ok_or_else(|| {
+                    StatesError::new(
+                        names::QUERY_EVALUATION_ERROR,
+                        format!(
+                            "The JSONata expression '{}' specified for the field 'Timestamp' must give an RFC 3339 timestamp, got {value}.",
+                            expression.text()
+                        ),
+                    )
+                })?)
+            }
             WaitFor::TimestampPath(path) => {
                 let value = path.select(input, context)?;
                 until(value.as_str().and_then(timestamp::parse).ok_or_else(|| {
@@ -336,10 +389,11 @@ impl<'e> Runner<'e> {
         spec: &TaskSpec,
         payload: Value,
         raw: &Value,
+        context: &Value,
         cursor: &mut u64,
     ) -> Result<Value, StatesError> {
-        let timeout = seconds(spec.timeout.as_ref(), raw, "TimeoutSecondsPath")?;
-        let heartbeat = seconds(spec.heartbeat.as_ref(), raw, "HeartbeatSecondsPath")?;
+        let timeout = seconds(spec.timeout.as_ref(), raw, context, "TimeoutSeconds")?;
+        let heartbeat = seconds(spec.heartbeat.as_ref(), raw, context, "HeartbeatSeconds")?;
         let payload_text = payload.to_string();
         check_size("task's input", &payload_text)?;
         let call = task_call(&spec.resource, &payload)?;
@@ -560,10 +614,11 @@ impl<'e> Runner<'e> {
     }
 }
 
-/// Adds AWS's "where" to a `States.Runtime` cause, once.
+/// Adds AWS's "where" to a `States.Runtime` or `States.QueryEvaluationError` cause, once.
 fn locate(mut error: StatesError, state: &State, entered_id: u64) -> StatesError {
     const PREFIX: &str = "An error occurred while executing the state";
-    if error.error == names::RUNTIME && !error.cause.starts_with(PREFIX) {
+    let located = [names::RUNTIME, names::QUERY_EVALUATION_ERROR];
+    if located.contains(&error.error.as_str()) && !error.cause.starts_with(PREFIX) {
         error.cause = format!(
             "{PREFIX} '{}' (entered at the event id #{entered_id}). {}",
             state.name, error.cause
@@ -603,12 +658,22 @@ fn retry_delay(
 
 fn catch<'s>(
     catcher: &'s Catcher,
+    state: &State,
     raw: &Value,
+    context: &Value,
     error: &StatesError,
 ) -> Result<Done<'s>, StatesError> {
-    let output = match &catcher.result_path {
-        Some(path) => path.write(raw.clone(), error.to_output())?,
-        None => raw.clone(),
+    let output = match (state.language, &catcher.result_path) {
+        (Language::Jsonata, _) => match &catcher.output {
+            Some(output) => {
+                let states =
+                    json!({ "input": raw, "context": context, "errorOutput": error.to_output() });
+                output.evaluate(&[("states", &states)])?
+            }
+            None => error.to_output(),
+        },
+        (Language::JsonPath, Some(path)) => path.write(raw.clone(), error.to_output())?,
+        (Language::JsonPath, None) => raw.clone(),
     };
     Ok(Done {
         next: Some(&catcher.next),
@@ -633,7 +698,12 @@ fn string_result(value: Value, what: &str) -> Result<String, StatesError> {
     }
 }
 
-fn seconds(spec: Option<&Seconds>, raw: &Value, field: &str) -> Result<Option<u64>, StatesError> {
+fn seconds(
+    spec: Option<&Seconds>,
+    raw: &Value,
+    context: &Value,
+    field: &str,
+) -> Result<Option<u64>, StatesError> {
     match spec {
         None => Ok(None),
         Some(Seconds::Fixed(seconds)) => Ok(Some(*seconds)),
@@ -642,12 +712,105 @@ fn seconds(spec: Option<&Seconds>, raw: &Value, field: &str) -> Result<Option<u6
             match value.as_u64() {
                 Some(seconds) if seconds > 0 => Ok(Some(seconds)),
                 _ => Err(StatesError::runtime(format!(
-                    "The {field} '{}' must select a positive integer, got {value}",
+                    "The {field}Path '{}' must select a positive integer, got {value}",
                     path.text()
                 ))),
             }
         }
+        Some(Seconds::Expression(expression)) => {
+            let value = evaluate(expression, field, raw, context)?;
+            match value.as_u64() {
+                Some(seconds) if seconds > 0 => Ok(Some(seconds)),
+                _ => Err(StatesError::new(
+                    names::QUERY_EVALUATION_ERROR,
+                    format!(
+                        "The JSONata expression '{}' specified for the field '{field}' must give a positive integer, got {value}.",
+                        expression.text()
+                    ),
+                )),
+            }
+        }
     }
+}
+
+/// A JSONata state's single-expression field (`Seconds`, `Error`, ...) evaluated with
+/// `$states.input` and `$states.context`.
+fn evaluate(
+    expression: &Expression,
+    field: &str,
+    input: &Value,
+    context: &Value,
+) -> Result<Value, StatesError> {
+    let states = json!({ "input": input, "context": context });
+    let query_error = |failure| QueryError {
+        field: field.to_string(),
+        expression: expression.text().to_string(),
+        failure,
+    };
+    match expression.evaluate(&Value::Null, &[("states", &states)]) {
+        Ok(Some(value)) => Ok(value),
+        Ok(None) => Err(query_error(None).into()),
+        Err(err) => Err(query_error(Some(err)).into()),
+    }
+}
+
+/// The Choice rule that matches first, else `Default`, else `States.NoChoiceMatched`.
+fn choose<'s>(
+    state: &State,
+    choices: &'s [(Condition, String)],
+    default: Option<&'s str>,
+    input: &Value,
+    context: &Value,
+) -> Result<&'s str, StatesError> {
+    for (condition, target) in choices {
+        if condition.eval(input, context)? {
+            return Ok(target);
+        }
+    }
+    default.ok_or_else(|| {
+        StatesError::new(
+            names::NO_CHOICE_MATCHED,
+            format!(
+                "No Choice rule of state '{}' matched, and it has no Default",
+                state.name
+            ),
+        )
+    })
+}
+
+/// A Fail state's error: its `Error` and `Cause`, fixed or computed.
+fn failure(
+    error: &Option<Text>,
+    cause: &Option<Text>,
+    raw: &Value,
+    context: &Value,
+) -> Result<StatesError, StatesError> {
+    let text = |text: &Option<Text>, field: &str| -> Result<String, StatesError> {
+        match text {
+            None => Ok(String::new()),
+            Some(Text::Fixed(text)) => Ok(text.clone()),
+            Some(Text::Path(path)) => string_result(path.select(raw, context)?, path.text()),
+            Some(Text::Call(call)) => {
+                string_result(call.eval(raw, context)?, "the intrinsic function")
+            }
+            Some(Text::Expression(expression)) => {
+                match evaluate(expression, field, raw, context)? {
+                    Value::String(text) => Ok(text),
+                    other => Err(StatesError::new(
+                        names::QUERY_EVALUATION_ERROR,
+                        format!(
+                            "The JSONata expression '{}' specified for the field '{field}' must give a string, got {other}.",
+                            expression.text()
+                        ),
+                    )),
+                }
+            }
+        }
+    };
+    Ok(StatesError::new(
+        text(error, "Error")?,
+        text(cause, "Cause")?,
+    ))
 }
 
 fn count(spec: &Count, input: &Value, context: &Value, field: &str) -> Result<u64, StatesError> {

@@ -4,7 +4,8 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
-use crate::error::StatesError;
+use crate::error::{StatesError, names};
+use crate::jsonata::{Expression, QueryError};
 use crate::path::Path;
 use crate::timestamp;
 
@@ -15,6 +16,8 @@ pub(crate) enum Condition {
     Or(Vec<Condition>),
     Not(Box<Condition>),
     Compare(Comparison),
+    /// A JSONata state's rule: `"Condition": "{% ... %}"`, which must give a boolean.
+    Jsonata(Expression),
 }
 
 /// `Variable` compared by one operator.
@@ -290,6 +293,26 @@ impl Condition {
             }
             Condition::Not(rule) => Ok(!rule.eval(input, context)?),
             Condition::Compare(comparison) => comparison.eval(input, context),
+            Condition::Jsonata(expression) => {
+                let states = serde_json::json!({ "input": input, "context": context });
+                let query_error = |failure| QueryError {
+                    field: "Condition".into(),
+                    expression: expression.text().to_string(),
+                    failure,
+                };
+                match expression.evaluate(&Value::Null, &[("states", &states)]) {
+                    Ok(Some(Value::Bool(matched))) => Ok(matched),
+                    Ok(Some(other)) => Err(StatesError::new(
+                        names::QUERY_EVALUATION_ERROR,
+                        format!(
+                            "The JSONata expression '{}' specified for the field 'Condition' returned {other}, not a boolean.",
+                            expression.text()
+                        ),
+                    )),
+                    Ok(None) => Err(query_error(None).into()),
+                    Err(err) => Err(query_error(Some(err)).into()),
+                }
+            }
         }
     }
 }

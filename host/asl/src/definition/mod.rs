@@ -13,6 +13,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::intrinsics::Call;
+use crate::jsonata::{self, Expression};
 use crate::path::{Path, ReferencePath};
 use crate::template::Template;
 
@@ -134,11 +135,24 @@ impl States {
     }
 }
 
+/// The query language a state's fields are written in (`QueryLanguage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Language {
+    JsonPath,
+    Jsonata,
+}
+
 /// One state, with the fields every kind shares.
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) name: String,
     pub(crate) kind: Kind,
+    pub(crate) language: Language,
+    /// JSONata: `Arguments`, the task's input (the state input when absent).
+    pub(crate) arguments: Option<jsonata::Template>,
+    /// JSONata: `Output`, the state's output (the result, or the input for states
+    /// without one, when absent).
+    pub(crate) output: Option<jsonata::Template>,
     /// `None` when the definition says `null` (the state sees `{}`).
     pub(crate) input_path: Option<Path>,
     /// `None` when the definition says `null` (the state outputs `{}`).
@@ -226,6 +240,7 @@ pub(crate) enum Resource {
 pub(crate) enum Seconds {
     Fixed(u64),
     Path(Path),
+    Expression(Expression),
 }
 
 /// A Wait state's duration or deadline.
@@ -235,6 +250,8 @@ pub(crate) enum WaitFor {
     Timestamp(time::OffsetDateTime),
     SecondsPath(Path),
     TimestampPath(Path),
+    SecondsExpression(Expression),
+    TimestampExpression(Expression),
 }
 
 /// A Fail state's `Error` or `Cause`: fixed text, or a path or intrinsic (`ErrorPath`).
@@ -243,6 +260,7 @@ pub(crate) enum Text {
     Fixed(String),
     Path(Path),
     Call(Call),
+    Expression(Expression),
 }
 
 /// A Map state's own fields.
@@ -290,4 +308,6 @@ pub(crate) struct Catcher {
     pub(crate) next: String,
     /// `None` when the definition says `null`.
     pub(crate) result_path: Option<ReferencePath>,
+    /// JSONata: `Output`, with `$states.errorOutput` (the error output when absent).
+    pub(crate) output: Option<jsonata::Template>,
 }

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::*;
 use crate::error::names;
 use crate::intrinsics::looks_like_call;
+use crate::jsonata::{self, Expression};
 use crate::timestamp;
 
 const SCHEMA: &str = "SCHEMA_VALIDATION_FAILED";
@@ -30,7 +31,8 @@ const WORKING: &[&str] = &[
     "Catch",
 ];
 
-/// Fields each state type accepts besides `Type` and `Comment`: a shared set and its own.
+/// Fields each JSONPath state type accepts besides `Type`, `Comment` and `QueryLanguage`:
+/// a shared set and its own.
 fn allowed_fields(kind: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
     let flow: &[&str] = &["Next", "End", "InputPath", "OutputPath"];
     Some(match kind {
@@ -71,6 +73,60 @@ fn allowed_fields(kind: &str) -> Option<(&'static [&'static str], &'static [&'st
         ),
         _ => return None,
     })
+}
+
+/// Fields each JSONata state type accepts besides `Type`, `Comment` and `QueryLanguage`:
+/// the five JSONPath I/O fields give way to `Arguments` and `Output`.
+fn jsonata_fields(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "Pass" => &["Next", "End", "Output", "Assign"],
+        "Task" => &[
+            "Next",
+            "End",
+            "Resource",
+            "Arguments",
+            "Output",
+            "Assign",
+            "Retry",
+            "Catch",
+            "TimeoutSeconds",
+            "HeartbeatSeconds",
+        ],
+        "Choice" => &["Choices", "Default", "Output", "Assign"],
+        "Wait" => &["Next", "End", "Seconds", "Timestamp", "Output", "Assign"],
+        "Succeed" => &["Output"],
+        "Fail" => &["Error", "Cause"],
+        "Parallel" => &[
+            "Next",
+            "End",
+            "Branches",
+            "Arguments",
+            "Output",
+            "Assign",
+            "Retry",
+            "Catch",
+        ],
+        _ => &[
+            "Next",
+            "End",
+            "Items",
+            "ItemSelector",
+            "ItemProcessor",
+            "MaxConcurrency",
+            "ToleratedFailureCount",
+            "ToleratedFailurePercentage",
+            "Label",
+            "Output",
+            "Assign",
+            "Retry",
+            "Catch",
+        ],
+    }
+}
+
+/// The message for a field this engine does not run yet, though Step Functions does.
+fn not_yet(what: &str) -> String {
+    format!("{what} is not supported by the local engine yet")
 }
 
 /// Escapes a key for a JSON pointer.
@@ -199,6 +255,34 @@ impl<'a> Fields<'a, '_> {
         }
     }
 
+    /// A JSONata field value (`Arguments`, `Output`): expressions parsed, errors at the field.
+    fn jsonata_template(&mut self, key: &str) -> Option<jsonata::Template> {
+        let value = self.get(key)?;
+        jsonata::Template::parse(value, key)
+            .map_err(|(field, err)| {
+                self.error(
+                    key,
+                    format!("the JSONata expression in '{field}' does not parse: {err}"),
+                )
+            })
+            .ok()
+    }
+
+    /// A JSONata state's string field that may be one `{% expression %}`: `Ok(expression)`,
+    /// or `Err(text)` for a literal.
+    fn expression_or_text(&mut self, key: &str) -> Option<Result<Expression, &'a str>> {
+        let text = self.string(key)?;
+        match jsonata::expression_text(text) {
+            None => Some(Err(text)),
+            Some(expression) => Expression::parse(expression)
+                .map(Ok)
+                .map_err(|err| {
+                    self.error(key, format!("the JSONata expression does not parse: {err}"))
+                })
+                .ok(),
+        }
+    }
+
     /// Two fields of which at most one may appear (`TimeoutSeconds`/`TimeoutSecondsPath`).
     fn exclusive(&mut self, a: &str, b: &str) -> bool {
         if self.map.contains_key(a) && self.map.contains_key(b) {
@@ -208,7 +292,22 @@ impl<'a> Fields<'a, '_> {
         true
     }
 
-    fn seconds(&mut self, key: &str) -> Option<Seconds> {
+    fn seconds(&mut self, key: &str, language: Language) -> Option<Seconds> {
+        if language == Language::Jsonata {
+            return match self.get(key)? {
+                Value::String(_) => match self.expression_or_text(key)? {
+                    Ok(expression) => Some(Seconds::Expression(expression)),
+                    Err(_) => {
+                        self.error(
+                            key,
+                            format!("'{key}' must be an integer or a JSONata expression"),
+                        );
+                        None
+                    }
+                },
+                _ => self.integer(key, 1).map(Seconds::Fixed),
+            };
+        }
         let path_key = format!("{key}Path");
         if !self.exclusive(key, &path_key) {
             return None;
@@ -277,17 +376,10 @@ pub(super) fn machine(value: &Value, errors: &mut Vec<ValidationError>) -> Optio
             format!("unsupported Version {version:?} (only \"1.0\")"),
         );
     }
-    if let Some(language) = top.string("QueryLanguage").filter(|l| *l != "JSONPath") {
-        top.error(
-            "QueryLanguage",
-            format!(
-                "QueryLanguage {language:?} is not supported by this engine yet; use \"JSONPath\""
-            ),
-        );
-    }
+    let language = query_language(&mut top).unwrap_or(Language::JsonPath);
     let comment = top.string("Comment").map(str::to_string);
     let timeout_seconds = top.integer("TimeoutSeconds", 1);
-    let states = scope(&mut top)?;
+    let states = scope(&mut top, language)?;
     Some(StateMachine {
         states: Arc::new(states),
         timeout_seconds,
@@ -295,8 +387,23 @@ pub(super) fn machine(value: &Value, errors: &mut Vec<ValidationError>) -> Optio
     })
 }
 
-/// `StartAt` and `States` of a machine, branch or processor.
-fn scope(fields: &mut Fields<'_, '_>) -> Option<States> {
+/// The `QueryLanguage` field, if there is one.
+fn query_language(fields: &mut Fields<'_, '_>) -> Option<Language> {
+    match fields.string("QueryLanguage")? {
+        "JSONPath" => Some(Language::JsonPath),
+        "JSONata" => Some(Language::Jsonata),
+        other => {
+            fields.error(
+                "QueryLanguage",
+                format!("QueryLanguage must be \"JSONPath\" or \"JSONata\", got {other:?}"),
+            );
+            None
+        }
+    }
+}
+
+/// `StartAt` and `States` of a machine, branch or processor; `language` is the machine's.
+fn scope(fields: &mut Fields<'_, '_>, language: Language) -> Option<States> {
     let start_at = fields.required_string("StartAt").map(str::to_string);
     if !fields.map.contains_key("States") {
         fields.error("States", "the field 'States' is required");
@@ -330,7 +437,7 @@ fn scope(fields: &mut Fields<'_, '_>) -> Option<States> {
             at,
             errors: states_fields.errors,
         };
-        if let Some(state) = state(name, &mut state_fields) {
+        if let Some(state) = state(name, &mut state_fields, language) {
             order.push(name.clone());
             states.insert(name.clone(), state);
         }
@@ -342,27 +449,53 @@ fn scope(fields: &mut Fields<'_, '_>) -> Option<States> {
     })
 }
 
-fn state(name: &str, fields: &mut Fields<'_, '_>) -> Option<State> {
+fn state(name: &str, fields: &mut Fields<'_, '_>, machine_language: Language) -> Option<State> {
     let kind_name = fields.required_string("Type")?;
     let Some((shared, own)) = allowed_fields(kind_name) else {
         fields.error("Type", format!("unknown state type {kind_name:?}"));
         return None;
     };
+    let language = match query_language(fields) {
+        Some(Language::JsonPath) if machine_language == Language::Jsonata => {
+            fields.error(
+                "QueryLanguage",
+                "a state cannot use JSONPath when the state machine's QueryLanguage is JSONata",
+            );
+            return None;
+        }
+        Some(language) => language,
+        None => machine_language,
+    };
+    let allowed = |key: &str| match language {
+        Language::JsonPath => shared.contains(&key) || own.contains(&key),
+        Language::Jsonata => jsonata_fields(kind_name).contains(&key),
+    };
     for key in fields.map.keys() {
         let key_str = key.as_str();
-        if !["Type", "Comment"].contains(&key_str)
-            && !shared.contains(&key_str)
-            && !own.contains(&key_str)
-        {
-            let at = fields.at(key);
-            fields.errors.push(ValidationError::new(
-                SCHEMA,
-                &at,
-                format!(
-                    "The field '{key}' is not supported by Step Functions in a {kind_name} state"
-                ),
-            ));
+        if ["Type", "Comment", "QueryLanguage"].contains(&key_str) {
+            continue;
         }
+        let message = if key_str == "Assign" {
+            not_yet("Assign (workflow variables)")
+        } else if !allowed(key_str) {
+            let uses = match language {
+                Language::JsonPath => "",
+                Language::Jsonata => " that uses JSONata",
+            };
+            format!(
+                "The field '{key}' is not supported by Step Functions in a {kind_name} state{uses}"
+            )
+        } else {
+            continue;
+        };
+        let at = fields.at(key);
+        fields
+            .errors
+            .push(ValidationError::new(SCHEMA, &at, message));
+    }
+    if language == Language::Jsonata && matches!(kind_name, "Parallel" | "Map") {
+        fields.error("Type", not_yet(&format!("a {kind_name} state in JSONata")));
+        return None;
     }
     fields.string("Comment");
     let errors_before = fields.errors.len();
@@ -371,16 +504,16 @@ fn state(name: &str, fields: &mut Fields<'_, '_>) -> Option<State> {
         "Pass" => Kind::Pass {
             result: fields.get("Result").cloned(),
         },
-        "Task" => task(fields)?,
-        "Choice" => choice(fields)?,
-        "Wait" => Kind::Wait(wait(fields)?),
+        "Task" => task(fields, language)?,
+        "Choice" => choice(fields, language)?,
+        "Wait" => Kind::Wait(wait(fields, language)?),
         "Succeed" => Kind::Succeed,
         "Fail" => Kind::Fail {
-            error: fail_text(fields, "Error"),
-            cause: fail_text(fields, "Cause"),
+            error: fail_text(fields, "Error", language),
+            cause: fail_text(fields, "Cause", language),
         },
-        "Parallel" => parallel(fields)?,
-        _ => map_state(fields)?,
+        "Parallel" => parallel(fields, machine_language)?,
+        _ => map_state(fields, machine_language)?,
     };
     // In a Map state `Parameters` is the old name of `ItemSelector` (see `map_state`).
     let parameters = if kind_name == "Map" {
@@ -390,13 +523,16 @@ fn state(name: &str, fields: &mut Fields<'_, '_>) -> Option<State> {
     };
     let state = State {
         name: name.to_string(),
+        language,
+        arguments: fields.jsonata_template("Arguments"),
+        output: fields.jsonata_template("Output"),
         input_path: fields.path_or_null("InputPath"),
         output_path: fields.path_or_null("OutputPath"),
         parameters,
         result_selector: fields.template("ResultSelector"),
         result_path: fields.reference_path_or_null("ResultPath"),
         retry: retriers(fields),
-        catch: catchers(fields),
+        catch: catchers(fields, language),
         transition: transition?,
         kind,
     };
@@ -423,7 +559,7 @@ fn transition(kind: &str, fields: &mut Fields<'_, '_>) -> Option<Transition> {
     }
 }
 
-fn task(fields: &mut Fields<'_, '_>) -> Option<Kind> {
+fn task(fields: &mut Fields<'_, '_>, language: Language) -> Option<Kind> {
     let resource_text = fields.required_string("Resource")?;
     let resource = match resource(resource_text) {
         Ok(resource) => resource,
@@ -432,27 +568,34 @@ fn task(fields: &mut Fields<'_, '_>) -> Option<Kind> {
             return None;
         }
     };
-    let parameters = fields.get("Parameters").and_then(Value::as_object);
-    let has = |key: &str| {
-        parameters.is_some_and(|p| p.contains_key(key) || p.contains_key(&format!("{key}.$")))
+    let arguments_key = match language {
+        Language::JsonPath => "Parameters",
+        Language::Jsonata => "Arguments",
+    };
+    let arguments = fields.get(arguments_key);
+    let has = |key: &str| match arguments {
+        Some(Value::Object(p)) => p.contains_key(key) || p.contains_key(&format!("{key}.$")),
+        // One JSONata expression for all the arguments: checked when it runs.
+        Some(Value::String(_)) => language == Language::Jsonata,
+        _ => false,
     };
     match resource {
         Resource::LambdaInvoke if !has("FunctionName") => {
             fields.error(
-                "Parameters",
-                "lambda:invoke needs 'FunctionName' in Parameters",
+                arguments_key,
+                format!("lambda:invoke needs 'FunctionName' in {arguments_key}"),
             );
         }
         Resource::SnsPublish if !has("Message") || !has("TopicArn") => {
             fields.error(
-                "Parameters",
-                "sns:publish needs 'TopicArn' and 'Message' in Parameters",
+                arguments_key,
+                format!("sns:publish needs 'TopicArn' and 'Message' in {arguments_key}"),
             );
         }
         _ => {}
     }
-    let timeout = fields.seconds("TimeoutSeconds");
-    let heartbeat = fields.seconds("HeartbeatSeconds");
+    let timeout = fields.seconds("TimeoutSeconds", language);
+    let heartbeat = fields.seconds("HeartbeatSeconds", language);
     if let (Some(Seconds::Fixed(t)), Some(Seconds::Fixed(h))) = (&timeout, &heartbeat)
         && h >= t
     {
@@ -513,7 +656,7 @@ fn resource(text: &str) -> Result<Resource, String> {
     }
 }
 
-fn choice(fields: &mut Fields<'_, '_>) -> Option<Kind> {
+fn choice(fields: &mut Fields<'_, '_>, language: Language) -> Option<Kind> {
     let default = fields.string("Default").map(str::to_string);
     let rules = fields.non_empty_array("Choices", "a Choice state")?;
     let mut choices = Vec::new();
@@ -534,9 +677,11 @@ fn choice(fields: &mut Fields<'_, '_>) -> Option<Kind> {
                 None
             }
         };
-        if let (Some(condition), Some(next)) =
-            (Condition::parse(map, &at, true, &mut problems), next)
-        {
+        let condition = match language {
+            Language::JsonPath => Condition::parse(map, &at, true, &mut problems),
+            Language::Jsonata => jsonata_rule(map, &at, &mut problems),
+        };
+        if let (Some(condition), Some(next)) = (condition, next) {
             choices.push((condition, next));
         }
     }
@@ -549,7 +694,53 @@ fn choice(fields: &mut Fields<'_, '_>) -> Option<Kind> {
     (!failed).then_some(Kind::Choice { choices, default })
 }
 
-fn wait(fields: &mut Fields<'_, '_>) -> Option<WaitFor> {
+/// A JSONata Choice rule: `Condition` (one `{% %}` expression) and `Next`.
+fn jsonata_rule(
+    rule: &Map<String, Value>,
+    at: &str,
+    problems: &mut Vec<(String, String)>,
+) -> Option<Condition> {
+    for key in rule.keys() {
+        let message = match key.as_str() {
+            "Condition" | "Next" | "Comment" => continue,
+            "Output" | "Assign" => not_yet(&format!("'{key}' in a Choice rule")),
+            _ => format!("The field '{key}' is not supported in a JSONata Choice rule"),
+        };
+        problems.push((pointer(at, key), message));
+    }
+    let text = match rule.get("Condition") {
+        Some(Value::String(text)) => text,
+        _ => {
+            problems.push((
+                pointer(at, "Condition"),
+                "a JSONata Choice rule needs 'Condition', a JSONata expression".into(),
+            ));
+            return None;
+        }
+    };
+    let Some(expression) = jsonata::expression_text(text) else {
+        problems.push((
+            pointer(at, "Condition"),
+            format!("'Condition' must be a JSONata expression written {{% ... %}}, got {text:?}"),
+        ));
+        return None;
+    };
+    match Expression::parse(expression) {
+        Ok(expression) => Some(Condition::Jsonata(expression)),
+        Err(err) => {
+            problems.push((
+                pointer(at, "Condition"),
+                format!("the JSONata expression does not parse: {err}"),
+            ));
+            None
+        }
+    }
+}
+
+fn wait(fields: &mut Fields<'_, '_>, language: Language) -> Option<WaitFor> {
+    if language == Language::Jsonata {
+        return jsonata_wait(fields);
+    }
     let present: Vec<&str> = ["Seconds", "Timestamp", "SecondsPath", "TimestampPath"]
         .into_iter()
         .filter(|k| fields.map.contains_key(*k))
@@ -581,7 +772,51 @@ fn wait(fields: &mut Fields<'_, '_>) -> Option<WaitFor> {
     }
 }
 
-fn fail_text(fields: &mut Fields<'_, '_>, key: &str) -> Option<Text> {
+/// A JSONata Wait: `Seconds` (an integer or an expression) or `Timestamp` (a timestamp or
+/// an expression).
+fn jsonata_wait(fields: &mut Fields<'_, '_>) -> Option<WaitFor> {
+    match (fields.get("Seconds"), fields.get("Timestamp")) {
+        (Some(Value::String(_)), None) => match fields.expression_or_text("Seconds")? {
+            Ok(expression) => Some(WaitFor::SecondsExpression(expression)),
+            Err(_) => {
+                fields.error(
+                    "Seconds",
+                    "'Seconds' must be an integer or a JSONata expression",
+                );
+                None
+            }
+        },
+        (Some(_), None) => fields.integer("Seconds", 0).map(WaitFor::Seconds),
+        (None, Some(_)) => match fields.expression_or_text("Timestamp")? {
+            Ok(expression) => Some(WaitFor::TimestampExpression(expression)),
+            Err(text) => match timestamp::parse(text) {
+                Some(at) => Some(WaitFor::Timestamp(at)),
+                None => {
+                    fields.error(
+                        "Timestamp",
+                        format!("{text:?} is not an RFC 3339 timestamp like 2026-11-24T09:31:00Z"),
+                    );
+                    None
+                }
+            },
+        },
+        _ => {
+            fields.error(
+                "",
+                "a JSONata Wait state needs exactly one of Seconds, Timestamp",
+            );
+            None
+        }
+    }
+}
+
+fn fail_text(fields: &mut Fields<'_, '_>, key: &str, language: Language) -> Option<Text> {
+    if language == Language::Jsonata {
+        return Some(match fields.expression_or_text(key)? {
+            Ok(expression) => Text::Expression(expression),
+            Err(text) => Text::Fixed(text.to_string()),
+        });
+    }
     let path_key = format!("{key}Path");
     if !fields.exclusive(key, &path_key) {
         return None;
@@ -598,7 +833,7 @@ fn fail_text(fields: &mut Fields<'_, '_>, key: &str) -> Option<Text> {
     parsed.map_err(|why| fields.error(&path_key, why)).ok()
 }
 
-fn parallel(fields: &mut Fields<'_, '_>) -> Option<Kind> {
+fn parallel(fields: &mut Fields<'_, '_>, language: Language) -> Option<Kind> {
     let list = fields.non_empty_array("Branches", "a Parallel state")?;
     let mut branches = Vec::new();
     for (i, branch) in list.iter().enumerate() {
@@ -611,7 +846,7 @@ fn parallel(fields: &mut Fields<'_, '_>) -> Option<Kind> {
             ));
             continue;
         };
-        branches.extend(sub_machine(map, at, fields.errors));
+        branches.extend(sub_machine(map, at, fields.errors, language));
     }
     (branches.len() == list.len()).then_some(Kind::Parallel { branches })
 }
@@ -621,6 +856,7 @@ fn sub_machine(
     map: &Map<String, Value>,
     at: String,
     errors: &mut Vec<ValidationError>,
+    language: Language,
 ) -> Option<Arc<States>> {
     let mut fields = Fields {
         map,
@@ -644,7 +880,7 @@ fn sub_machine(
         );
     }
     let before = fields.errors.len();
-    let states = scope(&mut fields)?;
+    let states = scope(&mut fields, language)?;
     // Transitions are checked only over states that parsed, or a broken state would
     // also show up as missing and unreachable.
     if fields.errors.len() == before {
@@ -653,7 +889,7 @@ fn sub_machine(
     (fields.errors.len() == before).then(|| Arc::new(states))
 }
 
-fn map_state(fields: &mut Fields<'_, '_>) -> Option<Kind> {
+fn map_state(fields: &mut Fields<'_, '_>, language: Language) -> Option<Kind> {
     let processor_key = match (
         fields.map.contains_key("ItemProcessor"),
         fields.map.contains_key("Iterator"),
@@ -681,7 +917,7 @@ fn map_state(fields: &mut Fields<'_, '_>) -> Option<Kind> {
     };
     let at = fields.at(processor_key);
     let processor = match fields.get(processor_key) {
-        Some(Value::Object(map)) => sub_machine(map, at, fields.errors)?,
+        Some(Value::Object(map)) => sub_machine(map, at, fields.errors, language)?,
         _ => {
             fields.error(
                 processor_key,
@@ -882,10 +1118,17 @@ fn retriers(fields: &mut Fields<'_, '_>) -> Vec<Retrier> {
     .collect()
 }
 
-fn catchers(fields: &mut Fields<'_, '_>) -> Vec<Catcher> {
+fn catchers(fields: &mut Fields<'_, '_>, language: Language) -> Vec<Catcher> {
+    let own: &[&str] = match language {
+        Language::JsonPath => &["ResultPath"],
+        Language::Jsonata => &["Output"],
+    };
     entries(fields, "Catch", |entry| {
         for key in entry.map.keys() {
-            if !["ErrorEquals", "Next", "ResultPath", "Comment"].contains(&key.as_str()) {
+            let key = key.as_str();
+            if key == "Assign" {
+                entry.error(key, not_yet("Assign in a Catch entry"));
+            } else if !["ErrorEquals", "Next", "Comment"].contains(&key) && !own.contains(&key) {
                 entry.error(
                     key,
                     format!("The field '{key}' is not supported in a Catch entry"),
@@ -897,13 +1140,18 @@ fn catchers(fields: &mut Fields<'_, '_>) -> Vec<Catcher> {
         if entry.map.get("ResultPath").is_some_and(|v| !v.is_null()) && result_path.is_none() {
             return None;
         }
-        Some((next, result_path))
+        let output = entry.jsonata_template("Output");
+        if entry.map.contains_key("Output") && output.is_none() {
+            return None;
+        }
+        Some((next, result_path, output))
     })
     .into_iter()
-    .map(|(error_equals, (next, result_path))| Catcher {
+    .map(|(error_equals, (next, result_path, output))| Catcher {
         error_equals,
         next,
         result_path,
+        output,
     })
     .collect()
 }

@@ -5,6 +5,7 @@ mod common;
 
 mod errors;
 mod history;
+mod jsonata;
 mod processing;
 mod states;
 mod validation;
