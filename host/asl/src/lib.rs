@@ -1,6 +1,5 @@
 //! A local AWS Step Functions engine for Amazon States Language definitions, in the
-//! JSONPath query language or (for Pass, Task, Choice, Wait, Succeed and Fail states) in
-//! JSONata.
+//! JSONPath and the JSONata query languages.
 //!
 //! The pipeline is parse -> validate -> execute -> history: [`StateMachine::parse`]
 //! checks a definition as CreateStateMachine does (every error with the JSON pointer of

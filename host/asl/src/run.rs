@@ -304,14 +304,14 @@ impl<'e> Runner<'e> {
                 None
             }
             Kind::Fail { error, cause } => return Err(failure(error, cause, raw, context)?),
-            // Validation refuses JSONata Parallel and Map states for now.
-            Kind::Parallel { .. } | Kind::Map(_) => {
-                return Err(StatesError::runtime(format!(
-                    "state '{}': JSONata {} states are not supported by the local engine yet",
-                    state.name,
-                    state.kind.event_prefix()
-                )));
+            Kind::Parallel { branches } => {
+                let input = match &state.arguments {
+                    Some(arguments) => arguments.evaluate(&[("states", &states)])?,
+                    None => raw.clone(),
+                };
+                Some(self.parallel(branches, input, cursor).await?)
             }
+            Kind::Map(spec) => Some(self.map(state, spec, raw, context, cursor).await?),
         };
         let output = match (&state.output, result) {
             (Some(output), result) => {
@@ -351,25 +351,13 @@ impl<'e> Runner<'e> {
             WaitFor::SecondsExpression(expression) => {
                 let value = evaluate(expression, "Seconds", input, context)?;
                 Duration::from_secs(value.as_u64().ok_or_else(|| {
-                    StatesError::new(
-                        names::QUERY_EVALUATION_ERROR,
-                        format!(
-                            "The JSONata expression '{}' specified for the field 'Seconds' must give a non-negative integer, got {value}.",
-                            expression.text()
-                        ),
-                    )
+                    wrong_value(expression, "Seconds", "a non-negative integer", &value)
                 })?)
             }
             WaitFor::TimestampExpression(expression) => {
                 let value = evaluate(expression, "Timestamp", input, context)?;
                 until(value.as_str().and_then(timestamp::parse).ok_or_else(|| {
-                    StatesError::new(
-                        names::QUERY_EVALUATION_ERROR,
-                        format!(
-                            "The JSONata expression '{}' specified for the field 'Timestamp' must give an RFC 3339 timestamp, got {value}.",
-                            expression.text()
-                        ),
-                    )
+                    wrong_value(expression, "Timestamp", "an RFC 3339 timestamp", &value)
                 })?)
             }
             WaitFor::TimestampPath(path) => {
@@ -512,8 +500,27 @@ impl<'e> Runner<'e> {
         context: &Value,
         cursor: &mut u64,
     ) -> Result<Value, StatesError> {
-        let items = match spec.items_path.select(input, context)? {
+        let items = match state.language {
+            Language::JsonPath => spec.items_path.select(input, context)?,
+            Language::Jsonata => match &spec.items {
+                Some(items) => {
+                    let states = json!({ "input": input, "context": context });
+                    items.evaluate(&[("states", &states)])?
+                }
+                None => input.clone(),
+            },
+        };
+        let items = match items {
             Value::Array(items) => items,
+            other if state.language == Language::Jsonata => {
+                return Err(StatesError::new(
+                    names::QUERY_EVALUATION_ERROR,
+                    format!(
+                        "The field 'Items' must give an array, got {}",
+                        kind_of(&other)
+                    ),
+                ));
+            }
             other => {
                 return Err(StatesError::runtime(format!(
                     "The ItemsPath '{}' must select an array, got {}",
@@ -554,13 +561,20 @@ impl<'e> Runner<'e> {
                 let mut at = started;
                 let details = json!({ "name": state.name, "index": index });
                 self.event(&mut at, "MapIterationStarted", Some(details.clone()));
-                let item_input = match &spec.item_selector {
-                    Some(selector) => {
-                        let mut context = context.clone();
-                        context["Map"] = json!({ "Item": { "Index": index, "Value": item } });
-                        selector.render(input, &context)
+                let item_context = || {
+                    let mut context = context.clone();
+                    context["Map"] = json!({ "Item": { "Index": index, "Value": item } });
+                    context
+                };
+                let item_input = match (&spec.item_selector, &spec.jsonata_item_selector) {
+                    (Some(selector), _) => selector.render(input, &item_context()),
+                    (None, Some(selector)) => {
+                        let states = json!({ "input": input, "context": item_context() });
+                        selector
+                            .evaluate(&[("states", &states)])
+                            .map_err(StatesError::from)
                     }
-                    None => Ok(item),
+                    (None, None) => Ok(item),
                 };
                 let result = match item_input {
                     Ok(item_input) => self.scope(&spec.processor, item_input, &mut at).await,
@@ -721,13 +735,7 @@ fn seconds(
             let value = evaluate(expression, field, raw, context)?;
             match value.as_u64() {
                 Some(seconds) if seconds > 0 => Ok(Some(seconds)),
-                _ => Err(StatesError::new(
-                    names::QUERY_EVALUATION_ERROR,
-                    format!(
-                        "The JSONata expression '{}' specified for the field '{field}' must give a positive integer, got {value}.",
-                        expression.text()
-                    ),
-                )),
+                _ => Err(wrong_value(expression, field, "a positive integer", &value)),
             }
         }
     }
@@ -752,6 +760,17 @@ fn evaluate(
         Ok(None) => Err(query_error(None).into()),
         Err(err) => Err(query_error(Some(err)).into()),
     }
+}
+
+/// A JSONata field whose expression gave a value of the wrong kind.
+fn wrong_value(expression: &Expression, field: &str, expected: &str, value: &Value) -> StatesError {
+    StatesError::new(
+        names::QUERY_EVALUATION_ERROR,
+        format!(
+            "The JSONata expression '{}' specified for the field '{field}' must give {expected}, got {value}.",
+            expression.text()
+        ),
+    )
 }
 
 /// The Choice rule that matches first, else `Default`, else `States.NoChoiceMatched`.
@@ -796,13 +815,7 @@ fn failure(
             Some(Text::Expression(expression)) => {
                 match evaluate(expression, field, raw, context)? {
                     Value::String(text) => Ok(text),
-                    other => Err(StatesError::new(
-                        names::QUERY_EVALUATION_ERROR,
-                        format!(
-                            "The JSONata expression '{}' specified for the field '{field}' must give a string, got {other}.",
-                            expression.text()
-                        ),
-                    )),
+                    other => Err(wrong_value(expression, field, "a string", &other)),
                 }
             }
         }
@@ -825,6 +838,13 @@ fn count(spec: &Count, input: &Value, context: &Value, field: &str) -> Result<u6
                 ))
             })
         }
+        Count::Expression(expression) => {
+            let field = field.trim_end_matches("Path");
+            let value = evaluate(expression, field, input, context)?;
+            value
+                .as_u64()
+                .ok_or_else(|| wrong_value(expression, field, "a non-negative integer", &value))
+        }
     }
 }
 
@@ -839,6 +859,14 @@ fn percentage(spec: &Percentage, input: &Value, context: &Value) -> Result<f64, 
                     path.text()
                 ))
             })
+        }
+        Percentage::Expression(expression) => {
+            let field = "ToleratedFailurePercentage";
+            let value = evaluate(expression, field, input, context)?;
+            value
+                .as_f64()
+                .filter(|p| (0.0..=100.0).contains(p))
+                .ok_or_else(|| wrong_value(expression, field, "a number from 0 to 100", &value))
         }
     }
 }

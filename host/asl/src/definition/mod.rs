@@ -266,9 +266,14 @@ pub(crate) enum Text {
 /// A Map state's own fields.
 #[derive(Debug)]
 pub(crate) struct MapSpec {
+    /// JSONPath: `ItemsPath`.
     pub(crate) items_path: Path,
-    /// `ItemSelector` (or its old name, `Parameters`), evaluated per item.
+    /// JSONata: `Items` (the state input when absent).
+    pub(crate) items: Option<jsonata::Template>,
+    /// JSONPath: `ItemSelector` (or its old name, `Parameters`), evaluated per item.
     pub(crate) item_selector: Option<Template>,
+    /// JSONata: `ItemSelector`, evaluated per item with `$states.context.Map.Item`.
+    pub(crate) jsonata_item_selector: Option<jsonata::Template>,
     pub(crate) processor: Arc<States>,
     /// 0 means no limit.
     pub(crate) max_concurrency: Count,
@@ -281,6 +286,7 @@ pub(crate) struct MapSpec {
 pub(crate) enum Count {
     Fixed(u64),
     Path(Path),
+    Expression(Expression),
 }
 
 /// A percentage, fixed or read from the input.
@@ -288,6 +294,7 @@ pub(crate) enum Count {
 pub(crate) enum Percentage {
     Fixed(f64),
     Path(Path),
+    Expression(Expression),
 }
 
 /// One `Retry` entry.

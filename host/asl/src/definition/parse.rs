@@ -493,10 +493,6 @@ fn state(name: &str, fields: &mut Fields<'_, '_>, machine_language: Language) ->
             .errors
             .push(ValidationError::new(SCHEMA, &at, message));
     }
-    if language == Language::Jsonata && matches!(kind_name, "Parallel" | "Map") {
-        fields.error("Type", not_yet(&format!("a {kind_name} state in JSONata")));
-        return None;
-    }
     fields.string("Comment");
     let errors_before = fields.errors.len();
     let transition = transition(kind_name, fields);
@@ -910,10 +906,16 @@ fn map_state(fields: &mut Fields<'_, '_>, language: Language) -> Option<Kind> {
             "'ItemSelector' replaces 'Parameters' in a Map state; use one",
         );
     }
-    let item_selector = if fields.map.contains_key("ItemSelector") {
-        fields.template("ItemSelector")
-    } else {
-        fields.template("Parameters")
+    let (item_selector, jsonata_item_selector, items) = match language {
+        Language::JsonPath if fields.map.contains_key("ItemSelector") => {
+            (fields.template("ItemSelector"), None, None)
+        }
+        Language::JsonPath => (fields.template("Parameters"), None, None),
+        Language::Jsonata => (
+            None,
+            fields.jsonata_template("ItemSelector"),
+            fields.jsonata_template("Items"),
+        ),
     };
     let at = fields.at(processor_key);
     let processor = match fields.get(processor_key) {
@@ -930,50 +932,100 @@ fn map_state(fields: &mut Fields<'_, '_>, language: Language) -> Option<Kind> {
         None => Path::parse("$").expect("'$' is a path"),
         Some(_) => fields.path("ItemsPath")?,
     };
-    fields.exclusive("MaxConcurrency", "MaxConcurrencyPath");
-    let max_concurrency = if fields.map.contains_key("MaxConcurrencyPath") {
-        Count::Path(fields.path("MaxConcurrencyPath")?)
-    } else {
-        Count::Fixed(fields.integer("MaxConcurrency", 0).unwrap_or(0))
-    };
-    fields.exclusive("ToleratedFailureCount", "ToleratedFailureCountPath");
-    let tolerated_failure_count = if fields.map.contains_key("ToleratedFailureCountPath") {
-        Some(Count::Path(fields.path("ToleratedFailureCountPath")?))
-    } else {
-        fields.integer("ToleratedFailureCount", 0).map(Count::Fixed)
-    };
-    fields.exclusive(
-        "ToleratedFailurePercentage",
-        "ToleratedFailurePercentagePath",
-    );
-    let tolerated_failure_percentage = if fields.map.contains_key("ToleratedFailurePercentagePath")
-    {
-        Some(Percentage::Path(
-            fields.path("ToleratedFailurePercentagePath")?,
-        ))
-    } else {
-        match fields.get("ToleratedFailurePercentage") {
-            None => None,
-            Some(value) => match value.as_f64().filter(|p| (0.0..=100.0).contains(p)) {
-                Some(p) => Some(Percentage::Fixed(p)),
-                None => {
-                    fields.error(
-                        "ToleratedFailurePercentage",
-                        format!("must be a number from 0 to 100, got {value}"),
-                    );
-                    None
+    let (max_concurrency, tolerated_failure_count, tolerated_failure_percentage) = match language {
+        Language::JsonPath => (
+            count_or_path(fields, "MaxConcurrency").unwrap_or(Count::Fixed(0)),
+            count_or_path(fields, "ToleratedFailureCount"),
+            percentage_or_path(fields),
+        ),
+        Language::Jsonata => (
+            count_or_expression(fields, "MaxConcurrency").unwrap_or(Count::Fixed(0)),
+            count_or_expression(fields, "ToleratedFailureCount"),
+            match fields.get("ToleratedFailurePercentage") {
+                Some(Value::String(_)) => {
+                    match fields.expression_or_text("ToleratedFailurePercentage")? {
+                        Ok(expression) => Some(Percentage::Expression(expression)),
+                        Err(_) => {
+                            fields.error(
+                                "ToleratedFailurePercentage",
+                                "must be a number or a JSONata expression",
+                            );
+                            None
+                        }
+                    }
                 }
+                _ => fixed_percentage(fields),
             },
-        }
+        ),
     };
     Some(Kind::Map(Box::new(MapSpec {
         items_path,
+        items,
         item_selector,
+        jsonata_item_selector,
         processor,
         max_concurrency,
         tolerated_failure_count,
         tolerated_failure_percentage,
     })))
+}
+
+/// A JSONPath count: `Key` (an integer) or `KeyPath`.
+fn count_or_path(fields: &mut Fields<'_, '_>, key: &str) -> Option<Count> {
+    let path_key = format!("{key}Path");
+    fields.exclusive(key, &path_key);
+    if fields.map.contains_key(&path_key) {
+        fields.path(&path_key).map(Count::Path)
+    } else {
+        fields.integer(key, 0).map(Count::Fixed)
+    }
+}
+
+/// A JSONata count: an integer or an expression.
+fn count_or_expression(fields: &mut Fields<'_, '_>, key: &str) -> Option<Count> {
+    match fields.get(key)? {
+        Value::String(_) => match fields.expression_or_text(key)? {
+            Ok(expression) => Some(Count::Expression(expression)),
+            Err(_) => {
+                fields.error(
+                    key,
+                    format!("'{key}' must be an integer or a JSONata expression"),
+                );
+                None
+            }
+        },
+        _ => fields.integer(key, 0).map(Count::Fixed),
+    }
+}
+
+/// `ToleratedFailurePercentage`: a number from 0 to 100.
+fn fixed_percentage(fields: &mut Fields<'_, '_>) -> Option<Percentage> {
+    let value = fields.get("ToleratedFailurePercentage")?;
+    match value.as_f64().filter(|p| (0.0..=100.0).contains(p)) {
+        Some(p) => Some(Percentage::Fixed(p)),
+        None => {
+            fields.error(
+                "ToleratedFailurePercentage",
+                format!("must be a number from 0 to 100, got {value}"),
+            );
+            None
+        }
+    }
+}
+
+/// JSONPath: `ToleratedFailurePercentage` or `ToleratedFailurePercentagePath`.
+fn percentage_or_path(fields: &mut Fields<'_, '_>) -> Option<Percentage> {
+    fields.exclusive(
+        "ToleratedFailurePercentage",
+        "ToleratedFailurePercentagePath",
+    );
+    if fields.map.contains_key("ToleratedFailurePercentagePath") {
+        fields
+            .path("ToleratedFailurePercentagePath")
+            .map(Percentage::Path)
+    } else {
+        fixed_percentage(fields)
+    }
 }
 
 /// `ErrorEquals` of a retrier or catcher: non-empty; `States.ALL` alone.

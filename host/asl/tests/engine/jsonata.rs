@@ -279,6 +279,80 @@ async fn jsonpath_and_jsonata_states_mix_in_one_machine() {
     assert_eq!(out.output, json!({"result": 41}));
 }
 
+#[tokio::test(start_paused = true)]
+async fn parallel_arguments_feed_every_branch_and_output_sees_their_results() {
+    let definition = jsonata(
+        json!({
+            "P": {
+                "Type": "Parallel",
+                "Arguments": {"n": "{% $states.input.n %}"},
+                "Branches": [
+                    {"StartAt": "Double", "States": {"Double": {"Type": "Pass", "Output": "{% $states.input.n * 2 %}", "End": true}}},
+                    {"StartAt": "Echo", "States": {"Echo": {"Type": "Task", "Resource": lambda("echo"), "End": true}}}
+                ],
+                "Output": {"doubled": "{% $states.result[0] %}", "echoed": "{% $states.result[1].n %}", "kept": "{% $states.input.keep %}"},
+                "End": true
+            }
+        }),
+        "P",
+    );
+    let out = run(definition, json!({"n": 21, "keep": "me"})).await;
+    assert_eq!(out.status, Status::Succeeded, "{:?}", out.cause);
+    assert_eq!(
+        out.output,
+        json!({"doubled": 42, "echoed": 21, "kept": "me"})
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn map_items_and_item_selector_are_expressions() {
+    let definition = jsonata(
+        json!({
+            "M": {
+                "Type": "Map",
+                "Items": "{% $states.input.orders[qty > 0] %}",
+                "ItemSelector": {
+                    "sku": "{% $states.context.Map.Item.Value.sku %}",
+                    "index": "{% $states.context.Map.Item.Index %}",
+                    "customer": "{% $states.input.customer %}"
+                },
+                "MaxConcurrency": "{% $states.input.parallelism %}",
+                "ItemProcessor": {"StartAt": "Line", "States": {
+                    "Line": {"Type": "Pass", "Output": "{% $states.input.customer & ':' & $states.input.sku & '#' & $string($states.input.index) %}", "End": true}
+                }},
+                "Output": "{% $join($states.result, ', ') %}",
+                "End": true
+            }
+        }),
+        "M",
+    );
+    let input = json!({"customer": "Ana", "parallelism": 2, "orders": [
+        {"sku": "K1", "qty": 3}, {"sku": "P2", "qty": 0}, {"sku": "E3", "qty": 1}
+    ]});
+    let out = run(definition, input).await;
+    assert_eq!(out.status, Status::Succeeded, "{:?}", out.cause);
+    assert_eq!(out.output, json!("Ana:K1#0, Ana:E3#1"));
+
+    // Without Items the input itself is the array; a non-array is an error.
+    let machine = |items: Value| {
+        let mut map = json!({"Type": "Map", "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}}, "End": true});
+        if !items.is_null() {
+            map["Items"] = items;
+        }
+        jsonata(json!({"M": map}), "M")
+    };
+    let out = run(machine(Value::Null), json!([1, 2])).await;
+    assert_eq!(out.output, json!([1, 2]));
+    let out = run(
+        machine(json!([3, "{% $states.input.x %}"])),
+        json!({"x": 4}),
+    )
+    .await;
+    assert_eq!(out.output, json!([3, 4]));
+    let out = run(machine(json!("{% $states.input.x %}")), json!({"x": 4})).await;
+    assert_eq!(out.error.as_deref(), Some("States.QueryEvaluationError"));
+}
+
 fn refused(definition: Value) -> Vec<(String, String)> {
     match StateMachine::from_value(&definition) {
         Ok(_) => panic!("accepted: {definition}"),
@@ -343,8 +417,12 @@ fn jsonpath_fields_and_bad_expressions_are_refused_in_jsonata_states() {
             "/States/S/Assign",
         ),
         (
-            json!({"Type": "Parallel", "Branches": [], "End": true}),
-            "/States/S/Type",
+            json!({"Type": "Map", "ItemsPath": "$.x", "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Succeed"}}}, "End": true}),
+            "/States/S/ItemsPath",
+        ),
+        (
+            json!({"Type": "Map", "MaxConcurrency": "two", "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Succeed"}}}, "End": true}),
+            "/States/S/MaxConcurrency",
         ),
     ];
     for (state, location) in cases {
