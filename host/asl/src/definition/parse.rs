@@ -274,11 +274,9 @@ impl<'a> Fields<'a, '_> {
         let text = self.string(key)?;
         match jsonata::expression_text(text) {
             None => Some(Err(text)),
-            Some(expression) => Expression::parse(expression)
+            Some(expression) => Expression::parse_in_state(expression)
                 .map(Ok)
-                .map_err(|err| {
-                    self.error(key, format!("the JSONata expression does not parse: {err}"))
-                })
+                .map_err(|err| self.error(key, format!("the JSONata expression is refused: {err}")))
                 .ok(),
         }
     }
@@ -721,12 +719,12 @@ fn jsonata_rule(
         ));
         return None;
     };
-    match Expression::parse(expression) {
+    match Expression::parse_in_state(expression) {
         Ok(expression) => Some(Condition::Jsonata(expression)),
         Err(err) => {
             problems.push((
                 pointer(at, "Condition"),
-                format!("the JSONata expression does not parse: {err}"),
+                format!("the JSONata expression is refused: {err}"),
             ));
             None
         }

@@ -10,6 +10,7 @@ mod template;
 
 pub use template::{QueryError, Template, expression_text};
 
+use jsonata_core::ast::AstNode;
 use jsonata_core::evaluator::{Context, Evaluator, EvaluatorError};
 use jsonata_core::parser;
 use jsonata_core::value::JValue;
@@ -54,6 +55,25 @@ impl Expression {
     /// Parses `text` (the part between `{%` and `%}`).
     pub fn parse(text: &str) -> Result<Expression, JsonataError> {
         parser::parse(text).map_err(|err| JsonataError::from_message(err.to_string()))?;
+        Ok(Expression {
+            text: text.to_string(),
+        })
+    }
+
+    /// Parses an expression written in a state's field. Step Functions evaluates these
+    /// without a context, so one that reads `$`, `$$` or a field name at its top level
+    /// (rather than inside a predicate or a function body) is refused, as
+    /// CreateStateMachine refuses it.
+    pub fn parse_in_state(text: &str) -> Result<Expression, JsonataError> {
+        let ast = parser::parse(text).map_err(|err| JsonataError::from_message(err.to_string()))?;
+        if let Some(reference) = context_reference(&ast) {
+            return Err(JsonataError {
+                code: String::new(),
+                message: format!(
+                    "'{reference}' reads the context at the top level of the expression, but a state's expressions have none; read the state's input as $states.input"
+                ),
+            });
+        }
         Ok(Expression {
             text: text.to_string(),
         })
@@ -110,6 +130,38 @@ fn whole_numbers_as_integers(value: Value) -> Value {
                 .collect(),
         ),
         other => other,
+    }
+}
+
+/// What the expression reads from the context (`$`, `$$`, a field name, `*`) outside any
+/// predicate or function body, if anything.
+fn context_reference(node: &AstNode) -> Option<String> {
+    let any = |nodes: &[AstNode]| nodes.iter().find_map(context_reference);
+    match node {
+        AstNode::Variable(name) if name.is_empty() => Some("$".into()),
+        AstNode::ParentVariable(_) => Some("$$".into()),
+        AstNode::Name(name) => Some(name.clone()),
+        AstNode::Wildcard => Some("*".into()),
+        AstNode::Descendant => Some("**".into()),
+        AstNode::Path { steps } => steps.first().and_then(|step| context_reference(&step.node)),
+        AstNode::Binary { lhs, rhs, .. } => {
+            context_reference(lhs).or_else(|| context_reference(rhs))
+        }
+        AstNode::Unary { operand, .. } => context_reference(operand),
+        AstNode::Function { args, .. } => any(args),
+        AstNode::Call { procedure, args } => context_reference(procedure).or_else(|| any(args)),
+        AstNode::Array(items) | AstNode::Block(items) | AstNode::ArrayGroup(items) => any(items),
+        AstNode::Object(pairs) => pairs
+            .iter()
+            .find_map(|(key, value)| context_reference(key).or_else(|| context_reference(value))),
+        AstNode::Conditional {
+            condition,
+            then_branch,
+            else_branch,
+        } => context_reference(condition)
+            .or_else(|| context_reference(then_branch))
+            .or_else(|| else_branch.as_deref().and_then(context_reference)),
+        _ => None,
     }
 }
 
@@ -348,6 +400,38 @@ mod tests {
         ] {
             let err = eval(text).unwrap_err();
             assert!(!err.code.is_empty(), "{text}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn state_expressions_cannot_read_the_context_at_their_top_level() {
+        for text in [
+            "$",
+            "$.x",
+            "$$",
+            "foo",
+            "foo.bar",
+            "a + 1",
+            "$count(items)",
+            "*",
+            "**.x",
+            "[x]",
+            "{'k': v}",
+            "$x ? a : b",
+            "($y := z; $y)",
+        ] {
+            assert!(Expression::parse_in_state(text).is_err(), "{text}");
+        }
+        for text in [
+            "$states.input.x",
+            "$states.input.items[price > 5].sku",
+            "$count($states.input.items)",
+            "$map($states.input.items, function($i){ $i.price })",
+            "($y := 1; $y + 1)",
+            "'literal'",
+            "$states.input.items.(price * qty)",
+        ] {
+            assert!(Expression::parse_in_state(text).is_ok(), "{text}");
         }
     }
 

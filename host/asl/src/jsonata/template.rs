@@ -91,7 +91,7 @@ fn node(value: &Value, field: &str) -> Result<Node, (String, JsonataError)> {
     Ok(match value {
         Value::String(text) => match expression_text(text) {
             Some(expression) => Node::Expression {
-                expression: Expression::parse(expression)
+                expression: Expression::parse_in_state(expression)
                     .map_err(|err| (field.to_string(), err))?,
                 field: field.to_string(),
             },

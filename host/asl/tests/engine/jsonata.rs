@@ -384,6 +384,15 @@ fn jsonpath_fields_and_bad_expressions_are_refused_in_jsonata_states() {
         );
     }
     let cases = [
+        // A state's expressions have no context: `$` and bare field names are refused.
+        (
+            json!({"Type": "Pass", "Output": {"a": "{% $.x %}"}, "End": true}),
+            "/States/S/Output",
+        ),
+        (
+            json!({"Type": "Choice", "Choices": [{"Condition": "{% amount > 1 %}", "Next": "S"}]}),
+            "/States/S/Choices/0/Condition",
+        ),
         (
             json!({"Type": "Pass", "Output": {"a": ["{% 1 + %}"]}, "End": true}),
             "/States/S/Output",
