@@ -1,5 +1,6 @@
-//! The report workflow (statemachine/report.asl.json) end to end on the local engine:
-//! real components, SQLite or MySQL, the embedded S3 endpoint, the outbox.
+//! The report workflow end to end on the local engine: real components, SQLite or MySQL,
+//! the embedded S3 endpoint, the outbox. Both definitions run: statemachine/report.asl.json
+//! (JSONPath) and statemachine/report.jsonata.asl.json (the same workflow in JSONata).
 
 use cafe_report_asl::{Execution, Status};
 use cafe_report_tests::{Harness, Options, http_get, seeded_mysql};
@@ -71,6 +72,35 @@ async fn report_delivers(harness: &Harness, name: &str) {
     assert_eq!(types.iter().filter(|t| *t == "TaskSucceeded").count(), 3);
 }
 
+/// Options that run statemachine/report.jsonata.asl.json instead of the JSONPath file.
+fn in_jsonata(options: Options) -> Options {
+    Options {
+        configure: Some(Box::new(|config| {
+            config.workflow.definition = Some(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../statemachine/report.jsonata.asl.json"),
+            );
+        })),
+        ..options
+    }
+}
+
+#[tokio::test]
+async fn report_workflow_in_jsonata_on_sqlite() {
+    let harness = Harness::with(in_jsonata(Options::default())).await;
+    report_delivers(&harness, "jsonata-run").await;
+}
+
+#[tokio::test]
+async fn report_workflow_in_jsonata_database_down_sends_the_failure_message() {
+    let harness = Harness::with(in_jsonata(Options {
+        sql_url: Some("mysql://root@127.0.0.1:1/COFFEE".into()),
+        ..Options::default()
+    }))
+    .await;
+    database_down_fails_with_a_message(&harness, "jsonata-db-down").await;
+}
+
 #[tokio::test]
 async fn report_workflow_on_sqlite() {
     let harness = Harness::new().await;
@@ -96,7 +126,13 @@ async fn database_down_retries_then_sends_the_failure_message() {
         ..Options::default()
     })
     .await;
-    let execution = harness.execute_report("db-down").await;
+    database_down_fails_with_a_message(&harness, "db-down").await;
+}
+
+/// The query retried twice, then a failure message with the function's own words, then
+/// the execution failed with the function's error.
+async fn database_down_fails_with_a_message(harness: &Harness, name: &str) {
+    let execution = harness.execute_report(name).await;
     let description = execution.describe();
     assert_eq!(description.status, Status::Failed);
     assert_eq!(description.error.as_deref(), Some("Sql.Unavailable"));
@@ -118,11 +154,9 @@ async fn database_down_retries_then_sends_the_failure_message() {
     let messages = harness.outbox();
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].subject, "Cafe inventory report failed");
-    assert!(
-        messages[0]
-            .body
-            .contains("The inventory report db-down could not be produced.")
-    );
+    assert!(messages[0].body.contains(&format!(
+        "The inventory report {name} could not be produced."
+    )));
     assert!(messages[0].body.contains("Error: Sql.Unavailable"));
     // People read the function's message, not Lambda's JSON around it.
     assert!(
