@@ -36,7 +36,12 @@ pub(crate) async fn execution(exec: &Execution) -> Ending {
         Some(exec.started_details()),
     );
     let result = {
-        let body = runner.scope(&exec.machine.states, exec.input.clone(), &mut cursor);
+        let body = runner.scope(
+            &exec.machine.states,
+            exec.input.clone(),
+            Variables::new(),
+            &mut cursor,
+        );
         match exec.machine.timeout_seconds {
             Some(seconds) => {
                 match select(body, exec.engine.clock.sleep(Duration::from_secs(seconds))).await {
@@ -93,6 +98,18 @@ struct Runner<'e> {
 struct Done<'s> {
     next: Option<&'s str>,
     output: Value,
+    /// Variables the state assigned (`Assign`), to take effect once it has exited.
+    assigned: Option<Variables>,
+}
+
+/// Workflow variables visible in a scope, by name.
+pub(crate) type Variables = serde_json::Map<String, Value>;
+
+/// The bindings a JSONata expression sees: `$states` and every visible variable.
+fn bindings<'a>(states: &'a Value, variables: &'a Variables) -> Vec<(&'a str, &'a Value)> {
+    std::iter::once(("states", states))
+        .chain(variables.iter().map(|(name, value)| (name.as_str(), value)))
+        .collect()
 }
 
 impl<'e> Runner<'e> {
@@ -112,18 +129,24 @@ impl<'e> Runner<'e> {
             .record(cursor, now, kind.to_string(), details)
     }
 
-    /// Runs the states of one scope from `StartAt` to an end.
+    /// Runs the states of one scope from `StartAt` to an end. `variables` are the ones
+    /// visible when the scope starts (an inner scope's copy of the outer ones: what it
+    /// assigns stays inside).
     fn scope<'a>(
         &'a self,
         states: &'a States,
         input: Value,
+        mut variables: Variables,
         cursor: &'a mut u64,
     ) -> BoxFuture<'a, Result<Value, StatesError>> {
         Box::pin(async move {
             let mut name = states.start_at.as_str();
             let mut input = input;
             loop {
-                let done = self.state(states.get(name), input, cursor).await?;
+                let done = self
+                    .state(states.get(name), input, &variables, cursor)
+                    .await?;
+                variables.extend(done.assigned.unwrap_or_default());
                 match done.next {
                     Some(next) => {
                         name = next;
@@ -140,6 +163,7 @@ impl<'e> Runner<'e> {
         &self,
         state: &'s State,
         raw: Value,
+        variables: &Variables,
         cursor: &mut u64,
     ) -> Result<Done<'s>, StatesError> {
         let prefix = state.kind.event_prefix();
@@ -153,7 +177,7 @@ impl<'e> Runner<'e> {
             let context = self.context(state, &entered_time, retry_count);
             // The output is serialized once: for the size check and the exited event.
             let attempt = self
-                .attempt(state, &raw, &context, cursor)
+                .attempt(state, &raw, &context, variables, cursor)
                 .await
                 .and_then(|done| {
                     let text = done.output.to_string();
@@ -176,15 +200,26 @@ impl<'e> Runner<'e> {
                 .iter()
                 .find(|c| c.error_equals.iter().any(|n| error.matches(n)))
             {
-                Some(catcher) => catch(catcher, state, &raw, &context, &error).map(|done| {
-                    let text = done.output.to_string();
-                    (done, text)
-                }),
+                Some(catcher) => {
+                    catch(catcher, state, &raw, &context, variables, &error).map(|done| {
+                        let text = done.output.to_string();
+                        (done, text)
+                    })
+                }
                 None => Err(error),
             };
         }?;
-        let exited =
+        let mut exited =
             json!({ "name": state.name, "output": output_text, "outputDetails": not_truncated() });
+        if let Some(assigned) = &done.assigned {
+            // As AWS records them: each value as JSON text.
+            let texts: serde_json::Map<String, Value> = assigned
+                .iter()
+                .map(|(name, value)| (name.clone(), Value::String(value.to_string())))
+                .collect();
+            exited["assignedVariables"] = Value::Object(texts);
+            exited["assignedVariablesDetails"] = json!({ "truncated": false });
+        }
         self.event(cursor, &format!("{prefix}StateExited"), Some(exited));
         Ok(done)
     }
@@ -203,10 +238,13 @@ impl<'e> Runner<'e> {
         state: &'s State,
         raw: &Value,
         context: &Value,
+        variables: &Variables,
         cursor: &mut u64,
     ) -> Result<Done<'s>, StatesError> {
         if state.language == Language::Jsonata {
-            return self.attempt_jsonata(state, raw, context, cursor).await;
+            return self
+                .attempt_jsonata(state, raw, context, variables, cursor)
+                .await;
         }
         let effective = match &state.input_path {
             Some(path) => path.select(raw, context)?,
@@ -227,35 +265,51 @@ impl<'e> Runner<'e> {
             },
             Kind::Task(spec) => {
                 let payload = parameters(effective)?;
-                self.task(spec, payload, raw, context, cursor).await?
+                self.task(spec, payload, raw, context, variables, cursor)
+                    .await?
             }
             Kind::Parallel { branches } => {
                 let input = parameters(effective)?;
-                self.parallel(branches, input, cursor).await?
+                self.parallel(branches, input, variables, cursor).await?
             }
-            Kind::Map(spec) => self.map(state, spec, &effective, context, cursor).await?,
+            Kind::Map(spec) => {
+                self.map(state, spec, &effective, context, variables, cursor)
+                    .await?
+            }
             Kind::Choice { choices, default } => {
-                let target = choose(state, choices, default.as_deref(), &effective, context)?;
+                let target = choose(
+                    state,
+                    choices,
+                    default.as_deref(),
+                    &effective,
+                    context,
+                    variables,
+                )?;
                 return Ok(Done {
                     next: Some(target),
                     output: output_path(state, effective, context)?,
+                    assigned: None,
                 });
             }
             Kind::Wait(wait) => {
-                let delay = self.wait_for(wait, &effective, context)?;
+                let delay = self.wait_for(wait, &effective, context, variables)?;
                 self.exec.engine.clock.sleep(delay).await;
                 return Ok(Done {
                     next,
                     output: output_path(state, effective, context)?,
+                    assigned: None,
                 });
             }
             Kind::Succeed => {
                 return Ok(Done {
                     next: None,
                     output: output_path(state, effective, context)?,
+                    assigned: None,
                 });
             }
-            Kind::Fail { error, cause } => return Err(failure(error, cause, raw, context)?),
+            Kind::Fail { error, cause } => {
+                return Err(failure(error, cause, raw, context, variables)?);
+            }
         };
         let selected = match &state.result_selector {
             Some(template) => template.render(&result, context)?,
@@ -268,6 +322,7 @@ impl<'e> Runner<'e> {
         Ok(Done {
             next,
             output: output_path(state, merged, context)?,
+            assigned: None,
         })
     }
 
@@ -278,6 +333,7 @@ impl<'e> Runner<'e> {
         state: &'s State,
         raw: &Value,
         context: &Value,
+        variables: &Variables,
         cursor: &mut u64,
     ) -> Result<Done<'s>, StatesError> {
         let mut states = json!({ "input": raw, "context": context });
@@ -285,45 +341,64 @@ impl<'e> Runner<'e> {
             Transition::Next(next) => Some(next.as_str()),
             Transition::End | Transition::None => None,
         };
+        let arguments = |states: &Value| match &state.arguments {
+            Some(arguments) => arguments
+                .evaluate(&bindings(states, variables))
+                .map_err(StatesError::from),
+            None => Ok(raw.clone()),
+        };
         let result = match &state.kind {
             Kind::Pass { .. } | Kind::Succeed => None,
             Kind::Task(spec) => {
-                let payload = match &state.arguments {
-                    Some(arguments) => arguments.evaluate(&[("states", &states)])?,
-                    None => raw.clone(),
-                };
-                Some(self.task(spec, payload, raw, context, cursor).await?)
+                let payload = arguments(&states)?;
+                Some(
+                    self.task(spec, payload, raw, context, variables, cursor)
+                        .await?,
+                )
             }
             Kind::Choice { choices, default } => {
-                next = Some(choose(state, choices, default.as_deref(), raw, context)?);
+                next = Some(choose(
+                    state,
+                    choices,
+                    default.as_deref(),
+                    raw,
+                    context,
+                    variables,
+                )?);
                 None
             }
             Kind::Wait(wait) => {
-                let delay = self.wait_for(wait, raw, context)?;
+                let delay = self.wait_for(wait, raw, context, variables)?;
                 self.exec.engine.clock.sleep(delay).await;
                 None
             }
-            Kind::Fail { error, cause } => return Err(failure(error, cause, raw, context)?),
+            Kind::Fail { error, cause } => {
+                return Err(failure(error, cause, raw, context, variables)?);
+            }
             Kind::Parallel { branches } => {
-                let input = match &state.arguments {
-                    Some(arguments) => arguments.evaluate(&[("states", &states)])?,
-                    None => raw.clone(),
-                };
-                Some(self.parallel(branches, input, cursor).await?)
+                let input = arguments(&states)?;
+                Some(self.parallel(branches, input, variables, cursor).await?)
             }
-            Kind::Map(spec) => Some(self.map(state, spec, raw, context, cursor).await?),
+            Kind::Map(spec) => Some(
+                self.map(state, spec, raw, context, variables, cursor)
+                    .await?,
+            ),
         };
+        if let Some(result) = &result {
+            states["result"] = result.clone();
+        }
+        // Output and Assign both see the variables as they were when the state was entered.
+        let assigned = assign(state.assign.as_ref(), &states, variables)?;
         let output = match (&state.output, result) {
-            (Some(output), result) => {
-                if let Some(result) = result {
-                    states["result"] = result;
-                }
-                output.evaluate(&[("states", &states)])?
-            }
+            (Some(output), _) => output.evaluate(&bindings(&states, variables))?,
             (None, Some(result)) => result,
             (None, None) => raw.clone(),
         };
-        Ok(Done { next, output })
+        Ok(Done {
+            next,
+            output,
+            assigned,
+        })
     }
 
     fn wait_for(
@@ -331,6 +406,7 @@ impl<'e> Runner<'e> {
         wait: &WaitFor,
         input: &Value,
         context: &Value,
+        variables: &Variables,
     ) -> Result<Duration, StatesError> {
         let until = |at: time::OffsetDateTime| {
             let left = at - self.exec.engine.clock.now();
@@ -349,13 +425,13 @@ impl<'e> Runner<'e> {
                 })?)
             }
             WaitFor::SecondsExpression(expression) => {
-                let value = evaluate(expression, "Seconds", input, context)?;
+                let value = evaluate(expression, "Seconds", input, context, variables)?;
                 Duration::from_secs(value.as_u64().ok_or_else(|| {
                     wrong_value(expression, "Seconds", "a non-negative integer", &value)
                 })?)
             }
             WaitFor::TimestampExpression(expression) => {
-                let value = evaluate(expression, "Timestamp", input, context)?;
+                let value = evaluate(expression, "Timestamp", input, context, variables)?;
                 until(value.as_str().and_then(timestamp::parse).ok_or_else(|| {
                     wrong_value(expression, "Timestamp", "an RFC 3339 timestamp", &value)
                 })?)
@@ -378,10 +454,23 @@ impl<'e> Runner<'e> {
         payload: Value,
         raw: &Value,
         context: &Value,
+        variables: &Variables,
         cursor: &mut u64,
     ) -> Result<Value, StatesError> {
-        let timeout = seconds(spec.timeout.as_ref(), raw, context, "TimeoutSeconds")?;
-        let heartbeat = seconds(spec.heartbeat.as_ref(), raw, context, "HeartbeatSeconds")?;
+        let timeout = seconds(
+            spec.timeout.as_ref(),
+            raw,
+            context,
+            variables,
+            "TimeoutSeconds",
+        )?;
+        let heartbeat = seconds(
+            spec.heartbeat.as_ref(),
+            raw,
+            context,
+            variables,
+            "HeartbeatSeconds",
+        )?;
         let payload_text = payload.to_string();
         check_size("task's input", &payload_text)?;
         let call = task_call(&spec.resource, &payload)?;
@@ -463,6 +552,7 @@ impl<'e> Runner<'e> {
         &self,
         branches: &[std::sync::Arc<States>],
         input: Value,
+        variables: &Variables,
         cursor: &mut u64,
     ) -> Result<Value, StatesError> {
         let started = self.event(cursor, "ParallelStateStarted", None);
@@ -470,7 +560,7 @@ impl<'e> Runner<'e> {
             let input = input.clone();
             async move {
                 let mut at = started;
-                match self.scope(branch, input, &mut at).await {
+                match self.scope(branch, input, variables.clone(), &mut at).await {
                     Ok(output) => Ok((output, at)),
                     Err(error) => Err((error, at)),
                 }
@@ -498,6 +588,7 @@ impl<'e> Runner<'e> {
         spec: &MapSpec,
         input: &Value,
         context: &Value,
+        variables: &Variables,
         cursor: &mut u64,
     ) -> Result<Value, StatesError> {
         let items = match state.language {
@@ -505,7 +596,7 @@ impl<'e> Runner<'e> {
             Language::Jsonata => match &spec.items {
                 Some(items) => {
                     let states = json!({ "input": input, "context": context });
-                    items.evaluate(&[("states", &states)])?
+                    items.evaluate(&bindings(&states, variables))?
                 }
                 None => input.clone(),
             },
@@ -530,16 +621,22 @@ impl<'e> Runner<'e> {
             }
         };
         let total = items.len();
-        let max_concurrency = count(&spec.max_concurrency, input, context, "MaxConcurrencyPath")?;
+        let max_concurrency = count(
+            &spec.max_concurrency,
+            input,
+            context,
+            variables,
+            "MaxConcurrencyPath",
+        )?;
         let tolerated_count = spec
             .tolerated_failure_count
             .as_ref()
-            .map(|c| count(c, input, context, "ToleratedFailureCountPath"))
+            .map(|c| count(c, input, context, variables, "ToleratedFailureCountPath"))
             .transpose()?;
         let tolerated_percentage = spec
             .tolerated_failure_percentage
             .as_ref()
-            .map(|p| percentage(p, input, context))
+            .map(|p| percentage(p, input, context, variables))
             .transpose()?;
         let tolerant = tolerated_count.is_some() || tolerated_percentage.is_some();
         let exceeded = |failures: usize| {
@@ -577,7 +674,10 @@ impl<'e> Runner<'e> {
                     (None, None) => Ok(item),
                 };
                 let result = match item_input {
-                    Ok(item_input) => self.scope(&spec.processor, item_input, &mut at).await,
+                    Ok(item_input) => {
+                        self.scope(&spec.processor, item_input, variables.clone(), &mut at)
+                            .await
+                    }
                     Err(error) => Err(error),
                 };
                 let kind = if result.is_ok() {
@@ -675,24 +775,53 @@ fn catch<'s>(
     state: &State,
     raw: &Value,
     context: &Value,
+    variables: &Variables,
     error: &StatesError,
 ) -> Result<Done<'s>, StatesError> {
-    let output = match (state.language, &catcher.result_path) {
-        (Language::Jsonata, _) => match &catcher.output {
-            Some(output) => {
-                let states =
-                    json!({ "input": raw, "context": context, "errorOutput": error.to_output() });
-                output.evaluate(&[("states", &states)])?
-            }
-            None => error.to_output(),
-        },
-        (Language::JsonPath, Some(path)) => path.write(raw.clone(), error.to_output())?,
-        (Language::JsonPath, None) => raw.clone(),
+    let (output, assigned) = match (state.language, &catcher.result_path) {
+        (Language::Jsonata, _) => {
+            let states =
+                json!({ "input": raw, "context": context, "errorOutput": error.to_output() });
+            let assigned = assign(catcher.assign.as_ref(), &states, variables)?;
+            let output = match &catcher.output {
+                Some(output) => output.evaluate(&bindings(&states, variables))?,
+                None => error.to_output(),
+            };
+            (output, assigned)
+        }
+        (Language::JsonPath, Some(path)) => (path.write(raw.clone(), error.to_output())?, None),
+        (Language::JsonPath, None) => (raw.clone(), None),
     };
     Ok(Done {
         next: Some(&catcher.next),
         output,
+        assigned,
     })
+}
+
+/// Evaluates an `Assign` field: the new values, checked against AWS's size limit.
+fn assign(
+    template: Option<&crate::jsonata::Template>,
+    states: &Value,
+    variables: &Variables,
+) -> Result<Option<Variables>, StatesError> {
+    let Some(template) = template else {
+        return Ok(None);
+    };
+    let Value::Object(assigned) = template.evaluate(&bindings(states, variables))? else {
+        unreachable!("validation makes Assign an object");
+    };
+    let size: usize = assigned.values().map(|v| v.to_string().len()).sum();
+    if size > crate::execution::MAX_PAYLOAD_BYTES {
+        return Err(StatesError::new(
+            names::DATA_LIMIT_EXCEEDED,
+            format!(
+                "The variables assigned by this state are {size} bytes, over the {}-byte limit",
+                crate::execution::MAX_PAYLOAD_BYTES
+            ),
+        ));
+    }
+    Ok(Some(assigned))
 }
 
 fn output_path(state: &State, value: Value, context: &Value) -> Result<Value, StatesError> {
@@ -716,6 +845,7 @@ fn seconds(
     spec: Option<&Seconds>,
     raw: &Value,
     context: &Value,
+    variables: &Variables,
     field: &str,
 ) -> Result<Option<u64>, StatesError> {
     match spec {
@@ -732,7 +862,7 @@ fn seconds(
             }
         }
         Some(Seconds::Expression(expression)) => {
-            let value = evaluate(expression, field, raw, context)?;
+            let value = evaluate(expression, field, raw, context, variables)?;
             match value.as_u64() {
                 Some(seconds) if seconds > 0 => Ok(Some(seconds)),
                 _ => Err(wrong_value(expression, field, "a positive integer", &value)),
@@ -748,6 +878,7 @@ fn evaluate(
     field: &str,
     input: &Value,
     context: &Value,
+    variables: &Variables,
 ) -> Result<Value, StatesError> {
     let states = json!({ "input": input, "context": context });
     let query_error = |failure| QueryError {
@@ -755,7 +886,7 @@ fn evaluate(
         expression: expression.text().to_string(),
         failure,
     };
-    match expression.evaluate(&Value::Null, &[("states", &states)]) {
+    match expression.evaluate(&Value::Null, &bindings(&states, variables)) {
         Ok(Some(value)) => Ok(value),
         Ok(None) => Err(query_error(None).into()),
         Err(err) => Err(query_error(Some(err)).into()),
@@ -780,9 +911,10 @@ fn choose<'s>(
     default: Option<&'s str>,
     input: &Value,
     context: &Value,
+    variables: &Variables,
 ) -> Result<&'s str, StatesError> {
     for (condition, target) in choices {
-        if condition.eval(input, context)? {
+        if condition.eval(input, context, variables)? {
             return Ok(target);
         }
     }
@@ -803,6 +935,7 @@ fn failure(
     cause: &Option<Text>,
     raw: &Value,
     context: &Value,
+    variables: &Variables,
 ) -> Result<StatesError, StatesError> {
     let text = |text: &Option<Text>, field: &str| -> Result<String, StatesError> {
         match text {
@@ -813,7 +946,7 @@ fn failure(
                 string_result(call.eval(raw, context)?, "the intrinsic function")
             }
             Some(Text::Expression(expression)) => {
-                match evaluate(expression, field, raw, context)? {
+                match evaluate(expression, field, raw, context, variables)? {
                     Value::String(text) => Ok(text),
                     other => Err(wrong_value(expression, field, "a string", &other)),
                 }
@@ -826,7 +959,13 @@ fn failure(
     ))
 }
 
-fn count(spec: &Count, input: &Value, context: &Value, field: &str) -> Result<u64, StatesError> {
+fn count(
+    spec: &Count,
+    input: &Value,
+    context: &Value,
+    variables: &Variables,
+    field: &str,
+) -> Result<u64, StatesError> {
     match spec {
         Count::Fixed(n) => Ok(*n),
         Count::Path(path) => {
@@ -840,7 +979,7 @@ fn count(spec: &Count, input: &Value, context: &Value, field: &str) -> Result<u6
         }
         Count::Expression(expression) => {
             let field = field.trim_end_matches("Path");
-            let value = evaluate(expression, field, input, context)?;
+            let value = evaluate(expression, field, input, context, variables)?;
             value
                 .as_u64()
                 .ok_or_else(|| wrong_value(expression, field, "a non-negative integer", &value))
@@ -848,7 +987,12 @@ fn count(spec: &Count, input: &Value, context: &Value, field: &str) -> Result<u6
     }
 }
 
-fn percentage(spec: &Percentage, input: &Value, context: &Value) -> Result<f64, StatesError> {
+fn percentage(
+    spec: &Percentage,
+    input: &Value,
+    context: &Value,
+    variables: &Variables,
+) -> Result<f64, StatesError> {
     match spec {
         Percentage::Fixed(p) => Ok(*p),
         Percentage::Path(path) => {
@@ -862,7 +1006,7 @@ fn percentage(spec: &Percentage, input: &Value, context: &Value) -> Result<f64, 
         }
         Percentage::Expression(expression) => {
             let field = "ToleratedFailurePercentage";
-            let value = evaluate(expression, field, input, context)?;
+            let value = evaluate(expression, field, input, context, variables)?;
             value
                 .as_f64()
                 .filter(|p| (0.0..=100.0).contains(p))

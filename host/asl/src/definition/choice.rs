@@ -273,11 +273,16 @@ impl Condition {
 
     /// Evaluates the rule. A missing `Variable` is a `States.Runtime` error (except for
     /// `IsPresent`); values of another type than the operator's compare as false.
-    pub(crate) fn eval(&self, input: &Value, context: &Value) -> Result<bool, StatesError> {
+    pub(crate) fn eval(
+        &self,
+        input: &Value,
+        context: &Value,
+        variables: &serde_json::Map<String, Value>,
+    ) -> Result<bool, StatesError> {
         match self {
             Condition::And(rules) => {
                 for rule in rules {
-                    if !rule.eval(input, context)? {
+                    if !rule.eval(input, context, variables)? {
                         return Ok(false);
                     }
                 }
@@ -285,13 +290,13 @@ impl Condition {
             }
             Condition::Or(rules) => {
                 for rule in rules {
-                    if rule.eval(input, context)? {
+                    if rule.eval(input, context, variables)? {
                         return Ok(true);
                     }
                 }
                 Ok(false)
             }
-            Condition::Not(rule) => Ok(!rule.eval(input, context)?),
+            Condition::Not(rule) => Ok(!rule.eval(input, context, variables)?),
             Condition::Compare(comparison) => comparison.eval(input, context),
             Condition::Jsonata(expression) => {
                 let states = serde_json::json!({ "input": input, "context": context });
@@ -300,7 +305,9 @@ impl Condition {
                     expression: expression.text().to_string(),
                     failure,
                 };
-                match expression.evaluate(&Value::Null, &[("states", &states)]) {
+                let mut bindings = vec![("states", &states)];
+                bindings.extend(variables.iter().map(|(name, value)| (name.as_str(), value)));
+                match expression.evaluate(&Value::Null, &bindings) {
                     Ok(Some(Value::Bool(matched))) => Ok(matched),
                     Ok(Some(other)) => Err(StatesError::new(
                         names::QUERY_EVALUATION_ERROR,
@@ -446,7 +453,7 @@ mod tests {
     }
 
     fn holds(value: Value, input: &Value) -> bool {
-        rule(value).eval(input, &json!({})).unwrap()
+        rule(value).eval(input, &json!({}), &Map::new()).unwrap()
     }
 
     #[test]
@@ -537,7 +544,7 @@ mod tests {
     #[test]
     fn missing_variable_is_a_runtime_error() {
         let err = rule(json!({"Variable": "$.x", "StringEquals": "a"}))
-            .eval(&json!({}), &json!({}))
+            .eval(&json!({}), &json!({}), &Map::new())
             .unwrap_err();
         assert_eq!(err.error, "States.Runtime");
     }

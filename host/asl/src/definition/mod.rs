@@ -153,6 +153,8 @@ pub(crate) struct State {
     /// JSONata: `Output`, the state's output (the result, or the input for states
     /// without one, when absent).
     pub(crate) output: Option<jsonata::Template>,
+    /// JSONata: `Assign`, the workflow variables the state sets (an object).
+    pub(crate) assign: Option<jsonata::Template>,
     /// `None` when the definition says `null` (the state sees `{}`).
     pub(crate) input_path: Option<Path>,
     /// `None` when the definition says `null` (the state outputs `{}`).
@@ -317,4 +319,6 @@ pub(crate) struct Catcher {
     pub(crate) result_path: Option<ReferencePath>,
     /// JSONata: `Output`, with `$states.errorOutput` (the error output when absent).
     pub(crate) output: Option<jsonata::Template>,
+    /// JSONata: `Assign`, with `$states.errorOutput`.
+    pub(crate) assign: Option<jsonata::Template>,
 }

@@ -124,6 +124,23 @@ fn jsonata_fields(kind: &str) -> &'static [&'static str] {
     }
 }
 
+/// A workflow variable's name: a letter or `_`, then letters, digits or `_`, at most 80
+/// characters; `states` is reserved.
+fn variable_name(name: &str) -> Result<(), &'static str> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_');
+    if !first_ok || !chars.all(|c| c.is_alphanumeric() || c == '_') {
+        return Err("it must start with a letter or '_' and hold only letters, digits and '_'");
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err("it is longer than 80 characters");
+    }
+    if name == "states" {
+        return Err("'states' is reserved");
+    }
+    Ok(())
+}
+
 /// The message for a field this engine does not run yet, though Step Functions does.
 fn not_yet(what: &str) -> String {
     format!("{what} is not supported by the local engine yet")
@@ -266,6 +283,24 @@ impl<'a> Fields<'a, '_> {
                 )
             })
             .ok()
+    }
+
+    /// `Assign`: an object whose keys are variable names.
+    fn assign(&mut self) -> Option<jsonata::Template> {
+        let value = self.get("Assign")?;
+        let Value::Object(names) = value else {
+            self.error(
+                "Assign",
+                "'Assign' must be an object of variable names and values",
+            );
+            return None;
+        };
+        for name in names.keys() {
+            if let Err(why) = variable_name(name) {
+                self.error("Assign", format!("{name:?} is not a variable name: {why}"));
+            }
+        }
+        self.jsonata_template("Assign")
     }
 
     /// A JSONata state's string field that may be one `{% expression %}`: `Ok(expression)`,
@@ -473,8 +508,8 @@ fn state(name: &str, fields: &mut Fields<'_, '_>, machine_language: Language) ->
         if ["Type", "Comment", "QueryLanguage"].contains(&key_str) {
             continue;
         }
-        let message = if key_str == "Assign" {
-            not_yet("Assign (workflow variables)")
+        let message = if key_str == "Assign" && language == Language::JsonPath {
+            not_yet("Assign in a JSONPath state")
         } else if !allowed(key_str) {
             let uses = match language {
                 Language::JsonPath => "",
@@ -520,6 +555,7 @@ fn state(name: &str, fields: &mut Fields<'_, '_>, machine_language: Language) ->
         language,
         arguments: fields.jsonata_template("Arguments"),
         output: fields.jsonata_template("Output"),
+        assign: fields.assign(),
         input_path: fields.path_or_null("InputPath"),
         output_path: fields.path_or_null("OutputPath"),
         parameters,
@@ -1171,13 +1207,13 @@ fn retriers(fields: &mut Fields<'_, '_>) -> Vec<Retrier> {
 fn catchers(fields: &mut Fields<'_, '_>, language: Language) -> Vec<Catcher> {
     let own: &[&str] = match language {
         Language::JsonPath => &["ResultPath"],
-        Language::Jsonata => &["Output"],
+        Language::Jsonata => &["Output", "Assign"],
     };
     entries(fields, "Catch", |entry| {
         for key in entry.map.keys() {
             let key = key.as_str();
-            if key == "Assign" {
-                entry.error(key, not_yet("Assign in a Catch entry"));
+            if key == "Assign" && language == Language::JsonPath {
+                entry.error(key, not_yet("Assign in a JSONPath Catch entry"));
             } else if !["ErrorEquals", "Next", "Comment"].contains(&key) && !own.contains(&key) {
                 entry.error(
                     key,
@@ -1191,17 +1227,23 @@ fn catchers(fields: &mut Fields<'_, '_>, language: Language) -> Vec<Catcher> {
             return None;
         }
         let output = entry.jsonata_template("Output");
-        if entry.map.contains_key("Output") && output.is_none() {
+        let assign = entry.assign();
+        if (entry.map.contains_key("Output") && output.is_none())
+            || (entry.map.contains_key("Assign") && assign.is_none())
+        {
             return None;
         }
-        Some((next, result_path, output))
+        Some((next, result_path, output, assign))
     })
     .into_iter()
-    .map(|(error_equals, (next, result_path, output))| Catcher {
-        error_equals,
-        next,
-        result_path,
-        output,
-    })
+    .map(
+        |(error_equals, (next, result_path, output, assign))| Catcher {
+            error_equals,
+            next,
+            result_path,
+            output,
+            assign,
+        },
+    )
     .collect()
 }

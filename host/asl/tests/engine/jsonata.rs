@@ -353,6 +353,122 @@ async fn map_items_and_item_selector_are_expressions() {
     assert_eq!(out.error.as_deref(), Some("States.QueryEvaluationError"));
 }
 
+#[tokio::test(start_paused = true)]
+async fn assign_sets_variables_that_later_states_read() {
+    let definition = jsonata(
+        json!({
+            "Start": {"Type": "Pass", "Assign": {"customer": "{% $states.input.customer %}", "count": 1}, "Next": "Call"},
+            "Call": {
+                "Type": "Task", "Resource": lambda("echo"),
+                "Arguments": {"who": "{% $customer %}"},
+                "Assign": {"greeted": "{% $states.result.who %}", "count": "{% $count + 1 %}"},
+                "Output": {"count_seen_by_output": "{% $count %}"},
+                "Next": "End"
+            },
+            "End": {"Type": "Pass", "Output": {"greeted": "{% $greeted %}", "count": "{% $count %}", "before": "{% $states.input %}"}, "End": true}
+        }),
+        "Start",
+    );
+    let out = run(definition, json!({"customer": "Ana"})).await;
+    assert_eq!(out.status, Status::Succeeded, "{:?}", out.cause);
+    // Output saw the variables as they were when Call was entered; End sees the new ones.
+    assert_eq!(
+        out.output,
+        json!({"greeted": "Ana", "count": 2, "before": {"count_seen_by_output": 1}})
+    );
+    // The exited event records what was assigned, each value as JSON text.
+    let exited = out
+        .events
+        .iter()
+        .find(|e| e.kind == "TaskStateExited")
+        .unwrap()
+        .details()
+        .unwrap();
+    assert_eq!(
+        exited["assignedVariables"],
+        json!({"greeted": "\"Ana\"", "count": "2"})
+    );
+    assert_eq!(
+        exited["assignedVariablesDetails"],
+        json!({"truncated": false})
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_assign_reads_the_values_from_before_the_state() {
+    let definition = jsonata(
+        json!({
+            "A": {"Type": "Pass", "Assign": {"a": 1}, "Next": "B"},
+            "B": {"Type": "Pass", "Assign": {"a": 10, "b": "{% $a %}"}, "Next": "C"},
+            "C": {"Type": "Pass", "Output": {"a": "{% $a %}", "b": "{% $b %}"}, "End": true}
+        }),
+        "A",
+    );
+    let out = run(definition, json!({})).await;
+    assert_eq!(out.output, json!({"a": 10, "b": 1}));
+}
+
+#[tokio::test(start_paused = true)]
+async fn branches_and_iterations_read_outer_variables_and_keep_their_own() {
+    let definition = jsonata(
+        json!({
+            "Set": {"Type": "Pass", "Assign": {"base": 100, "mine": "outer"}, "Next": "Par"},
+            "Par": {
+                "Type": "Parallel",
+                "Branches": [
+                    {"StartAt": "B1", "States": {
+                        "B1": {"Type": "Pass", "Assign": {"mine": "branch one"}, "Next": "B2"},
+                        "B2": {"Type": "Pass", "Output": {"base": "{% $base %}", "mine": "{% $mine %}"}, "End": true}
+                    }},
+                    {"StartAt": "C1", "States": {
+                        "C1": {"Type": "Pass", "Output": "{% $mine %}", "End": true}
+                    }}
+                ],
+                "Next": "Map"
+            },
+            "Map": {
+                "Type": "Map",
+                "Items": [1, 2, 3],
+                "ItemProcessor": {"StartAt": "I1", "States": {
+                    "I1": {"Type": "Pass", "Assign": {"mine": "{% $states.input %}"}, "Next": "I2"},
+                    "I2": {"Type": "Pass", "Output": "{% $base + $mine %}", "End": true}
+                }},
+                "Assign": {"sums": "{% $states.result %}"},
+                "Next": "After"
+            },
+            "After": {"Type": "Pass", "Output": {"mine": "{% $mine %}", "sums": "{% $sums %}", "branches": "{% $states.input %}"}, "End": true}
+        }),
+        "Set",
+    );
+    let out = run(definition, json!({})).await;
+    assert_eq!(out.status, Status::Succeeded, "{:?}", out.cause);
+    assert_eq!(out.output["sums"], json!([101, 102, 103]));
+    // What the branches and iterations assigned stayed inside them.
+    assert_eq!(out.output["mine"], json!("outer"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn catch_assign_sees_the_error_and_limits_apply() {
+    let definition = jsonata(
+        json!({
+            "T": {"Type": "Task", "Resource": lambda("fail"), "End": true, "Catch": [
+                {"ErrorEquals": ["States.ALL"], "Next": "After", "Assign": {"failure": "{% $states.errorOutput.Error %}"}}
+            ]},
+            "After": {"Type": "Pass", "Output": "{% $failure %}", "End": true}
+        }),
+        "T",
+    );
+    let out = run(definition, json!({})).await;
+    assert_eq!(out.output, json!("CustomError"));
+
+    let definition = jsonata(
+        json!({"Big": {"Type": "Pass", "Assign": {"x": "{% $pad('', 300000, 'x') %}"}, "End": true}}),
+        "Big",
+    );
+    let out = run(definition, json!({})).await;
+    assert_eq!(out.error.as_deref(), Some("States.DataLimitExceeded"));
+}
+
 fn refused(definition: Value) -> Vec<(String, String)> {
     match StateMachine::from_value(&definition) {
         Ok(_) => panic!("accepted: {definition}"),
@@ -422,7 +538,11 @@ fn jsonpath_fields_and_bad_expressions_are_refused_in_jsonata_states() {
             "/States/S/Catch/0/ResultPath",
         ),
         (
-            json!({"Type": "Pass", "Assign": {"x": 1}, "End": true}),
+            json!({"Type": "Pass", "Assign": {"states": 1}, "End": true}),
+            "/States/S/Assign",
+        ),
+        (
+            json!({"Type": "Pass", "Assign": {"1st": 1}, "End": true}),
             "/States/S/Assign",
         ),
         (
@@ -441,6 +561,11 @@ fn jsonpath_fields_and_bad_expressions_are_refused_in_jsonata_states() {
             "{location}: {found:?}"
         );
     }
+    // Variables are not run in JSONPath states yet.
+    let found = refused(
+        json!({"StartAt": "S", "States": {"S": {"Type": "Pass", "Assign": {"x": 1}, "End": true}}}),
+    );
+    assert_eq!(found[0].0, "/States/S/Assign");
     // A JSONata machine cannot hold JSONPath states; the other way round is fine.
     let found = refused(jsonata(
         json!({"S": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": true}}),
