@@ -326,8 +326,9 @@ impl<'e> Runner<'e> {
         })
     }
 
-    /// One attempt of a JSONata state: `Arguments`, the state's work, `Output`, with
-    /// `$states.input`, `$states.context` and (in `Output`) `$states.result`.
+    /// One attempt of a JSONata state: `Arguments`, the state's work, then `Assign` and
+    /// `Output`, with `$states.input`, `$states.context`, `$states.result` (after the
+    /// work) and the variables visible when the state was entered.
     async fn attempt_jsonata<'s>(
         &self,
         state: &'s State,
