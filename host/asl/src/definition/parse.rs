@@ -316,6 +316,30 @@ impl<'a> Fields<'a, '_> {
         }
     }
 
+    /// A JSONata field that holds either a literal (`what`, read by `literal`) or one
+    /// `{% expression %}`. A string that is not an expression is refused.
+    fn literal_or_expression<T>(
+        &mut self,
+        key: &str,
+        what: &str,
+        literal: impl FnOnce(&mut Self) -> Option<T>,
+        expression: impl FnOnce(Expression) -> T,
+    ) -> Option<T> {
+        match self.get(key)? {
+            Value::String(_) => match self.expression_or_text(key)? {
+                Ok(parsed) => Some(expression(parsed)),
+                Err(_) => {
+                    self.error(
+                        key,
+                        format!("'{key}' must be {what} or a JSONata expression"),
+                    );
+                    None
+                }
+            },
+            _ => literal(self),
+        }
+    }
+
     /// Two fields of which at most one may appear (`TimeoutSeconds`/`TimeoutSecondsPath`).
     fn exclusive(&mut self, a: &str, b: &str) -> bool {
         if self.map.contains_key(a) && self.map.contains_key(b) {
@@ -327,19 +351,12 @@ impl<'a> Fields<'a, '_> {
 
     fn seconds(&mut self, key: &str, language: Language) -> Option<Seconds> {
         if language == Language::Jsonata {
-            return match self.get(key)? {
-                Value::String(_) => match self.expression_or_text(key)? {
-                    Ok(expression) => Some(Seconds::Expression(expression)),
-                    Err(_) => {
-                        self.error(
-                            key,
-                            format!("'{key}' must be an integer or a JSONata expression"),
-                        );
-                        None
-                    }
-                },
-                _ => self.integer(key, 1).map(Seconds::Fixed),
-            };
+            return self.literal_or_expression(
+                key,
+                "an integer",
+                |fields| fields.integer(key, 1).map(Seconds::Fixed),
+                Seconds::Expression,
+            );
         }
         let path_key = format!("{key}Path");
         if !self.exclusive(key, &path_key) {
@@ -786,19 +803,24 @@ fn wait(fields: &mut Fields<'_, '_>, language: Language) -> Option<WaitFor> {
         "Seconds" => fields.integer("Seconds", 0).map(WaitFor::Seconds),
         "Timestamp" => {
             let text = fields.string("Timestamp")?;
-            match timestamp::parse(text) {
-                Some(at) => Some(WaitFor::Timestamp(at)),
-                None => {
-                    fields.error(
-                        "Timestamp",
-                        format!("{text:?} is not an RFC 3339 timestamp like 2026-11-24T09:31:00Z"),
-                    );
-                    None
-                }
-            }
+            fixed_timestamp(fields, text)
         }
         "SecondsPath" => fields.path("SecondsPath").map(WaitFor::SecondsPath),
         _ => fields.path("TimestampPath").map(WaitFor::TimestampPath),
+    }
+}
+
+/// A Wait's fixed `Timestamp`, which must be RFC 3339.
+fn fixed_timestamp(fields: &mut Fields<'_, '_>, text: &str) -> Option<WaitFor> {
+    match timestamp::parse(text) {
+        Some(at) => Some(WaitFor::Timestamp(at)),
+        None => {
+            fields.error(
+                "Timestamp",
+                format!("{text:?} is not an RFC 3339 timestamp like 2026-11-24T09:31:00Z"),
+            );
+            None
+        }
     }
 }
 
@@ -806,29 +828,15 @@ fn wait(fields: &mut Fields<'_, '_>, language: Language) -> Option<WaitFor> {
 /// an expression).
 fn jsonata_wait(fields: &mut Fields<'_, '_>) -> Option<WaitFor> {
     match (fields.get("Seconds"), fields.get("Timestamp")) {
-        (Some(Value::String(_)), None) => match fields.expression_or_text("Seconds")? {
-            Ok(expression) => Some(WaitFor::SecondsExpression(expression)),
-            Err(_) => {
-                fields.error(
-                    "Seconds",
-                    "'Seconds' must be an integer or a JSONata expression",
-                );
-                None
-            }
-        },
-        (Some(_), None) => fields.integer("Seconds", 0).map(WaitFor::Seconds),
+        (Some(_), None) => fields.literal_or_expression(
+            "Seconds",
+            "an integer",
+            |fields| fields.integer("Seconds", 0).map(WaitFor::Seconds),
+            WaitFor::SecondsExpression,
+        ),
         (None, Some(_)) => match fields.expression_or_text("Timestamp")? {
             Ok(expression) => Some(WaitFor::TimestampExpression(expression)),
-            Err(text) => match timestamp::parse(text) {
-                Some(at) => Some(WaitFor::Timestamp(at)),
-                None => {
-                    fields.error(
-                        "Timestamp",
-                        format!("{text:?} is not an RFC 3339 timestamp like 2026-11-24T09:31:00Z"),
-                    );
-                    None
-                }
-            },
+            Err(text) => fixed_timestamp(fields, text),
         },
         _ => {
             fields.error(
@@ -975,21 +983,12 @@ fn map_state(fields: &mut Fields<'_, '_>, language: Language) -> Option<Kind> {
         Language::Jsonata => (
             count_or_expression(fields, "MaxConcurrency").unwrap_or(Count::Fixed(0)),
             count_or_expression(fields, "ToleratedFailureCount"),
-            match fields.get("ToleratedFailurePercentage") {
-                Some(Value::String(_)) => {
-                    match fields.expression_or_text("ToleratedFailurePercentage")? {
-                        Ok(expression) => Some(Percentage::Expression(expression)),
-                        Err(_) => {
-                            fields.error(
-                                "ToleratedFailurePercentage",
-                                "must be a number or a JSONata expression",
-                            );
-                            None
-                        }
-                    }
-                }
-                _ => fixed_percentage(fields),
-            },
+            fields.literal_or_expression(
+                "ToleratedFailurePercentage",
+                "a number",
+                fixed_percentage,
+                Percentage::Expression,
+            ),
         ),
     };
     Some(Kind::Map(Box::new(MapSpec {
@@ -1017,19 +1016,12 @@ fn count_or_path(fields: &mut Fields<'_, '_>, key: &str) -> Option<Count> {
 
 /// A JSONata count: an integer or an expression.
 fn count_or_expression(fields: &mut Fields<'_, '_>, key: &str) -> Option<Count> {
-    match fields.get(key)? {
-        Value::String(_) => match fields.expression_or_text(key)? {
-            Ok(expression) => Some(Count::Expression(expression)),
-            Err(_) => {
-                fields.error(
-                    key,
-                    format!("'{key}' must be an integer or a JSONata expression"),
-                );
-                None
-            }
-        },
-        _ => fields.integer(key, 0).map(Count::Fixed),
-    }
+    fields.literal_or_expression(
+        key,
+        "an integer",
+        |fields| fields.integer(key, 0).map(Count::Fixed),
+        Count::Expression,
+    )
 }
 
 /// `ToleratedFailurePercentage`: a number from 0 to 100.
