@@ -9,13 +9,13 @@ use serde_json::{Value, json};
 
 use crate::definition::{
     Catcher, Condition, Count, Kind, Language, MapSpec, Percentage, Resource, Retrier, Seconds,
-    State, States, TaskSpec, Text, Transition, WaitFor,
+    State, States, TaskSpec, Text, WaitFor,
 };
 use crate::error::{StatesError, names};
 use crate::execution::{Execution, check_size};
 use crate::history::{details_key, not_truncated};
 use crate::invoker::{BoxFuture, InvokeError, TaskCall};
-use crate::jsonata::{Expression, QueryError};
+use crate::jsonata::{Expression, Variables, bindings};
 use crate::path::kind_of;
 use crate::timestamp;
 
@@ -100,16 +100,6 @@ struct Done<'s> {
     output: Value,
     /// Variables the state assigned (`Assign`), to take effect once it has exited.
     assigned: Option<Variables>,
-}
-
-/// Workflow variables visible in a scope, by name.
-pub(crate) type Variables = serde_json::Map<String, Value>;
-
-/// The bindings a JSONata expression sees: `$states` and every visible variable.
-fn bindings<'a>(states: &'a Value, variables: &'a Variables) -> Vec<(&'a str, &'a Value)> {
-    std::iter::once(("states", states))
-        .chain(variables.iter().map(|(name, value)| (name.as_str(), value)))
-        .collect()
 }
 
 impl<'e> Runner<'e> {
@@ -250,10 +240,7 @@ impl<'e> Runner<'e> {
             Some(path) => path.select(raw, context)?,
             None => json!({}),
         };
-        let next = match &state.transition {
-            Transition::Next(next) => Some(next.as_str()),
-            Transition::End | Transition::None => None,
-        };
+        let next = state.transition.next();
         let parameters = |input: Value| match &state.parameters {
             Some(template) => template.render(&input, context),
             None => Ok(input),
@@ -338,10 +325,7 @@ impl<'e> Runner<'e> {
         cursor: &mut u64,
     ) -> Result<Done<'s>, StatesError> {
         let mut states = json!({ "input": raw, "context": context });
-        let mut next = match &state.transition {
-            Transition::Next(next) => Some(next.as_str()),
-            Transition::End | Transition::None => None,
-        };
+        let mut next = state.transition.next();
         let arguments = |states: &Value| match &state.arguments {
             Some(arguments) => arguments
                 .evaluate(&bindings(states, variables))
@@ -882,16 +866,7 @@ fn evaluate(
     variables: &Variables,
 ) -> Result<Value, StatesError> {
     let states = json!({ "input": input, "context": context });
-    let query_error = |failure| QueryError {
-        field: field.to_string(),
-        expression: expression.text().to_string(),
-        failure,
-    };
-    match expression.evaluate(&Value::Null, &bindings(&states, variables)) {
-        Ok(Some(value)) => Ok(value),
-        Ok(None) => Err(query_error(None).into()),
-        Err(err) => Err(query_error(Some(err)).into()),
-    }
+    Ok(expression.evaluate_field(field, &bindings(&states, variables))?)
 }
 
 /// A JSONata field whose expression gave a value of the wrong kind.

@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use serde_json::{Map, Value};
 
 use crate::error::{StatesError, names};
-use crate::jsonata::{Expression, QueryError};
+use crate::jsonata::{Expression, Variables, bindings};
 use crate::path::Path;
 use crate::timestamp;
 
@@ -277,7 +277,7 @@ impl Condition {
         &self,
         input: &Value,
         context: &Value,
-        variables: &serde_json::Map<String, Value>,
+        variables: &Variables,
     ) -> Result<bool, StatesError> {
         match self {
             Condition::And(rules) => {
@@ -300,24 +300,15 @@ impl Condition {
             Condition::Compare(comparison) => comparison.eval(input, context),
             Condition::Jsonata(expression) => {
                 let states = serde_json::json!({ "input": input, "context": context });
-                let query_error = |failure| QueryError {
-                    field: "Condition".into(),
-                    expression: expression.text().to_string(),
-                    failure,
-                };
-                let mut bindings = vec![("states", &states)];
-                bindings.extend(variables.iter().map(|(name, value)| (name.as_str(), value)));
-                match expression.evaluate(&Value::Null, &bindings) {
-                    Ok(Some(Value::Bool(matched))) => Ok(matched),
-                    Ok(Some(other)) => Err(StatesError::new(
+                match expression.evaluate_field("Condition", &bindings(&states, variables))? {
+                    Value::Bool(matched) => Ok(matched),
+                    other => Err(StatesError::new(
                         names::QUERY_EVALUATION_ERROR,
                         format!(
                             "The JSONata expression '{}' specified for the field 'Condition' returned {other}, not a boolean.",
                             expression.text()
                         ),
                     )),
-                    Ok(None) => Err(query_error(None).into()),
-                    Err(err) => Err(query_error(Some(err)).into()),
                 }
             }
         }

@@ -177,6 +177,16 @@ pub(crate) enum Transition {
     None,
 }
 
+impl Transition {
+    /// The state that follows, when the state names one itself.
+    pub(crate) fn next(&self) -> Option<&str> {
+        match self {
+            Transition::Next(next) => Some(next),
+            Transition::End | Transition::None => None,
+        }
+    }
+}
+
 /// What a state does.
 #[derive(Debug)]
 pub(crate) enum Kind {

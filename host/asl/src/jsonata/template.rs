@@ -67,6 +67,28 @@ impl QueryError {
     }
 }
 
+impl Expression {
+    /// Evaluates an expression written in a state's `field`: a failure, or nothing
+    /// (undefined), is a [`QueryError`] that names the field.
+    pub fn evaluate_field(
+        &self,
+        field: &str,
+        bindings: &[(&str, &Value)],
+    ) -> Result<Value, QueryError> {
+        let error = |failure| QueryError {
+            field: field.to_string(),
+            expression: self.text().to_string(),
+            failure,
+        };
+        // Step Functions gives expressions no context: `$` is not the input.
+        match self.evaluate(&Value::Null, bindings) {
+            Ok(Some(value)) => Ok(value),
+            Ok(None) => Err(error(None)),
+            Err(err) => Err(error(Some(err))),
+        }
+    }
+}
+
 impl Template {
     /// Parses `value` found in field `field` (`Output`, `Arguments`, `Assign`, ...); an
     /// expression that does not parse is refused with the field it is in.
@@ -127,19 +149,7 @@ fn node(value: &Value, field: &str) -> Result<Node, (String, JsonataError)> {
 fn evaluate(node: &Node, bindings: &[(&str, &Value)]) -> Result<Value, QueryError> {
     Ok(match node {
         Node::Literal(value) => value.clone(),
-        Node::Expression { expression, field } => {
-            let error = |failure| QueryError {
-                field: field.clone(),
-                expression: expression.text().to_string(),
-                failure,
-            };
-            // Step Functions gives expressions no context: `$` is not the input.
-            match expression.evaluate(&Value::Null, bindings) {
-                Ok(Some(value)) => value,
-                Ok(None) => return Err(error(None)),
-                Err(err) => return Err(error(Some(err))),
-            }
-        }
+        Node::Expression { expression, field } => expression.evaluate_field(field, bindings)?,
         Node::Object(fields) => {
             let mut map = Map::new();
             for (key, node) in fields {
