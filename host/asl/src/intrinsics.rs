@@ -7,6 +7,7 @@ use sha2::Digest as _;
 
 use crate::error::StatesError;
 use crate::path::{Path, kind_of};
+use crate::variables::Env;
 
 /// AWS allows at most 10 intrinsic calls nested in one field.
 const MAX_NESTING: usize = 10;
@@ -88,16 +89,16 @@ impl Call {
         Ok(call)
     }
 
-    /// Evaluates the call against the state's input and the context object.
-    pub(crate) fn eval(&self, input: &Value, context: &Value) -> Result<Value, StatesError> {
+    /// Evaluates the call against the state's input, the context object and the variables.
+    pub(crate) fn eval(&self, input: &Value, env: Env<'_>) -> Result<Value, StatesError> {
         let args = self
             .args
             .iter()
             .map(|arg| match arg {
                 Arg::Text { value, .. } => Ok(Value::String(value.clone())),
                 Arg::Literal(value) => Ok(value.clone()),
-                Arg::Path(path) => path.select(input, context),
-                Arg::Call(call) => call.eval(input, context),
+                Arg::Path(path) => path.select(input, env),
+                Arg::Call(call) => call.eval(input, env),
             })
             .collect::<Result<Vec<_>, _>>()?;
         let raw_template = match self.args.first() {
@@ -481,9 +482,13 @@ mod tests {
     use serde_json::json;
 
     fn eval(text: &str, input: Value) -> Result<Value, StatesError> {
-        Call::parse(text)
-            .unwrap()
-            .eval(&input, &json!({"Execution": {"Name": "exec-1"}}))
+        let context = json!({"Execution": {"Name": "exec-1"}});
+        let variables = crate::variables::Variables::default();
+        let env = Env {
+            context: &context,
+            variables: &variables,
+        };
+        Call::parse(text).unwrap().eval(&input, env)
     }
 
     fn ok(text: &str, input: Value) -> Value {

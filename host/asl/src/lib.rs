@@ -50,6 +50,7 @@ mod path;
 mod run;
 mod template;
 mod timestamp;
+mod variables;
 
 pub use clock::{Clock, TokioClock};
 pub use definition::{StateMachine, ValidationError, ValidationErrors};

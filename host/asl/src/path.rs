@@ -1,16 +1,20 @@
-//! Paths: JSONPath queries (through serde_json_path) over the state's input or the context
-//! object, and reference paths, the singular kind `ResultPath` writes through.
+//! Paths: JSONPath queries (through serde_json_path) over the state's input, the context
+//! object or a workflow variable, and reference paths, the singular kind `ResultPath`
+//! writes through.
 
 use serde_json::{Map, Value};
 use serde_json_path::JsonPath;
 
 use crate::error::{StatesError, names};
+use crate::variables::{Env, check_name};
 
-/// What a path reads: the state's input (`$...`) or the context object (`$$...`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a path reads: the state's input (`$...`), the context object (`$$...`) or a
+/// workflow variable (`$name...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Root {
     Input,
     Context,
+    Variable(String),
 }
 
 /// A parsed JSONPath as ASL uses it in InputPath, OutputPath, `.$` fields, `ItemsPath`,
@@ -26,12 +30,26 @@ pub(crate) struct Path {
 }
 
 impl Path {
-    /// Parses `$...` or `$$...`.
+    /// Parses `$...`, `$$...` or `$name...`.
     pub(crate) fn parse(text: &str) -> Result<Self, String> {
-        let (root, query_text) = match text.strip_prefix("$$") {
-            Some(rest) => (Root::Context, format!("${rest}")),
-            None if text.starts_with('$') => (Root::Input, text.to_string()),
-            None => return Err(format!("{text:?} is not a path: a path starts with '$'")),
+        let (root, query_text) = if let Some(rest) = text.strip_prefix("$$") {
+            (Root::Context, format!("${rest}"))
+        } else if let Some(rest) = text.strip_prefix('$') {
+            let name_end = rest.find(['.', '[']).unwrap_or(rest.len());
+            match &rest[..name_end] {
+                "" => (Root::Input, text.to_string()),
+                name => {
+                    check_name(name).map_err(|why| {
+                        format!("{text:?} is not a path: '${name}' names no variable ({why})")
+                    })?;
+                    (
+                        Root::Variable(name.to_string()),
+                        format!("${}", &rest[name_end..]),
+                    )
+                }
+            }
+        } else {
+            return Err(format!("{text:?} is not a path: a path starts with '$'"));
         };
         let query = JsonPath::parse(&query_text)
             .map_err(|err| format!("{text:?} is not a valid JSONPath: {err}"))?;
@@ -47,17 +65,19 @@ impl Path {
         &self.text
     }
 
-    pub(crate) fn root(&self) -> Root {
-        self.root
+    /// The value the path queries; `None` for a variable that has not been assigned.
+    fn target<'v>(&self, input: &'v Value, env: Env<'v>) -> Option<&'v Value> {
+        match &self.root {
+            Root::Input => Some(input),
+            Root::Context => Some(env.context),
+            Root::Variable(name) => env.variables.get(name),
+        }
     }
 
-    /// The selected value, or `None` when a singular path matches nothing.
-    pub(crate) fn find(&self, input: &Value, context: &Value) -> Option<Value> {
-        let target = match self.root {
-            Root::Input => input,
-            Root::Context => context,
-        };
-        let nodes = self.query.query(target);
+    /// The selected value, or `None` when a singular path matches nothing (or names a
+    /// variable that has no value).
+    pub(crate) fn find(&self, input: &Value, env: Env<'_>) -> Option<Value> {
+        let nodes = self.query.query(self.target(input, env)?);
         if self.singular {
             nodes.first().map(|node| (*node).clone())
         } else {
@@ -66,16 +86,37 @@ impl Path {
     }
 
     /// The selected value; a path that matches nothing is a `States.Runtime` error.
-    pub(crate) fn select(&self, input: &Value, context: &Value) -> Result<Value, StatesError> {
-        self.find(input, context).ok_or_else(|| {
-            StatesError::runtime(format!(
-                "Invalid path '{}': the path matches nothing in {}",
-                self.text,
-                match self.root {
-                    Root::Input => input,
-                    Root::Context => context,
-                }
-            ))
+    pub(crate) fn select(&self, input: &Value, env: Env<'_>) -> Result<Value, StatesError> {
+        self.find(input, env)
+            .ok_or_else(|| self.not_found(None, input, env))
+    }
+
+    /// The `States.Runtime` error for a path that matched nothing, with AWS's wording;
+    /// `field` is the template field that holds the path (`"name.$"`), if any.
+    pub(crate) fn not_found(
+        &self,
+        field: Option<&str>,
+        input: &Value,
+        env: Env<'_>,
+    ) -> StatesError {
+        let specified = field
+            .map(|field| format!(" specified for the field '{field}'"))
+            .unwrap_or_default();
+        let text = &self.text;
+        StatesError::runtime(match self.target(input, env) {
+            Some(target) => {
+                format!(
+                    "The JSONPath '{text}'{specified} could not be found in the input '{target}'"
+                )
+            }
+            None => {
+                let Root::Variable(name) = &self.root else {
+                    unreachable!("only a variable can be missing")
+                };
+                format!(
+                    "The JSONPath '{text}'{specified} references the variable '{name}', which has not been assigned"
+                )
+            }
         })
     }
 }
@@ -245,13 +286,19 @@ pub(crate) fn kind_of(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::variables::{Assignment, Variables};
     use serde_json::json;
 
     #[test]
     fn singular_paths_yield_the_node_and_others_an_array() {
         let input = json!({"a": {"b": [1, 2, 3]}, "x*": 5});
         let ctx = json!({"Execution": {"Name": "n"}});
-        let at = |p: &str| Path::parse(p).unwrap().find(&input, &ctx);
+        let variables = Variables::default();
+        let env = Env {
+            context: &ctx,
+            variables: &variables,
+        };
+        let at = |p: &str| Path::parse(p).unwrap().find(&input, env);
         assert_eq!(at("$.a.b[1]"), Some(json!(2)));
         assert_eq!(at("$.a.b[*]"), Some(json!([1, 2, 3])));
         assert_eq!(at("$.a.b[0:2]"), Some(json!([1, 2])));
@@ -260,6 +307,32 @@ mod tests {
         assert_eq!(at("$..missing"), Some(json!([])));
         assert_eq!(at("$$.Execution.Name"), Some(json!("n")));
         assert_eq!(at("$"), Some(input.clone()));
+    }
+
+    #[test]
+    fn variable_paths_read_the_variable() {
+        let mut variables = Variables::default();
+        let values = json!({"order": {"items": [{"n": 1}, {"n": 2}]}, "x": 7});
+        variables
+            .apply(Assignment::check(values.as_object().unwrap().clone(), &variables).unwrap());
+        let env = Env {
+            context: &Value::Null,
+            variables: &variables,
+        };
+        let at = |p: &str| Path::parse(p).unwrap().find(&json!({"x": 1}), env);
+        assert_eq!(at("$x"), Some(json!(7)));
+        assert_eq!(at("$order.items[1].n"), Some(json!(2)));
+        assert_eq!(at("$order.items[*].n"), Some(json!([1, 2])));
+        assert_eq!(at("$order['items'][0]"), Some(json!({"n": 1})));
+        assert_eq!(at("$nothing"), None);
+        let err = Path::parse("$nothing.a")
+            .unwrap()
+            .select(&json!({}), env)
+            .unwrap_err();
+        assert_eq!(err.error, names::RUNTIME);
+        assert!(err.cause.contains("variable 'nothing'"), "{}", err.cause);
+        assert!(Path::parse("$states.input").is_err());
+        assert!(Path::parse("$1a").is_err());
     }
 
     #[test]

@@ -8,16 +8,17 @@ use futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 
 use crate::definition::{
-    Catcher, Condition, Count, Kind, Language, MapSpec, Percentage, Resource, Retrier, Seconds,
-    State, States, TaskSpec, Text, WaitFor,
+    Assign, Catcher, ChoiceRule, Count, Kind, Language, MapSpec, Percentage, Resource, Retrier,
+    Seconds, State, States, TaskSpec, Text, WaitFor,
 };
 use crate::error::{StatesError, names};
 use crate::execution::{Execution, check_size};
 use crate::history::{details_key, not_truncated};
 use crate::invoker::{BoxFuture, InvokeError, TaskCall};
-use crate::jsonata::{Expression, Variables, bindings};
+use crate::jsonata::{self, Expression, bindings};
 use crate::path::kind_of;
 use crate::timestamp;
+use crate::variables::{Assignment, Env, Variables};
 
 /// How an execution ended.
 pub(crate) enum Ending {
@@ -39,7 +40,7 @@ pub(crate) async fn execution(exec: &Execution) -> Ending {
         let body = runner.scope(
             &exec.machine.states,
             exec.input.clone(),
-            Variables::new(),
+            Variables::default(),
             &mut cursor,
         );
         match exec.machine.timeout_seconds {
@@ -99,7 +100,7 @@ struct Done<'s> {
     next: Option<&'s str>,
     output: Value,
     /// Variables the state assigned (`Assign`), to take effect once it has exited.
-    assigned: Option<Variables>,
+    assigned: Option<Assignment>,
 }
 
 impl<'e> Runner<'e> {
@@ -136,7 +137,9 @@ impl<'e> Runner<'e> {
                 let done = self
                     .state(states.get(name), input, &variables, cursor)
                     .await?;
-                variables.extend(done.assigned.unwrap_or_default());
+                if let Some(assignment) = done.assigned {
+                    variables.apply(assignment);
+                }
                 match done.next {
                     Some(next) => {
                         name = next;
@@ -165,9 +168,13 @@ impl<'e> Runner<'e> {
         let mut retry_count = 0;
         let (done, output_text) = loop {
             let context = self.context(state, &entered_time, retry_count);
+            let env = Env {
+                context: &context,
+                variables,
+            };
             // The output is serialized once: for the size check and the exited event.
             let attempt = self
-                .attempt(state, &raw, &context, variables, cursor)
+                .attempt(state, &raw, env, cursor)
                 .await
                 .and_then(|done| {
                     let text = done.output.to_string();
@@ -190,24 +197,17 @@ impl<'e> Runner<'e> {
                 .iter()
                 .find(|c| c.error_equals.iter().any(|n| error.matches(n)))
             {
-                Some(catcher) => {
-                    catch(catcher, state, &raw, &context, variables, &error).map(|done| {
-                        let text = done.output.to_string();
-                        (done, text)
-                    })
-                }
+                Some(catcher) => catch(catcher, state, &raw, env, &error).map(|done| {
+                    let text = done.output.to_string();
+                    (done, text)
+                }),
                 None => Err(error),
             };
         }?;
         let mut exited =
             json!({ "name": state.name, "output": output_text, "outputDetails": not_truncated() });
         if let Some(assigned) = &done.assigned {
-            // As AWS records them: each value as JSON text.
-            let texts: serde_json::Map<String, Value> = assigned
-                .iter()
-                .map(|(name, value)| (name.clone(), Value::String(value.to_string())))
-                .collect();
-            exited["assignedVariables"] = Value::Object(texts);
+            exited["assignedVariables"] = assigned.record();
             exited["assignedVariablesDetails"] = json!({ "truncated": false });
         }
         self.event(cursor, &format!("{prefix}StateExited"), Some(exited));
@@ -221,28 +221,26 @@ impl<'e> Runner<'e> {
         context
     }
 
-    /// One attempt: InputPath, Parameters, the state's work, ResultSelector, ResultPath,
-    /// OutputPath.
+    /// One attempt: InputPath, Parameters, the state's work, ResultSelector, Assign,
+    /// ResultPath, OutputPath. Paths read the variables as they were when the state was
+    /// entered, so OutputPath does not see what Assign sets.
     async fn attempt<'s>(
         &self,
         state: &'s State,
         raw: &Value,
-        context: &Value,
-        variables: &Variables,
+        env: Env<'_>,
         cursor: &mut u64,
     ) -> Result<Done<'s>, StatesError> {
         if state.language == Language::Jsonata {
-            return self
-                .attempt_jsonata(state, raw, context, variables, cursor)
-                .await;
+            return self.attempt_jsonata(state, raw, env, cursor).await;
         }
         let effective = match &state.input_path {
-            Some(path) => path.select(raw, context)?,
+            Some(path) => path.select(raw, env)?,
             None => json!({}),
         };
         let next = state.transition.next();
         let parameters = |input: Value| match &state.parameters {
-            Some(template) => template.render(&input, context),
+            Some(template) => template.render(&input, env),
             None => Ok(input),
         };
         let result = match &state.kind {
@@ -252,64 +250,41 @@ impl<'e> Runner<'e> {
             },
             Kind::Task(spec) => {
                 let payload = parameters(effective)?;
-                self.task(spec, payload, raw, context, variables, cursor)
-                    .await?
+                self.task(spec, payload, raw, env, cursor).await?
             }
             Kind::Parallel { branches } => {
                 let input = parameters(effective)?;
-                self.parallel(branches, input, variables, cursor).await?
-            }
-            Kind::Map(spec) => {
-                self.map(state, spec, &effective, context, variables, cursor)
+                self.parallel(branches, input, env.variables, cursor)
                     .await?
             }
-            Kind::Choice { choices, default } => {
-                let target = choose(
-                    state,
-                    choices,
-                    default.as_deref(),
-                    &effective,
-                    context,
-                    variables,
-                )?;
-                return Ok(Done {
-                    next: Some(target),
-                    output: output_path(state, effective, context)?,
-                    assigned: None,
-                });
+            Kind::Map(spec) => self.map(state, spec, &effective, env, cursor).await?,
+            Kind::Choice { rules, default } => {
+                let branch = choose(state, rules, default.as_deref(), &effective, env)?;
+                return without_result(state, Some(branch.next), branch.assign, effective, env);
             }
             Kind::Wait(wait) => {
-                let delay = self.wait_for(wait, &effective, context, variables)?;
+                let delay = self.wait_for(wait, &effective, env)?;
                 self.exec.engine.clock.sleep(delay).await;
-                return Ok(Done {
-                    next,
-                    output: output_path(state, effective, context)?,
-                    assigned: None,
-                });
+                return without_result(state, next, state.assign.as_ref(), effective, env);
             }
-            Kind::Succeed => {
-                return Ok(Done {
-                    next: None,
-                    output: output_path(state, effective, context)?,
-                    assigned: None,
-                });
-            }
+            Kind::Succeed => return without_result(state, None, None, effective, env),
             Kind::Fail { error, cause } => {
-                return Err(failure(error, cause, raw, context, variables)?);
+                return Err(failure(error, cause, raw, env)?);
             }
         };
         let selected = match &state.result_selector {
-            Some(template) => template.render(&result, context)?,
+            Some(template) => template.render(&result, env)?,
             None => result,
         };
+        let assigned = evaluate_assign(state.assign.as_ref(), &selected, env)?;
         let merged = match &state.result_path {
             Some(path) => path.write(raw.clone(), selected)?,
             None => raw.clone(),
         };
         Ok(Done {
             next,
-            output: output_path(state, merged, context)?,
-            assigned: None,
+            output: output_path(state, merged, env)?,
+            assigned,
         })
     }
 
@@ -320,15 +295,16 @@ impl<'e> Runner<'e> {
         &self,
         state: &'s State,
         raw: &Value,
-        context: &Value,
-        variables: &Variables,
+        env: Env<'_>,
         cursor: &mut u64,
     ) -> Result<Done<'s>, StatesError> {
-        let mut states = json!({ "input": raw, "context": context });
+        let mut states = json!({ "input": raw, "context": env.context });
         let mut next = state.transition.next();
+        let mut assign = state.assign.as_ref();
+        let mut output = state.output.as_ref();
         let arguments = |states: &Value| match &state.arguments {
             Some(arguments) => arguments
-                .evaluate(&bindings(states, variables))
+                .evaluate(&bindings(states, env.variables))
                 .map_err(StatesError::from),
             None => Ok(raw.clone()),
         };
@@ -336,46 +312,37 @@ impl<'e> Runner<'e> {
             Kind::Pass { .. } | Kind::Succeed => None,
             Kind::Task(spec) => {
                 let payload = arguments(&states)?;
-                Some(
-                    self.task(spec, payload, raw, context, variables, cursor)
-                        .await?,
-                )
+                Some(self.task(spec, payload, raw, env, cursor).await?)
             }
-            Kind::Choice { choices, default } => {
-                next = Some(choose(
-                    state,
-                    choices,
-                    default.as_deref(),
-                    raw,
-                    context,
-                    variables,
-                )?);
+            Kind::Choice { rules, default } => {
+                let branch = choose(state, rules, default.as_deref(), raw, env)?;
+                (next, assign, output) = (Some(branch.next), branch.assign, branch.output);
                 None
             }
             Kind::Wait(wait) => {
-                let delay = self.wait_for(wait, raw, context, variables)?;
+                let delay = self.wait_for(wait, raw, env)?;
                 self.exec.engine.clock.sleep(delay).await;
                 None
             }
             Kind::Fail { error, cause } => {
-                return Err(failure(error, cause, raw, context, variables)?);
+                return Err(failure(error, cause, raw, env)?);
             }
             Kind::Parallel { branches } => {
                 let input = arguments(&states)?;
-                Some(self.parallel(branches, input, variables, cursor).await?)
+                Some(
+                    self.parallel(branches, input, env.variables, cursor)
+                        .await?,
+                )
             }
-            Kind::Map(spec) => Some(
-                self.map(state, spec, raw, context, variables, cursor)
-                    .await?,
-            ),
+            Kind::Map(spec) => Some(self.map(state, spec, raw, env, cursor).await?),
         };
         if let Some(result) = &result {
             states["result"] = result.clone();
         }
         // Output and Assign both see the variables as they were when the state was entered.
-        let assigned = assign(state.assign.as_ref(), &states, variables)?;
-        let output = match (&state.output, result) {
-            (Some(output), _) => output.evaluate(&bindings(&states, variables))?,
+        let assigned = evaluate_assign(assign, &states, env)?;
+        let output = match (output, result) {
+            (Some(output), _) => output.evaluate(&bindings(&states, env.variables))?,
             (None, Some(result)) => result,
             (None, None) => raw.clone(),
         };
@@ -390,8 +357,7 @@ impl<'e> Runner<'e> {
         &self,
         wait: &WaitFor,
         input: &Value,
-        context: &Value,
-        variables: &Variables,
+        env: Env<'_>,
     ) -> Result<Duration, StatesError> {
         let until = |at: time::OffsetDateTime| {
             let left = at - self.exec.engine.clock.now();
@@ -401,7 +367,7 @@ impl<'e> Runner<'e> {
             WaitFor::Seconds(seconds) => Duration::from_secs(*seconds),
             WaitFor::Timestamp(at) => until(*at),
             WaitFor::SecondsPath(path) => {
-                let value = path.select(input, context)?;
+                let value = path.select(input, env)?;
                 Duration::from_secs(value.as_u64().ok_or_else(|| {
                     StatesError::runtime(format!(
                         "The SecondsPath '{}' must select a non-negative integer, got {value}",
@@ -410,19 +376,19 @@ impl<'e> Runner<'e> {
                 })?)
             }
             WaitFor::SecondsExpression(expression) => {
-                let value = evaluate(expression, "Seconds", input, context, variables)?;
+                let value = evaluate(expression, "Seconds", input, env)?;
                 Duration::from_secs(value.as_u64().ok_or_else(|| {
                     wrong_value(expression, "Seconds", "a non-negative integer", &value)
                 })?)
             }
             WaitFor::TimestampExpression(expression) => {
-                let value = evaluate(expression, "Timestamp", input, context, variables)?;
+                let value = evaluate(expression, "Timestamp", input, env)?;
                 until(value.as_str().and_then(timestamp::parse).ok_or_else(|| {
                     wrong_value(expression, "Timestamp", "an RFC 3339 timestamp", &value)
                 })?)
             }
             WaitFor::TimestampPath(path) => {
-                let value = path.select(input, context)?;
+                let value = path.select(input, env)?;
                 until(value.as_str().and_then(timestamp::parse).ok_or_else(|| {
                     StatesError::runtime(format!(
                         "The TimestampPath '{}' must select an RFC 3339 timestamp, got {value}",
@@ -438,24 +404,11 @@ impl<'e> Runner<'e> {
         spec: &TaskSpec,
         payload: Value,
         raw: &Value,
-        context: &Value,
-        variables: &Variables,
+        env: Env<'_>,
         cursor: &mut u64,
     ) -> Result<Value, StatesError> {
-        let timeout = seconds(
-            spec.timeout.as_ref(),
-            raw,
-            context,
-            variables,
-            "TimeoutSeconds",
-        )?;
-        let heartbeat = seconds(
-            spec.heartbeat.as_ref(),
-            raw,
-            context,
-            variables,
-            "HeartbeatSeconds",
-        )?;
+        let timeout = seconds(spec.timeout.as_ref(), raw, env, "TimeoutSeconds")?;
+        let heartbeat = seconds(spec.heartbeat.as_ref(), raw, env, "HeartbeatSeconds")?;
         let payload_text = payload.to_string();
         check_size("task's input", &payload_text)?;
         let call = task_call(&spec.resource, &payload)?;
@@ -572,16 +525,15 @@ impl<'e> Runner<'e> {
         state: &State,
         spec: &MapSpec,
         input: &Value,
-        context: &Value,
-        variables: &Variables,
+        env: Env<'_>,
         cursor: &mut u64,
     ) -> Result<Value, StatesError> {
         let items = match state.language {
-            Language::JsonPath => spec.items_path.select(input, context)?,
+            Language::JsonPath => spec.items_path.select(input, env)?,
             Language::Jsonata => match &spec.items {
                 Some(items) => {
-                    let states = json!({ "input": input, "context": context });
-                    items.evaluate(&bindings(&states, variables))?
+                    let states = json!({ "input": input, "context": env.context });
+                    items.evaluate(&bindings(&states, env.variables))?
                 }
                 None => input.clone(),
             },
@@ -606,22 +558,16 @@ impl<'e> Runner<'e> {
             }
         };
         let total = items.len();
-        let max_concurrency = count(
-            &spec.max_concurrency,
-            input,
-            context,
-            variables,
-            "MaxConcurrencyPath",
-        )?;
+        let max_concurrency = count(&spec.max_concurrency, input, env, "MaxConcurrencyPath")?;
         let tolerated_count = spec
             .tolerated_failure_count
             .as_ref()
-            .map(|c| count(c, input, context, variables, "ToleratedFailureCountPath"))
+            .map(|c| count(c, input, env, "ToleratedFailureCountPath"))
             .transpose()?;
         let tolerated_percentage = spec
             .tolerated_failure_percentage
             .as_ref()
-            .map(|p| percentage(p, input, context, variables))
+            .map(|p| percentage(p, input, env))
             .transpose()?;
         let tolerant = tolerated_count.is_some() || tolerated_percentage.is_some();
         let exceeded = |failures: usize| {
@@ -644,23 +590,33 @@ impl<'e> Runner<'e> {
                 let details = json!({ "name": state.name, "index": index });
                 self.event(&mut at, "MapIterationStarted", Some(details.clone()));
                 let item_context = || {
-                    let mut context = context.clone();
+                    let mut context = env.context.clone();
                     context["Map"] = json!({ "Item": { "Index": index, "Value": item } });
                     context
                 };
                 let item_input = match (&spec.item_selector, &spec.jsonata_item_selector) {
-                    (Some(selector), _) => selector.render(input, &item_context()),
+                    (Some(selector), _) => {
+                        let context = item_context();
+                        selector.render(
+                            input,
+                            Env {
+                                context: &context,
+                                ..env
+                            },
+                        )
+                    }
                     (None, Some(selector)) => {
                         let states = json!({ "input": input, "context": item_context() });
                         selector
-                            .evaluate(&[("states", &states)])
+                            .evaluate(&bindings(&states, env.variables))
                             .map_err(StatesError::from)
                     }
                     (None, None) => Ok(item),
                 };
                 let result = match item_input {
                     Ok(item_input) => {
-                        self.scope(&spec.processor, item_input, variables.clone(), &mut at)
+                        let variables = env.variables.clone();
+                        self.scope(&spec.processor, item_input, variables, &mut at)
                             .await
                     }
                     Err(error) => Err(error),
@@ -759,23 +715,29 @@ fn catch<'s>(
     catcher: &'s Catcher,
     state: &State,
     raw: &Value,
-    context: &Value,
-    variables: &Variables,
+    env: Env<'_>,
     error: &StatesError,
 ) -> Result<Done<'s>, StatesError> {
-    let (output, assigned) = match (state.language, &catcher.result_path) {
-        (Language::Jsonata, _) => {
+    let (output, assigned) = match state.language {
+        Language::Jsonata => {
             let states =
-                json!({ "input": raw, "context": context, "errorOutput": error.to_output() });
-            let assigned = assign(catcher.assign.as_ref(), &states, variables)?;
+                json!({ "input": raw, "context": env.context, "errorOutput": error.to_output() });
+            let assigned = evaluate_assign(catcher.assign.as_ref(), &states, env)?;
             let output = match &catcher.output {
-                Some(output) => output.evaluate(&bindings(&states, variables))?,
+                Some(output) => output.evaluate(&bindings(&states, env.variables))?,
                 None => error.to_output(),
             };
             (output, assigned)
         }
-        (Language::JsonPath, Some(path)) => (path.write(raw.clone(), error.to_output())?, None),
-        (Language::JsonPath, None) => (raw.clone(), None),
+        Language::JsonPath => {
+            let error_output = error.to_output();
+            let assigned = evaluate_assign(catcher.assign.as_ref(), &error_output, env)?;
+            let output = match &catcher.result_path {
+                Some(path) => path.write(raw.clone(), error_output)?,
+                None => raw.clone(),
+            };
+            (output, assigned)
+        }
     };
     Ok(Done {
         next: Some(&catcher.next),
@@ -784,35 +746,45 @@ fn catch<'s>(
     })
 }
 
-/// Evaluates an `Assign` field: the new values, checked against AWS's size limit.
-fn assign(
-    template: Option<&crate::jsonata::Template>,
-    states: &Value,
-    variables: &Variables,
-) -> Result<Option<Variables>, StatesError> {
-    let Some(template) = template else {
-        return Ok(None);
+/// Evaluates an `Assign` field into the values it gives, checked against AWS's limits.
+/// `reads` is what its expressions see: `$` in JSONPath, the `$states` object in JSONata.
+fn evaluate_assign(
+    assign: Option<&Assign>,
+    reads: &Value,
+    env: Env<'_>,
+) -> Result<Option<Assignment>, StatesError> {
+    let values = match assign {
+        None => return Ok(None),
+        Some(Assign::JsonPath(template)) => template.render(reads, env)?,
+        Some(Assign::Jsonata(template)) => template.evaluate(&bindings(reads, env.variables))?,
     };
-    let Value::Object(assigned) = template.evaluate(&bindings(states, variables))? else {
+    let Value::Object(values) = values else {
         unreachable!("validation makes Assign an object");
     };
-    let size: usize = assigned.values().map(|v| v.to_string().len()).sum();
-    if size > crate::execution::MAX_PAYLOAD_BYTES {
-        return Err(StatesError::new(
-            names::DATA_LIMIT_EXCEEDED,
-            format!(
-                "The variables assigned by this state are {size} bytes, over the {}-byte limit",
-                crate::execution::MAX_PAYLOAD_BYTES
-            ),
-        ));
-    }
-    Ok(Some(assigned))
+    Assignment::check(values, env.variables).map(Some)
 }
 
-fn output_path(state: &State, value: Value, context: &Value) -> Result<Value, StatesError> {
+/// The end of a JSONPath state that has no result (Choice, Wait, Succeed): Assign reads
+/// its effective input, which OutputPath then filters.
+fn without_result<'s>(
+    state: &State,
+    next: Option<&'s str>,
+    assign: Option<&Assign>,
+    effective: Value,
+    env: Env<'_>,
+) -> Result<Done<'s>, StatesError> {
+    let assigned = evaluate_assign(assign, &effective, env)?;
+    Ok(Done {
+        next,
+        output: output_path(state, effective, env)?,
+        assigned,
+    })
+}
+
+fn output_path(state: &State, value: Value, env: Env<'_>) -> Result<Value, StatesError> {
     // The 256 KiB check happens once the attempt is done (`Runner::state`).
     Ok(match &state.output_path {
-        Some(path) => path.select(&value, context)?,
+        Some(path) => path.select(&value, env)?,
         None => json!({}),
     })
 }
@@ -829,15 +801,14 @@ fn string_result(value: Value, what: &str) -> Result<String, StatesError> {
 fn seconds(
     spec: Option<&Seconds>,
     raw: &Value,
-    context: &Value,
-    variables: &Variables,
+    env: Env<'_>,
     field: &str,
 ) -> Result<Option<u64>, StatesError> {
     match spec {
         None => Ok(None),
         Some(Seconds::Fixed(seconds)) => Ok(Some(*seconds)),
         Some(Seconds::Path(path)) => {
-            let value = path.select(raw, &Value::Null)?;
+            let value = path.select(raw, env)?;
             match value.as_u64() {
                 Some(seconds) if seconds > 0 => Ok(Some(seconds)),
                 _ => Err(StatesError::runtime(format!(
@@ -847,7 +818,7 @@ fn seconds(
             }
         }
         Some(Seconds::Expression(expression)) => {
-            let value = evaluate(expression, field, raw, context, variables)?;
+            let value = evaluate(expression, field, raw, env)?;
             match value.as_u64() {
                 Some(seconds) if seconds > 0 => Ok(Some(seconds)),
                 _ => Err(wrong_value(expression, field, "a positive integer", &value)),
@@ -862,11 +833,10 @@ fn evaluate(
     expression: &Expression,
     field: &str,
     input: &Value,
-    context: &Value,
-    variables: &Variables,
+    env: Env<'_>,
 ) -> Result<Value, StatesError> {
-    let states = json!({ "input": input, "context": context });
-    Ok(expression.evaluate_field(field, &bindings(&states, variables))?)
+    let states = json!({ "input": input, "context": env.context });
+    Ok(expression.evaluate_field(field, &bindings(&states, env.variables))?)
 }
 
 /// A JSONata field whose expression gave a value of the wrong kind.
@@ -880,29 +850,45 @@ fn wrong_value(expression: &Expression, field: &str, expected: &str, value: &Val
     )
 }
 
-/// The Choice rule that matches first, else `Default`, else `States.NoChoiceMatched`.
+/// Where a Choice state goes, with the `Assign` and `Output` that apply there.
+struct Branch<'s> {
+    next: &'s str,
+    assign: Option<&'s Assign>,
+    output: Option<&'s jsonata::Template>,
+}
+
+/// The first rule that matches, with its own `Assign` and `Output`; else `Default`, with
+/// the state's; else `States.NoChoiceMatched`.
 fn choose<'s>(
-    state: &State,
-    choices: &'s [(Condition, String)],
+    state: &'s State,
+    rules: &'s [ChoiceRule],
     default: Option<&'s str>,
     input: &Value,
-    context: &Value,
-    variables: &Variables,
-) -> Result<&'s str, StatesError> {
-    for (condition, target) in choices {
-        if condition.eval(input, context, variables)? {
-            return Ok(target);
+    env: Env<'_>,
+) -> Result<Branch<'s>, StatesError> {
+    for rule in rules {
+        if rule.condition.eval(input, env)? {
+            return Ok(Branch {
+                next: &rule.next,
+                assign: rule.assign.as_ref(),
+                output: rule.output.as_ref(),
+            });
         }
     }
-    default.ok_or_else(|| {
-        StatesError::new(
+    match default {
+        Some(next) => Ok(Branch {
+            next,
+            assign: state.assign.as_ref(),
+            output: state.output.as_ref(),
+        }),
+        None => Err(StatesError::new(
             names::NO_CHOICE_MATCHED,
             format!(
                 "No Choice rule of state '{}' matched, and it has no Default",
                 state.name
             ),
-        )
-    })
+        )),
+    }
 }
 
 /// A Fail state's error: its `Error` and `Cause`, fixed or computed.
@@ -910,23 +896,18 @@ fn failure(
     error: &Option<Text>,
     cause: &Option<Text>,
     raw: &Value,
-    context: &Value,
-    variables: &Variables,
+    env: Env<'_>,
 ) -> Result<StatesError, StatesError> {
     let text = |text: &Option<Text>, field: &str| -> Result<String, StatesError> {
         match text {
             None => Ok(String::new()),
             Some(Text::Fixed(text)) => Ok(text.clone()),
-            Some(Text::Path(path)) => string_result(path.select(raw, context)?, path.text()),
-            Some(Text::Call(call)) => {
-                string_result(call.eval(raw, context)?, "the intrinsic function")
-            }
-            Some(Text::Expression(expression)) => {
-                match evaluate(expression, field, raw, context, variables)? {
-                    Value::String(text) => Ok(text),
-                    other => Err(wrong_value(expression, field, "a string", &other)),
-                }
-            }
+            Some(Text::Path(path)) => string_result(path.select(raw, env)?, path.text()),
+            Some(Text::Call(call)) => string_result(call.eval(raw, env)?, "the intrinsic function"),
+            Some(Text::Expression(expression)) => match evaluate(expression, field, raw, env)? {
+                Value::String(text) => Ok(text),
+                other => Err(wrong_value(expression, field, "a string", &other)),
+            },
         }
     };
     Ok(StatesError::new(
@@ -935,17 +916,11 @@ fn failure(
     ))
 }
 
-fn count(
-    spec: &Count,
-    input: &Value,
-    context: &Value,
-    variables: &Variables,
-    field: &str,
-) -> Result<u64, StatesError> {
+fn count(spec: &Count, input: &Value, env: Env<'_>, field: &str) -> Result<u64, StatesError> {
     match spec {
         Count::Fixed(n) => Ok(*n),
         Count::Path(path) => {
-            let value = path.select(input, context)?;
+            let value = path.select(input, env)?;
             value.as_u64().ok_or_else(|| {
                 StatesError::runtime(format!(
                     "The {field} '{}' must select a non-negative integer, got {value}",
@@ -955,7 +930,7 @@ fn count(
         }
         Count::Expression(expression) => {
             let field = field.trim_end_matches("Path");
-            let value = evaluate(expression, field, input, context, variables)?;
+            let value = evaluate(expression, field, input, env)?;
             value
                 .as_u64()
                 .ok_or_else(|| wrong_value(expression, field, "a non-negative integer", &value))
@@ -963,16 +938,11 @@ fn count(
     }
 }
 
-fn percentage(
-    spec: &Percentage,
-    input: &Value,
-    context: &Value,
-    variables: &Variables,
-) -> Result<f64, StatesError> {
+fn percentage(spec: &Percentage, input: &Value, env: Env<'_>) -> Result<f64, StatesError> {
     match spec {
         Percentage::Fixed(p) => Ok(*p),
         Percentage::Path(path) => {
-            let value = path.select(input, context)?;
+            let value = path.select(input, env)?;
             value.as_f64().filter(|p| (0.0..=100.0).contains(p)).ok_or_else(|| {
                 StatesError::runtime(format!(
                     "The ToleratedFailurePercentagePath '{}' must select a number from 0 to 100, got {value}",
@@ -982,7 +952,7 @@ fn percentage(
         }
         Percentage::Expression(expression) => {
             let field = "ToleratedFailurePercentage";
-            let value = evaluate(expression, field, input, context, variables)?;
+            let value = evaluate(expression, field, input, env)?;
             value
                 .as_f64()
                 .filter(|p| (0.0..=100.0).contains(p))

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use crate::error::StatesError;
 use crate::intrinsics::{Call, looks_like_call};
 use crate::path::Path;
+use crate::variables::Env;
 
 /// A compiled template.
 #[derive(Debug, Clone)]
@@ -80,33 +81,27 @@ impl Template {
         }
     }
 
-    /// Builds the payload from the state's (effective) input and the context object.
-    pub(crate) fn render(&self, input: &Value, context: &Value) -> Result<Value, StatesError> {
+    /// Builds the payload from the state's (effective) input, the context object and the
+    /// variables.
+    pub(crate) fn render(&self, input: &Value, env: Env<'_>) -> Result<Value, StatesError> {
         match self {
             Template::Static(value) => Ok(value.clone()),
             Template::Object(fields) => {
                 let mut map = Map::with_capacity(fields.len());
                 for (name, template) in fields {
-                    map.insert(name.clone(), template.render(input, context)?);
+                    map.insert(name.clone(), template.render(input, env)?);
                 }
                 Ok(Value::Object(map))
             }
             Template::Array(items) => items
                 .iter()
-                .map(|item| item.render(input, context))
+                .map(|item| item.render(input, env))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
-            Template::Path { field, path } => path.find(input, context).ok_or_else(|| {
-                StatesError::runtime(format!(
-                    "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{}'",
-                    path.text(),
-                    match path.root() {
-                        crate::path::Root::Input => input,
-                        crate::path::Root::Context => context,
-                    }
-                ))
-            }),
-            Template::Call(call) => call.eval(input, context),
+            Template::Path { field, path } => path
+                .find(input, env)
+                .ok_or_else(|| path.not_found(Some(field), input, env)),
+            Template::Call(call) => call.eval(input, env),
         }
     }
 }
@@ -115,7 +110,17 @@ impl Template {
 mod tests {
     use super::*;
     use crate::error::names;
+    use crate::variables::Variables;
     use serde_json::json;
+
+    fn render(template: &Template, input: Value, context: Value) -> Result<Value, StatesError> {
+        let variables = Variables::default();
+        let env = Env {
+            context: &context,
+            variables: &variables,
+        };
+        template.render(&input, env)
+    }
 
     #[test]
     fn dynamic_fields_static_fields_and_nesting() {
@@ -126,12 +131,12 @@ mod tests {
             "greeting.$": "States.Format('hi {}', $.who)"
         }))
         .unwrap();
-        let out = template
-            .render(
-                &json!({"who": "Ana", "n": 2}),
-                &json!({"Execution": {"Name": "e1"}}),
-            )
-            .unwrap();
+        let out = render(
+            &template,
+            json!({"who": "Ana", "n": 2}),
+            json!({"Execution": {"Name": "e1"}}),
+        )
+        .unwrap();
         assert_eq!(
             out,
             json!({
@@ -146,7 +151,7 @@ mod tests {
     #[test]
     fn missing_path_is_a_runtime_error_naming_the_field() {
         let template = Template::parse(&json!({"x.$": "$.missing"})).unwrap();
-        let err = template.render(&json!({}), &json!({})).unwrap_err();
+        let err = render(&template, json!({}), json!({})).unwrap_err();
         assert_eq!(err.error, names::RUNTIME);
         assert!(err.cause.contains("'x.$'"), "{}", err.cause);
     }

@@ -5,9 +5,10 @@ use std::cmp::Ordering;
 use serde_json::{Map, Value};
 
 use crate::error::{StatesError, names};
-use crate::jsonata::{Expression, Variables, bindings};
+use crate::jsonata::{Expression, bindings};
 use crate::path::Path;
 use crate::timestamp;
+use crate::variables::Env;
 
 /// A Boolean expression of a Choice rule.
 #[derive(Debug)]
@@ -115,9 +116,12 @@ impl Condition {
         top: bool,
         errors: &mut Vec<(String, String)>,
     ) -> Option<Self> {
-        let mut operators = rule
-            .keys()
-            .filter(|k| !matches!(k.as_str(), "Variable" | "Next" | "Comment"));
+        // A top-level rule's `Assign` is read by the Choice state's parser.
+        let mut operators = rule.keys().filter(|k| match k.as_str() {
+            "Variable" | "Next" | "Comment" => false,
+            "Assign" => !top,
+            _ => true,
+        });
         let Some(operator) = operators.next() else {
             errors.push((
                 at.into(),
@@ -273,16 +277,11 @@ impl Condition {
 
     /// Evaluates the rule. A missing `Variable` is a `States.Runtime` error (except for
     /// `IsPresent`); values of another type than the operator's compare as false.
-    pub(crate) fn eval(
-        &self,
-        input: &Value,
-        context: &Value,
-        variables: &Variables,
-    ) -> Result<bool, StatesError> {
+    pub(crate) fn eval(&self, input: &Value, env: Env<'_>) -> Result<bool, StatesError> {
         match self {
             Condition::And(rules) => {
                 for rule in rules {
-                    if !rule.eval(input, context, variables)? {
+                    if !rule.eval(input, env)? {
                         return Ok(false);
                     }
                 }
@@ -290,17 +289,17 @@ impl Condition {
             }
             Condition::Or(rules) => {
                 for rule in rules {
-                    if rule.eval(input, context, variables)? {
+                    if rule.eval(input, env)? {
                         return Ok(true);
                     }
                 }
                 Ok(false)
             }
-            Condition::Not(rule) => Ok(!rule.eval(input, context, variables)?),
-            Condition::Compare(comparison) => comparison.eval(input, context),
+            Condition::Not(rule) => Ok(!rule.eval(input, env)?),
+            Condition::Compare(comparison) => comparison.eval(input, env),
             Condition::Jsonata(expression) => {
-                let states = serde_json::json!({ "input": input, "context": context });
-                match expression.evaluate_field("Condition", &bindings(&states, variables))? {
+                let states = serde_json::json!({ "input": input, "context": env.context });
+                match expression.evaluate_field("Condition", &bindings(&states, env.variables))? {
                     Value::Bool(matched) => Ok(matched),
                     other => Err(StatesError::new(
                         names::QUERY_EVALUATION_ERROR,
@@ -316,8 +315,8 @@ impl Condition {
 }
 
 impl Comparison {
-    fn eval(&self, input: &Value, context: &Value) -> Result<bool, StatesError> {
-        let found = self.variable.find(input, context);
+    fn eval(&self, input: &Value, env: Env<'_>) -> Result<bool, StatesError> {
+        let found = self.variable.find(input, env);
         if let Test::Is {
             what: Is::Present,
             expected,
@@ -354,7 +353,7 @@ impl Comparison {
             } => {
                 let other = match operand {
                     Operand::Value(v) => v.clone(),
-                    Operand::Path(path) => path.select(input, context)?,
+                    Operand::Path(path) => path.select(input, env)?,
                 };
                 match compare(*ty, &value, &other) {
                     Some(Ordering::Equal) => *or_equal,
@@ -443,8 +442,17 @@ mod tests {
         parsed.unwrap()
     }
 
+    fn eval(value: Value, input: &Value) -> Result<bool, StatesError> {
+        let variables = crate::variables::Variables::default();
+        let env = Env {
+            context: &json!({}),
+            variables: &variables,
+        };
+        rule(value).eval(input, env)
+    }
+
     fn holds(value: Value, input: &Value) -> bool {
-        rule(value).eval(input, &json!({}), &Map::new()).unwrap()
+        eval(value, input).unwrap()
     }
 
     #[test]
@@ -534,9 +542,7 @@ mod tests {
 
     #[test]
     fn missing_variable_is_a_runtime_error() {
-        let err = rule(json!({"Variable": "$.x", "StringEquals": "a"}))
-            .eval(&json!({}), &json!({}), &Map::new())
-            .unwrap_err();
+        let err = eval(json!({"Variable": "$.x", "StringEquals": "a"}), &json!({})).unwrap_err();
         assert_eq!(err.error, "States.Runtime");
     }
 

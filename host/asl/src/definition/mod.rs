@@ -153,8 +153,8 @@ pub(crate) struct State {
     /// JSONata: `Output`, the state's output (the result, or the input for states
     /// without one, when absent).
     pub(crate) output: Option<jsonata::Template>,
-    /// JSONata: `Assign`, the workflow variables the state sets (an object).
-    pub(crate) assign: Option<jsonata::Template>,
+    /// `Assign`, the workflow variables the state sets.
+    pub(crate) assign: Option<Assign>,
     /// `None` when the definition says `null` (the state sees `{}`).
     pub(crate) input_path: Option<Path>,
     /// `None` when the definition says `null` (the state outputs `{}`).
@@ -195,7 +195,7 @@ pub(crate) enum Kind {
     },
     Task(Box<TaskSpec>),
     Choice {
-        choices: Vec<(Condition, String)>,
+        rules: Vec<ChoiceRule>,
         default: Option<String>,
     },
     Wait(WaitFor),
@@ -224,6 +224,28 @@ impl Kind {
             Kind::Map(_) => "Map",
         }
     }
+}
+
+/// An `Assign` field (of a state, a Catch entry or a Choice rule): variable names and the
+/// values they get, in the language of the state.
+#[derive(Debug, Clone)]
+pub(crate) enum Assign {
+    /// Keys ending in `.$` take a path (`$` is the state's result, or its input for
+    /// Choice and Wait, or the error output in a Catch), `$$`, `$var` or an intrinsic.
+    JsonPath(Template),
+    /// Values are JSONata templates over `$states` and the variables.
+    Jsonata(jsonata::Template),
+}
+
+/// A top-level Choice rule. When it matches, its `Assign` and `Output` replace the
+/// state's own, which apply only when `Default` is taken.
+#[derive(Debug)]
+pub(crate) struct ChoiceRule {
+    pub(crate) condition: Condition,
+    pub(crate) next: String,
+    pub(crate) assign: Option<Assign>,
+    /// JSONata only.
+    pub(crate) output: Option<jsonata::Template>,
 }
 
 /// A Task state's own fields.
@@ -329,6 +351,6 @@ pub(crate) struct Catcher {
     pub(crate) result_path: Option<ReferencePath>,
     /// JSONata: `Output`, with `$states.errorOutput` (the error output when absent).
     pub(crate) output: Option<jsonata::Template>,
-    /// JSONata: `Assign`, with `$states.errorOutput`.
-    pub(crate) assign: Option<jsonata::Template>,
+    /// `Assign`, reading the error output (`$` or `$states.errorOutput`).
+    pub(crate) assign: Option<Assign>,
 }

@@ -11,6 +11,7 @@ use crate::error::names;
 use crate::intrinsics::looks_like_call;
 use crate::jsonata::{self, Expression};
 use crate::timestamp;
+use crate::variables::check_name;
 
 const SCHEMA: &str = "SCHEMA_VALIDATION_FAILED";
 /// Longest state name AWS accepts.
@@ -29,6 +30,7 @@ const WORKING: &[&str] = &[
     "ResultPath",
     "Retry",
     "Catch",
+    "Assign",
 ];
 
 /// Fields each JSONPath state type accepts besides `Type`, `Comment` and `QueryLanguage`:
@@ -36,7 +38,7 @@ const WORKING: &[&str] = &[
 fn allowed_fields(kind: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
     let flow: &[&str] = &["Next", "End", "InputPath", "OutputPath"];
     Some(match kind {
-        "Pass" => (flow, &["Parameters", "ResultPath", "Result"]),
+        "Pass" => (flow, &["Parameters", "ResultPath", "Result", "Assign"]),
         "Task" => (
             WORKING,
             &[
@@ -47,10 +49,19 @@ fn allowed_fields(kind: &str) -> Option<(&'static [&'static str], &'static [&'st
                 "HeartbeatSecondsPath",
             ],
         ),
-        "Choice" => (&[], &["InputPath", "OutputPath", "Choices", "Default"]),
+        "Choice" => (
+            &[],
+            &["InputPath", "OutputPath", "Choices", "Default", "Assign"],
+        ),
         "Wait" => (
             flow,
-            &["Seconds", "SecondsPath", "Timestamp", "TimestampPath"],
+            &[
+                "Seconds",
+                "SecondsPath",
+                "Timestamp",
+                "TimestampPath",
+                "Assign",
+            ],
         ),
         "Succeed" => (&[], &["InputPath", "OutputPath"]),
         "Fail" => (&[], &["Error", "ErrorPath", "Cause", "CausePath"]),
@@ -124,26 +135,39 @@ fn jsonata_fields(kind: &str) -> &'static [&'static str] {
     }
 }
 
-/// A workflow variable's name: a letter or `_`, then letters, digits or `_`, at most 80
-/// characters; `states` is reserved.
-fn variable_name(name: &str) -> Result<(), &'static str> {
-    let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_');
-    if !first_ok || !chars.all(|c| c.is_alphanumeric() || c == '_') {
-        return Err("it must start with a letter or '_' and hold only letters, digits and '_'");
+/// An `Assign` object (of a state, a Catch entry or a Choice rule): its keys are variable
+/// names, with `.$` on those that take a path or an intrinsic in JSONPath. Errors carry
+/// the JSON pointer below the field.
+fn assign(value: &Value, language: Language) -> Result<Assign, (String, String)> {
+    let Value::Object(entries) = value else {
+        return Err((
+            String::new(),
+            "'Assign' must be an object of variable names and values".into(),
+        ));
+    };
+    let mut names = std::collections::HashSet::new();
+    for key in entries.keys() {
+        let name = match language {
+            Language::JsonPath => key.strip_suffix(".$").unwrap_or(key),
+            Language::Jsonata => key,
+        };
+        let refused = |why: &str| (pointer("", key), format!("{name:?} {why}"));
+        check_name(name).map_err(|why| refused(&format!("is not a variable name: {why}")))?;
+        if !names.insert(name) {
+            return Err(refused("is assigned twice"));
+        }
     }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err("it is longer than 80 characters");
+    match language {
+        Language::JsonPath => Template::parse(value).map(Assign::JsonPath),
+        Language::Jsonata => jsonata::Template::parse(value, "Assign")
+            .map(Assign::Jsonata)
+            .map_err(|(field, err)| {
+                (
+                    String::new(),
+                    format!("the JSONata expression in '{field}' does not parse: {err}"),
+                )
+            }),
     }
-    if name == "states" {
-        return Err("'states' is reserved");
-    }
-    Ok(())
-}
-
-/// The message for a field this engine does not run yet, though Step Functions does.
-fn not_yet(what: &str) -> String {
-    format!("{what} is not supported by the local engine yet")
 }
 
 /// Escapes a key for a JSON pointer.
@@ -285,22 +309,15 @@ impl<'a> Fields<'a, '_> {
             .ok()
     }
 
-    /// `Assign`: an object whose keys are variable names.
-    fn assign(&mut self) -> Option<jsonata::Template> {
+    /// `Assign`, in the state's language; errors at the offending key.
+    fn assign(&mut self, language: Language) -> Option<Assign> {
         let value = self.get("Assign")?;
-        let Value::Object(names) = value else {
-            self.error(
-                "Assign",
-                "'Assign' must be an object of variable names and values",
-            );
-            return None;
-        };
-        for name in names.keys() {
-            if let Err(why) = variable_name(name) {
-                self.error("Assign", format!("{name:?} is not a variable name: {why}"));
-            }
-        }
-        self.jsonata_template("Assign")
+        assign(value, language)
+            .map_err(|(below, why)| {
+                let at = format!("{}{below}", self.at("Assign"));
+                self.errors.push(ValidationError::new(SCHEMA, &at, why));
+            })
+            .ok()
     }
 
     /// A JSONata state's string field that may be one `{% expression %}`: `Ok(expression)`,
@@ -525,9 +542,7 @@ fn state(name: &str, fields: &mut Fields<'_, '_>, machine_language: Language) ->
         if ["Type", "Comment", "QueryLanguage"].contains(&key_str) {
             continue;
         }
-        let message = if key_str == "Assign" && language == Language::JsonPath {
-            not_yet("Assign in a JSONPath state")
-        } else if !allowed(key_str) {
+        let message = if !allowed(key_str) {
             let uses = match language {
                 Language::JsonPath => "",
                 Language::Jsonata => " that uses JSONata",
@@ -572,7 +587,7 @@ fn state(name: &str, fields: &mut Fields<'_, '_>, machine_language: Language) ->
         language,
         arguments: fields.jsonata_template("Arguments"),
         output: fields.jsonata_template("Output"),
-        assign: fields.assign(),
+        assign: fields.assign(language),
         input_path: fields.path_or_null("InputPath"),
         output_path: fields.path_or_null("OutputPath"),
         parameters,
@@ -705,10 +720,10 @@ fn resource(text: &str) -> Result<Resource, String> {
 
 fn choice(fields: &mut Fields<'_, '_>, language: Language) -> Option<Kind> {
     let default = fields.string("Default").map(str::to_string);
-    let rules = fields.non_empty_array("Choices", "a Choice state")?;
-    let mut choices = Vec::new();
+    let entries = fields.non_empty_array("Choices", "a Choice state")?;
+    let mut rules = Vec::new();
     let mut problems = Vec::new();
-    for (i, rule) in rules.iter().enumerate() {
+    for (i, rule) in entries.iter().enumerate() {
         let at = format!("{}/{i}", fields.at("Choices"));
         let Value::Object(map) = rule else {
             problems.push((at, "a Choice rule must be an object".to_string()));
@@ -728,8 +743,29 @@ fn choice(fields: &mut Fields<'_, '_>, language: Language) -> Option<Kind> {
             Language::JsonPath => Condition::parse(map, &at, true, &mut problems),
             Language::Jsonata => jsonata_rule(map, &at, &mut problems),
         };
+        let assign = map.get("Assign").and_then(|value| {
+            assign(value, language)
+                .map_err(|(below, why)| problems.push((format!("{at}/Assign{below}"), why)))
+                .ok()
+        });
+        let output = map.get("Output").filter(|_| language == Language::Jsonata);
+        let output = output.and_then(|value| {
+            jsonata::Template::parse(value, "Output")
+                .map_err(|(field, err)| {
+                    problems.push((
+                        format!("{at}/Output"),
+                        format!("the JSONata expression in '{field}' does not parse: {err}"),
+                    ))
+                })
+                .ok()
+        });
         if let (Some(condition), Some(next)) = (condition, next) {
-            choices.push((condition, next));
+            rules.push(ChoiceRule {
+                condition,
+                next,
+                assign,
+                output,
+            });
         }
     }
     let failed = !problems.is_empty();
@@ -738,10 +774,11 @@ fn choice(fields: &mut Fields<'_, '_>, language: Language) -> Option<Kind> {
             .into_iter()
             .map(|(at, why)| ValidationError::new(SCHEMA, &at, why)),
     );
-    (!failed).then_some(Kind::Choice { choices, default })
+    (!failed).then_some(Kind::Choice { rules, default })
 }
 
-/// A JSONata Choice rule: `Condition` (one `{% %}` expression) and `Next`.
+/// A JSONata Choice rule's `Condition` (one `{% %}` expression); its other fields are
+/// `Next`, `Assign` and `Output`.
 fn jsonata_rule(
     rule: &Map<String, Value>,
     at: &str,
@@ -749,8 +786,7 @@ fn jsonata_rule(
 ) -> Option<Condition> {
     for key in rule.keys() {
         let message = match key.as_str() {
-            "Condition" | "Next" | "Comment" => continue,
-            "Output" | "Assign" => not_yet(&format!("'{key}' in a Choice rule")),
+            "Condition" | "Next" | "Comment" | "Output" | "Assign" => continue,
             _ => format!("The field '{key}' is not supported in a JSONata Choice rule"),
         };
         problems.push((pointer(at, key), message));
@@ -1199,14 +1235,12 @@ fn retriers(fields: &mut Fields<'_, '_>) -> Vec<Retrier> {
 fn catchers(fields: &mut Fields<'_, '_>, language: Language) -> Vec<Catcher> {
     let own: &[&str] = match language {
         Language::JsonPath => &["ResultPath"],
-        Language::Jsonata => &["Output", "Assign"],
+        Language::Jsonata => &["Output"],
     };
     entries(fields, "Catch", |entry| {
         for key in entry.map.keys() {
             let key = key.as_str();
-            if key == "Assign" && language == Language::JsonPath {
-                entry.error(key, not_yet("Assign in a JSONPath Catch entry"));
-            } else if !["ErrorEquals", "Next", "Comment"].contains(&key) && !own.contains(&key) {
+            if !["ErrorEquals", "Next", "Comment", "Assign"].contains(&key) && !own.contains(&key) {
                 entry.error(
                     key,
                     format!("The field '{key}' is not supported in a Catch entry"),
@@ -1219,7 +1253,7 @@ fn catchers(fields: &mut Fields<'_, '_>, language: Language) -> Vec<Catcher> {
             return None;
         }
         let output = entry.jsonata_template("Output");
-        let assign = entry.assign();
+        let assign = entry.assign(language);
         if (entry.map.contains_key("Output") && output.is_none())
             || (entry.map.contains_key("Assign") && assign.is_none())
         {

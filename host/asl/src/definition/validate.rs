@@ -68,9 +68,9 @@ fn transitions(state: &super::State) -> Vec<(String, &str)> {
     if let Transition::Next(next) = &state.transition {
         out.push(("/Next".to_string(), next.as_str()));
     }
-    if let Kind::Choice { choices, default } = &state.kind {
-        for (i, (_, next)) in choices.iter().enumerate() {
-            out.push((format!("/Choices/{i}/Next"), next.as_str()));
+    if let Kind::Choice { rules, default } = &state.kind {
+        for (i, rule) in rules.iter().enumerate() {
+            out.push((format!("/Choices/{i}/Next"), rule.next.as_str()));
         }
         out.extend(default.iter().map(|d| ("/Default".to_string(), d.as_str())));
     }

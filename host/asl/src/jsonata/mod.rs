@@ -165,16 +165,13 @@ fn context_reference(node: &AstNode) -> Option<String> {
     }
 }
 
-/// Workflow variables, by name.
-pub(crate) type Variables = serde_json::Map<String, Value>;
-
 /// The bindings a state's expression sees: `$states` and every visible variable.
 pub(crate) fn bindings<'a>(
     states: &'a Value,
-    variables: &'a Variables,
+    variables: &'a crate::variables::Variables,
 ) -> Vec<(&'a str, &'a Value)> {
     std::iter::once(("states", states))
-        .chain(variables.iter().map(|(name, value)| (name.as_str(), value)))
+        .chain(variables.iter())
         .collect()
 }
 

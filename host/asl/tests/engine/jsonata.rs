@@ -99,9 +99,10 @@ async fn choice_conditions_pick_the_first_true_rule() {
             json!({
                 "C": {"Type": "Choice", "Choices": [
                     {"Condition": "{% $states.input.amount > 100 %}", "Next": "Big"},
-                    {"Condition": "{% $states.input.amount > 10 and $states.context.State.Name = 'C' %}", "Next": "Medium"}
+                    {"Condition": "{% $states.input.amount > 10 and $states.context.State.Name = 'C' %}", "Next": "Medium",
+                     "Output": {"seen": "{% $states.input.amount %}"}}
                 ], "Default": "Small", "Output": {"seen": "{% $states.input.amount %}"}},
-                "Big": {"Type": "Pass", "Output": "big", "End": true},
+                "Big": {"Type": "Pass", "Output": {"big": "{% $states.input %}"}, "End": true},
                 "Medium": {"Type": "Pass", "Output": "{% 'medium ' & $string($states.input.seen) %}", "End": true},
                 "Small": {"Type": "Succeed", "Output": {"small": "{% $states.input.seen %}"}}
             }),
@@ -110,7 +111,8 @@ async fn choice_conditions_pick_the_first_true_rule() {
         (machine, json!({"amount": amount}))
     };
     for (amount, expected) in [
-        (500, json!("big")),
+        // A matching rule's Output replaces the state's; without one the input passes.
+        (500, json!({"big": {"amount": 500}})),
         (50, json!("medium 50")),
         (5, json!({"small": 5})),
     ] {
@@ -539,11 +541,15 @@ fn jsonpath_fields_and_bad_expressions_are_refused_in_jsonata_states() {
         ),
         (
             json!({"Type": "Pass", "Assign": {"states": 1}, "End": true}),
-            "/States/S/Assign",
+            "/States/S/Assign/states",
         ),
         (
             json!({"Type": "Pass", "Assign": {"1st": 1}, "End": true}),
-            "/States/S/Assign",
+            "/States/S/Assign/1st",
+        ),
+        (
+            json!({"Type": "Pass", "Assign": {"x.$": "$.a"}, "End": true}),
+            "/States/S/Assign/x.$",
         ),
         (
             json!({"Type": "Map", "ItemsPath": "$.x", "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Succeed"}}}, "End": true}),
@@ -561,11 +567,6 @@ fn jsonpath_fields_and_bad_expressions_are_refused_in_jsonata_states() {
             "{location}: {found:?}"
         );
     }
-    // Variables are not run in JSONPath states yet.
-    let found = refused(
-        json!({"StartAt": "S", "States": {"S": {"Type": "Pass", "Assign": {"x": 1}, "End": true}}}),
-    );
-    assert_eq!(found[0].0, "/States/S/Assign");
     // A JSONata machine cannot hold JSONPath states; the other way round is fine.
     let found = refused(jsonata(
         json!({"S": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": true}}),

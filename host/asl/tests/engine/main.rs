@@ -9,3 +9,4 @@ mod jsonata;
 mod processing;
 mod states;
 mod validation;
+mod variables;
