@@ -16,6 +16,7 @@ use jsonata_core::parser;
 use jsonata_core::value::JValue;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// A JSONata error: the language's code (`T2002`, `S0201`, `D3030`, ...; empty when the
 /// evaluator gives none) and its message.
@@ -43,21 +44,30 @@ impl From<EvaluatorError> for JsonataError {
     }
 }
 
-/// A parsed expression. Parsing is checked once, when the definition is validated; the
-/// evaluator's syntax tree is not `Send`, so each evaluation parses the text again
-/// (microseconds, against a state transition's tens).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A parsed expression: parsed once, when the definition is validated, and evaluated as
+/// often as its state runs.
+#[derive(Debug, Clone)]
 pub struct Expression {
     text: String,
+    ast: Arc<AstNode>,
+    /// The `$names` the expression mentions. Only those bindings are handed to the
+    /// evaluator: each is a conversion of its whole value.
+    names: Arc<[String]>,
 }
+
+impl PartialEq for Expression {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Expression {}
 
 impl Expression {
     /// Parses `text` (the part between `{%` and `%}`).
     pub fn parse(text: &str) -> Result<Expression, JsonataError> {
-        parser::parse(text).map_err(|err| JsonataError::from_message(err.to_string()))?;
-        Ok(Expression {
-            text: text.to_string(),
-        })
+        let ast = parser::parse(text).map_err(|err| JsonataError::from_message(err.to_string()))?;
+        Ok(Self::from_ast(text, ast))
     }
 
     /// Parses an expression written in a state's field. Step Functions evaluates these
@@ -74,9 +84,19 @@ impl Expression {
                 ),
             });
         }
-        Ok(Expression {
+        Ok(Self::from_ast(text, ast))
+    }
+
+    fn from_ast(text: &str, ast: AstNode) -> Expression {
+        let mut names = Vec::new();
+        variable_names(&ast, &mut names);
+        names.sort();
+        names.dedup();
+        Expression {
             text: text.to_string(),
-        })
+            ast: Arc::new(ast),
+            names: names.into(),
+        }
     }
 
     /// The expression's text.
@@ -92,19 +112,113 @@ impl Expression {
         input: &Value,
         bindings: &[(&str, &Value)],
     ) -> Result<Option<Value>, JsonataError> {
-        let ast =
-            parser::parse(&self.text).map_err(|err| JsonataError::from_message(err.to_string()))?;
         let mut context = Context::new();
         for (name, value) in bindings {
-            context.bind((*name).to_string(), JValue::from((*value).clone()));
+            if self
+                .names
+                .binary_search_by(|n| n.as_str().cmp(name))
+                .is_ok()
+            {
+                context.bind((*name).to_string(), JValue::from((*value).clone()));
+            }
         }
         let mut evaluator = Evaluator::with_context(context);
         register_aws_functions(&mut evaluator)?;
-        let result = evaluator.evaluate(&ast, &JValue::from(input.clone()))?;
+        let result = evaluator.evaluate(&self.ast, &JValue::from(input.clone()))?;
         if result.is_undefined() {
             return Ok(None);
         }
         Ok(Some(whole_numbers_as_integers(Value::from(&result))))
+    }
+}
+
+/// Every `$name` in the expression, wherever it appears (functions included: `$string`
+/// is a name too, and binding a variable of that name is what the reference does).
+fn variable_names(node: &AstNode, names: &mut Vec<String>) {
+    let all = |nodes: &[AstNode], names: &mut Vec<String>| {
+        nodes.iter().for_each(|node| variable_names(node, names))
+    };
+    match node {
+        AstNode::Variable(name) => names.push(name.clone()),
+        AstNode::Function { name, args, .. } => {
+            names.push(name.clone());
+            all(args, names);
+        }
+        AstNode::Path { steps } => {
+            for step in steps {
+                variable_names(&step.node, names);
+                for stage in &step.stages {
+                    if let jsonata_core::ast::Stage::Filter(filter) = stage {
+                        variable_names(filter, names);
+                    }
+                }
+            }
+        }
+        AstNode::Binary { lhs, rhs, .. } => {
+            variable_names(lhs, names);
+            variable_names(rhs, names);
+        }
+        AstNode::Unary { operand: inner, .. }
+        | AstNode::Lambda { body: inner, .. }
+        | AstNode::FunctionApplication(inner) => variable_names(inner, names),
+        AstNode::Call { procedure, args } => {
+            variable_names(procedure, names);
+            all(args, names);
+        }
+        AstNode::Array(items) | AstNode::Block(items) | AstNode::ArrayGroup(items) => {
+            all(items, names)
+        }
+        AstNode::Object(pairs) => pairs.iter().for_each(|(key, value)| {
+            variable_names(key, names);
+            variable_names(value, names);
+        }),
+        AstNode::ObjectTransform { input, pattern } => {
+            variable_names(input, names);
+            pattern.iter().for_each(|(key, value)| {
+                variable_names(key, names);
+                variable_names(value, names);
+            });
+        }
+        AstNode::Conditional {
+            condition,
+            then_branch,
+            else_branch,
+        } => {
+            variable_names(condition, names);
+            variable_names(then_branch, names);
+            if let Some(other) = else_branch {
+                variable_names(other, names);
+            }
+        }
+        AstNode::Sort { input, terms } => {
+            variable_names(input, names);
+            terms
+                .iter()
+                .for_each(|(term, _)| variable_names(term, names));
+        }
+        AstNode::Transform {
+            location,
+            update,
+            delete,
+        } => {
+            variable_names(location, names);
+            variable_names(update, names);
+            if let Some(delete) = delete {
+                variable_names(delete, names);
+            }
+        }
+        AstNode::String(_)
+        | AstNode::Name(_)
+        | AstNode::Number(_)
+        | AstNode::Boolean(_)
+        | AstNode::Null
+        | AstNode::Undefined
+        | AstNode::Placeholder
+        | AstNode::Regex { .. }
+        | AstNode::ParentVariable(_)
+        | AstNode::Wildcard
+        | AstNode::Descendant
+        | AstNode::Parent(_) => {}
     }
 }
 
@@ -363,6 +477,30 @@ mod tests {
 
     fn eval(text: &str) -> Result<Option<Value>, JsonataError> {
         Expression::parse(text)?.evaluate(&Value::Null, &[])
+    }
+
+    #[test]
+    fn an_expression_knows_every_name_it_mentions() {
+        let expression = Expression::parse(
+            "$a + $count($b[$c > 1]) ~> $map(function($x) { $x * $d }) ? {'k': $e} : $f.g^($h)",
+        )
+        .unwrap();
+        let names: Vec<&str> = expression.names.iter().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            ["a", "b", "c", "count", "d", "e", "f", "h", "map", "x"]
+        );
+        // Only mentioned bindings are converted; the others cannot change the result.
+        let big = json!({"huge": vec![0; 10_000]});
+        let result = expression_result("$a + 1", &[("a", &json!(41)), ("unused", &big)]);
+        assert_eq!(result, Some(json!(42)));
+    }
+
+    fn expression_result(text: &str, bindings: &[(&str, &Value)]) -> Option<Value> {
+        Expression::parse(text)
+            .unwrap()
+            .evaluate(&Value::Null, bindings)
+            .unwrap()
     }
 
     #[test]
