@@ -72,31 +72,21 @@ async fn report_delivers(harness: &Harness, name: &str) {
     assert_eq!(types.iter().filter(|t| *t == "TaskSucceeded").count(), 3);
 }
 
-/// Options that run statemachine/report.jsonata.asl.json instead of the JSONPath file.
-fn in_jsonata(options: Options) -> Options {
-    Options {
-        configure: Some(Box::new(|config| {
-            config.workflow.definition = Some(
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../statemachine/report.jsonata.asl.json"),
-            );
-        })),
-        ..options
-    }
-}
-
 #[tokio::test]
 async fn report_workflow_in_jsonata_on_sqlite() {
-    let harness = Harness::with(in_jsonata(Options::default())).await;
+    let harness = Harness::with(Options::default().in_jsonata()).await;
     report_delivers(&harness, "jsonata-run").await;
 }
 
 #[tokio::test]
 async fn report_workflow_in_jsonata_database_down_sends_the_failure_message() {
-    let harness = Harness::with(in_jsonata(Options {
-        sql_url: Some("mysql://root@127.0.0.1:1/COFFEE".into()),
-        ..Options::default()
-    }))
+    let harness = Harness::with(
+        Options {
+            sql_url: Some("mysql://root@127.0.0.1:1/COFFEE".into()),
+            ..Options::default()
+        }
+        .in_jsonata(),
+    )
     .await;
     database_down_fails_with_a_message(&harness, "jsonata-db-down").await;
 }

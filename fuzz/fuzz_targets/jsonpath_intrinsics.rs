@@ -1,8 +1,10 @@
 //! JSONPath and intrinsic-function evaluation, through the public engine: the first line of
 //! the data is an expression, the rest is the execution input. The expression is tried as a
-//! Parameters value (`"v.$"`: a path or an intrinsic call), an InputPath, a ResultPath and
-//! a Choice variable; each machine that validates is executed. Whatever the expression and
-//! input, an execution must end, and a failure must carry a `States.*` error.
+//! Parameters value (`"v.$"`: a path or an intrinsic call), an InputPath, a ResultPath, a
+//! Choice variable and an `Assign` value; each machine that validates is executed, after a
+//! state that assigns the variables `$in` (the input) and `$x`, so `$in.a`-style paths read
+//! something. Whatever the expression and input, an execution must end, and a failure must
+//! carry a `States.*` error.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
@@ -37,21 +39,32 @@ fn engine() -> &'static Engine {
     })
 }
 
-fn machines(expr: &str) -> [Value; 4] {
-    let pass = |fields: Value| json!({"StartAt": "S", "States": {"S": fields}});
+fn machines(expr: &str) -> [Value; 5] {
+    let init = json!({"Type": "Pass", "Assign": {"in.$": "$", "x": {"a": [1, "b"]}}});
+    let after_init = |start: &str, mut states: Value| {
+        let mut init = init.clone();
+        init["Next"] = json!(start);
+        states["Init"] = init;
+        json!({"StartAt": "Init", "States": states})
+    };
+    let pass = |fields: Value| after_init("S", json!({ "S": fields }));
     [
         pass(json!({"Type": "Pass", "Parameters": {"v.$": expr}, "End": true})),
         pass(json!({"Type": "Pass", "InputPath": expr, "End": true})),
         pass(json!({"Type": "Pass", "Result": {"r": 1}, "ResultPath": expr, "End": true})),
-        json!({"StartAt": "C", "States": {
-            "C": {"Type": "Choice", "Choices": [
-                {"Variable": expr, "IsPresent": true, "Next": "Yes"},
-                {"Variable": expr, "StringMatches": "*a*", "Next": "Yes"},
-                {"Variable": expr, "NumericGreaterThanEqualsPath": expr, "Next": "Yes"}
-            ], "Default": "No"},
-            "Yes": {"Type": "Succeed"},
-            "No": {"Type": "Succeed"}
-        }}),
+        pass(json!({"Type": "Pass", "Assign": {"v.$": expr}, "OutputPath": expr, "End": true})),
+        after_init(
+            "C",
+            json!({
+                "C": {"Type": "Choice", "Choices": [
+                    {"Variable": expr, "IsPresent": true, "Next": "Yes"},
+                    {"Variable": expr, "StringMatches": "*a*", "Next": "Yes"},
+                    {"Variable": expr, "NumericGreaterThanEqualsPath": expr, "Next": "Yes"}
+                ], "Default": "No"},
+                "Yes": {"Type": "Succeed"},
+                "No": {"Type": "Succeed"}
+            }),
+        ),
     ]
 }
 

@@ -1,6 +1,8 @@
-//! Local engine overhead: Pass-state transitions per second, memory over 100k executions,
-//! and the whole report workflow's latency on embedded defaults (SQLite, embedded S3,
-//! outbox) and on MySQL (the local MariaDB; skipped when it is not reachable).
+//! Local engine overhead: Pass-state transitions per second (plain, and JSONata states
+//! evaluating an expression and assigning a variable), memory over 100k executions, and
+//! the whole report workflow's latency on embedded defaults (SQLite, embedded S3, outbox),
+//! in JSONPath and in JSONata, and on MySQL (the local MariaDB; skipped when it is not
+//! reachable).
 //!
 //! `cargo bench -p cafe-report-tests --bench workflow` (after `cargo xtask components`).
 //! Method and results: BENCHMARKS.md.
@@ -15,11 +17,21 @@ use cafe_report_tests::{Harness, Options, mysql_url, seeded_mysql, summarize};
 use serde_json::{Map, Value, json};
 
 /// A chain of `n` Pass states, each adding nothing: pure engine overhead per transition
-/// (entered/exited events, input/output processing, context object).
-fn pass_chain(n: usize) -> StateMachine {
+/// (entered/exited events, input/output processing, context object). With `jsonata`,
+/// each state also evaluates an `Output` and an `Assign` expression.
+fn pass_chain(n: usize, jsonata: bool) -> StateMachine {
     let mut states = Map::new();
     for i in 0..n {
-        let mut state = json!({"Type": "Pass"});
+        let mut state = if jsonata {
+            json!({
+                "Type": "Pass",
+                "QueryLanguage": "JSONata",
+                "Output": "{% $states.input %}",
+                "Assign": {"last": "{% $states.context.State.Name %}"}
+            })
+        } else {
+            json!({"Type": "Pass"})
+        };
         if i + 1 == n {
             state["End"] = json!(true);
         } else {
@@ -30,11 +42,12 @@ fn pass_chain(n: usize) -> StateMachine {
     StateMachine::from_value(&json!({"StartAt": "S0", "States": states})).unwrap()
 }
 
-async fn pass_transitions() {
+async fn pass_transitions(jsonata: bool) {
     let invoker = |_: TaskCall| async { Ok::<Value, InvokeError>(Value::Null) };
     let engine = Engine::new(Arc::new(invoker), Arc::new(TokioClock::system()));
     let states = 1000;
-    let machine = Arc::new(pass_chain(states));
+    let machine = Arc::new(pass_chain(states, jsonata));
+    let kind = if jsonata { "JSONata Pass" } else { "Pass" };
     let input = Some(json!({"order": 42, "beans": ["kenya", "peru"]}).to_string());
     let run = || {
         engine.execute(
@@ -58,11 +71,11 @@ async fn pass_transitions() {
         samples.push(begin.elapsed());
     }
     let elapsed = start.elapsed();
-    summarize(&format!("execution of {states} Pass states"), samples);
+    summarize(&format!("execution of {states} {kind} states"), samples);
     let per_second = (states * executions) as f64 / elapsed.as_secs_f64();
     println!(
         "{:<44} {per_second:>10.0} transitions/s",
-        "Pass transitions (1 thread)"
+        format!("{kind} transitions (1 thread)")
     );
 }
 
@@ -78,7 +91,7 @@ fn rss_bytes() -> u64 {
 async fn memory_over_executions() {
     let invoker = |_: TaskCall| async { Ok::<Value, InvokeError>(Value::Null) };
     let engine = Engine::new(Arc::new(invoker), Arc::new(TokioClock::system()));
-    let machine = Arc::new(pass_chain(10));
+    let machine = Arc::new(pass_chain(10, false));
     let input = Some(json!({"order": 42, "beans": ["kenya", "peru"]}).to_string());
     let mut readings = Vec::new();
     let start = Instant::now();
@@ -104,11 +117,10 @@ async fn memory_over_executions() {
     );
 }
 
-async fn report_workflow(label: &str, sql_url: Option<String>) {
+async fn report_workflow(label: &str, options: Options) {
     let harness = Harness::with(Options {
         limits: Some(Limits::default()),
-        sql_url,
-        ..Options::default()
+        ..options
     })
     .await;
     let workflow = harness.workflow();
@@ -144,12 +156,24 @@ async fn report_workflow(label: &str, sql_url: Option<String>) {
 
 #[tokio::main]
 async fn main() {
-    pass_transitions().await;
+    pass_transitions(false).await;
+    pass_transitions(true).await;
     memory_over_executions().await;
-    report_workflow("SQLite", None).await;
+    report_workflow("SQLite", Options::default()).await;
+    report_workflow("JSONata, SQLite", Options::default().in_jsonata()).await;
     let mysql = mysql_url("cafe_report_bench");
     match MysqlBackend::create_database(&mysql).await {
-        Ok(()) => report_workflow("MySQL", Some(seeded_mysql("cafe_report_bench").await)).await,
+        Ok(()) => {
+            let sql_url = Some(seeded_mysql("cafe_report_bench").await);
+            report_workflow(
+                "MySQL",
+                Options {
+                    sql_url,
+                    ..Options::default()
+                },
+            )
+            .await
+        }
         Err(err) => println!("report workflow on MySQL: skipped, {mysql} unreachable: {err:#}"),
     }
 }

@@ -110,6 +110,22 @@ pub struct Options {
     pub configure: Option<ConfigureFn>,
 }
 
+impl Options {
+    /// These options, running statemachine/report.jsonata.asl.json instead of the JSONPath
+    /// file.
+    pub fn in_jsonata(self) -> Options {
+        Options {
+            configure: Some(Box::new(|config| {
+                config.workflow.definition = Some(
+                    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("../statemachine/report.jsonata.asl.json"),
+                );
+            })),
+            ..self
+        }
+    }
+}
+
 impl Harness {
     pub async fn new() -> Harness {
         Harness::with(Options::default()).await
