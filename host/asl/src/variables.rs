@@ -2,6 +2,7 @@
 //! AWS's limits on both. Paths and expressions read them through an [`Env`].
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -20,32 +21,42 @@ pub(crate) struct Env<'a> {
 }
 
 /// The variables visible in one scope. A Parallel branch or Map iteration starts with a
-/// copy of the outer ones, so what it assigns stays inside it. The serialized size of
-/// each value is kept, so the execution-wide limit costs nothing to check.
+/// copy of the outer ones, so what it assigns stays inside it; values are shared, so the
+/// copy costs a reference count per variable, not a copy of each value. The serialized
+/// size of each value is kept, so the execution-wide limit costs nothing to check.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Variables {
-    values: Map<String, Value>,
-    sizes: HashMap<String, usize>,
+    values: HashMap<String, Stored>,
     total_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+struct Stored {
+    value: Arc<Value>,
+    /// Serialized size.
+    bytes: usize,
 }
 
 impl Variables {
     pub(crate) fn get(&self, name: &str) -> Option<&Value> {
-        self.values.get(name)
+        self.values.get(name).map(|stored| &*stored.value)
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.values
             .iter()
-            .map(|(name, value)| (name.as_str(), value))
+            .map(|(name, stored)| (name.as_str(), &*stored.value))
     }
 
     /// Makes a state's assignment visible to the states after it.
     pub(crate) fn apply(&mut self, assignment: Assignment) {
         self.total_bytes = assignment.total_bytes;
         for Assigned { name, value, text } in assignment.entries {
-            self.sizes.insert(name.clone(), text.len());
-            self.values.insert(name, value);
+            let stored = Stored {
+                value: Arc::new(value),
+                bytes: text.len(),
+            };
+            self.values.insert(name, stored);
         }
     }
 }
@@ -92,7 +103,8 @@ impl Assignment {
         }
         let replaced: usize = entries
             .iter()
-            .filter_map(|entry| visible.sizes.get(&entry.name))
+            .filter_map(|entry| visible.values.get(&entry.name))
+            .map(|stored| stored.bytes)
             .sum();
         let total_bytes = visible.total_bytes - replaced + bytes;
         if total_bytes > MAX_TOTAL_BYTES {
