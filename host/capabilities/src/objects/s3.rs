@@ -1,12 +1,27 @@
 //! Objects in an S3 bucket through aws-sdk-s3 (AWS, the embedded endpoint, MinIO, moto).
 
+use std::time::Duration;
+
 use async_trait::async_trait;
+use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::{BehaviorVersion, Region};
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
 
 use super::{ObjectInfo, ObjectStore};
 use crate::signer::Credentials;
+
+/// The SDK's own retries of one request. They run inside a task's time limit (seconds),
+/// so their backoff stays short: the SDK's default (up to 1 s, then up to 2 s) can use up
+/// a 3 s limit and turn a store that is down into `States.Timeout` instead of
+/// `Objects.PutFailed`. Longer waits belong to the state machine's `Retry`, which the
+/// history shows.
+fn retries() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(50))
+        .with_max_backoff(Duration::from_millis(400))
+}
 
 /// A bucket reached with aws-sdk-s3.
 #[derive(Debug, Clone)]
@@ -29,6 +44,7 @@ impl S3Store {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
             .credentials_provider(credentials.for_sdk())
+            .retry_config(retries())
             .force_path_style(path_style);
         if let Some(endpoint) = &endpoint {
             builder = builder.endpoint_url(endpoint);
@@ -95,5 +111,28 @@ impl ObjectStore for S3Store {
                 .to_string(),
             size,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sdk_retries_fit_well_inside_a_task_time_limit() {
+        let credentials = Credentials {
+            access_key_id: "AKID".into(),
+            secret_access_key: "secret".into(),
+            session_token: None,
+            region: "us-east-1".into(),
+            services: vec!["s3".into()],
+        };
+        let store = S3Store::new(None, "bucket", "us-east-1", true, &credentials);
+        let config = store.client().config().retry_config().unwrap();
+        // The longest the backoff of one request can add up to, jitter at its maximum.
+        let worst: Duration = (1..config.max_attempts())
+            .map(|retry| (config.initial_backoff() * 2u32.pow(retry - 1)).min(config.max_backoff()))
+            .sum();
+        assert!(worst <= Duration::from_millis(500), "{worst:?}");
     }
 }
