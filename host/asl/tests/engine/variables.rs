@@ -11,6 +11,13 @@ fn machine(states: Value, start: &str) -> Value {
     json!({ "StartAt": start, "States": states })
 }
 
+/// Runs `states` from `start` on `{}`; the execution must succeed.
+async fn succeeds(states: Value, start: &str) -> crate::common::Outcome {
+    let out = run(machine(states, start), json!({})).await;
+    assert_eq!(out.status, Status::Succeeded, "{:?}", out.cause);
+    out
+}
+
 fn exited<'a>(out: &'a crate::common::Outcome, state: &str) -> &'a Value {
     out.events
         .iter()
@@ -67,28 +74,24 @@ async fn jsonpath_assign_reads_the_result_and_paths_read_the_variables() {
 
 #[tokio::test(start_paused = true)]
 async fn task_assign_sees_the_selected_result_and_output_path_the_old_values() {
-    let out = run(
-        machine(
-            json!({
-                "Setup": {"Type": "Pass", "Assign": {"timeout": 30, "who": "old"}, "Next": "Call"},
-                "Call": {
-                    "Type": "Task", "Resource": lambda("echo"),
-                    "Parameters": {"name": "new"},
-                    "TimeoutSecondsPath": "$timeout",
-                    "ResultSelector": {"n.$": "$.name"},
-                    "Assign": {"who.$": "$.n", "before.$": "$who"},
-                    "ResultPath": "$.r",
-                    "OutputPath": "$who",
-                    "Next": "Read"
-                },
-                "Read": {"Type": "Pass", "Parameters": {"who.$": "$who", "before.$": "$before", "input.$": "$"}, "End": true}
-            }),
-            "Setup",
-        ),
-        json!({}),
+    let out = succeeds(
+        json!({
+            "Setup": {"Type": "Pass", "Assign": {"timeout": 30, "who": "old"}, "Next": "Call"},
+            "Call": {
+                "Type": "Task", "Resource": lambda("echo"),
+                "Parameters": {"name": "new"},
+                "TimeoutSecondsPath": "$timeout",
+                "ResultSelector": {"n.$": "$.name"},
+                "Assign": {"who.$": "$.n", "before.$": "$who"},
+                "ResultPath": "$.r",
+                "OutputPath": "$who",
+                "Next": "Read"
+            },
+            "Read": {"Type": "Pass", "Parameters": {"who.$": "$who", "before.$": "$before", "input.$": "$"}, "End": true}
+        }),
+        "Setup",
     )
     .await;
-    assert_eq!(out.status, Status::Succeeded, "{:?}", out.cause);
     // OutputPath read `$who` before the Task's own Assign took effect.
     assert_eq!(
         out.output,
@@ -219,34 +222,30 @@ async fn catch_assign_reads_the_error_output() {
 
 #[tokio::test(start_paused = true)]
 async fn map_and_parallel_read_outer_variables_and_keep_their_own() {
-    let out = run(
-        machine(
-            json!({
-                "Setup": {"Type": "Pass", "Assign": {"items": [1, 2, 3], "bias": 10, "limit": 2}, "Next": "Each"},
-                "Each": {
-                    "Type": "Map", "ItemsPath": "$items", "MaxConcurrencyPath": "$limit",
-                    "ItemSelector": {"value.$": "$$.Map.Item.Value", "bias.$": "$bias"},
-                    "ItemProcessor": {"StartAt": "Inner", "States": {
-                        "Inner": {"Type": "Pass", "Assign": {"bias.$": "States.MathAdd($.value, $bias)"}, "Next": "Read"},
-                        "Read": {"Type": "Pass", "Parameters": {"inner.$": "$bias"}, "End": true}
-                    }},
-                    "ResultPath": "$.each", "Next": "Both"
-                },
-                "Both": {
-                    "Type": "Parallel", "ResultPath": "$.both", "Next": "After",
-                    "Branches": [
-                        {"StartAt": "B1", "States": {"B1": {"Type": "Pass", "Assign": {"bias": -1}, "Parameters": {"b.$": "$bias"}, "End": true}}},
-                        {"StartAt": "B2", "States": {"B2": {"Type": "Pass", "Parameters": {"b.$": "$bias"}, "End": true}}}
-                    ]
-                },
-                "After": {"Type": "Pass", "Parameters": {"bias.$": "$bias", "each.$": "$.each", "both.$": "$.both"}, "End": true}
-            }),
-            "Setup",
-        ),
-        json!({}),
+    let out = succeeds(
+        json!({
+            "Setup": {"Type": "Pass", "Assign": {"items": [1, 2, 3], "bias": 10, "limit": 2}, "Next": "Each"},
+            "Each": {
+                "Type": "Map", "ItemsPath": "$items", "MaxConcurrencyPath": "$limit",
+                "ItemSelector": {"value.$": "$$.Map.Item.Value", "bias.$": "$bias"},
+                "ItemProcessor": {"StartAt": "Inner", "States": {
+                    "Inner": {"Type": "Pass", "Assign": {"bias.$": "States.MathAdd($.value, $bias)"}, "Next": "Read"},
+                    "Read": {"Type": "Pass", "Parameters": {"inner.$": "$bias"}, "End": true}
+                }},
+                "ResultPath": "$.each", "Next": "Both"
+            },
+            "Both": {
+                "Type": "Parallel", "ResultPath": "$.both", "Next": "After",
+                "Branches": [
+                    {"StartAt": "B1", "States": {"B1": {"Type": "Pass", "Assign": {"bias": -1}, "Parameters": {"b.$": "$bias"}, "End": true}}},
+                    {"StartAt": "B2", "States": {"B2": {"Type": "Pass", "Parameters": {"b.$": "$bias"}, "End": true}}}
+                ]
+            },
+            "After": {"Type": "Pass", "Parameters": {"bias.$": "$bias", "each.$": "$.each", "both.$": "$.both"}, "End": true}
+        }),
+        "Setup",
     )
     .await;
-    assert_eq!(out.status, Status::Succeeded, "{:?}", out.cause);
     assert_eq!(
         out.output,
         json!({
@@ -284,19 +283,15 @@ async fn a_jsonata_item_selector_reads_outer_variables() {
 
 #[tokio::test(start_paused = true)]
 async fn variables_cross_query_languages() {
-    let out = run(
-        machine(
-            json!({
-                "A": {"Type": "Pass", "Result": {"n": 2}, "Assign": {"fromPath.$": "$.n"}, "Next": "B"},
-                "B": {"Type": "Pass", "QueryLanguage": "JSONata", "Assign": {"fromJsonata": "{% $fromPath * 10 %}"}, "Next": "C"},
-                "C": {"Type": "Pass", "Parameters": {"sum.$": "States.MathAdd($fromPath, $fromJsonata)"}, "End": true}
-            }),
-            "A",
-        ),
-        json!({}),
+    let out = succeeds(
+        json!({
+            "A": {"Type": "Pass", "Result": {"n": 2}, "Assign": {"fromPath.$": "$.n"}, "Next": "B"},
+            "B": {"Type": "Pass", "QueryLanguage": "JSONata", "Assign": {"fromJsonata": "{% $fromPath * 10 %}"}, "Next": "C"},
+            "C": {"Type": "Pass", "Parameters": {"sum.$": "States.MathAdd($fromPath, $fromJsonata)"}, "End": true}
+        }),
+        "A",
     )
     .await;
-    assert_eq!(out.status, Status::Succeeded, "{:?}", out.cause);
     assert_eq!(out.output, json!({"sum": 22}));
 }
 
