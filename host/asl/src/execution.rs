@@ -26,6 +26,8 @@ pub struct Engine {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) region: String,
     pub(crate) account: String,
+    /// The IAM role the state machine was created with (`None`: a local stand-in).
+    role_arn: Option<String>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -34,6 +36,7 @@ impl std::fmt::Debug for Engine {
             .field("clock", &self.clock)
             .field("region", &self.region)
             .field("account", &self.account)
+            .field("role_arn", &self.role_arn)
             .finish_non_exhaustive()
     }
 }
@@ -46,6 +49,7 @@ impl Engine {
             clock,
             region: "us-east-1".into(),
             account: "000000000000".into(),
+            role_arn: None,
         }
     }
 
@@ -54,6 +58,21 @@ impl Engine {
         self.region = region.into();
         self.account = account.into();
         self
+    }
+
+    /// Sets the role the state machine was created with, as CreateStateMachine's
+    /// `roleArn`: executions report it in `ExecutionStarted` and `$$.Execution.RoleArn`.
+    /// Without one they report `arn:aws:iam::<account>:role/cafe-report-local`.
+    pub fn with_role_arn(mut self, role_arn: impl Into<String>) -> Self {
+        self.role_arn = Some(role_arn.into());
+        self
+    }
+
+    /// The role executions run as.
+    pub fn role_arn(&self) -> String {
+        self.role_arn.clone().unwrap_or_else(|| {
+            format!("arn:aws:iam::{}:role/cafe-report-local", self.account)
+        })
     }
 
     /// Starts an execution (it runs when [`Execution::run`] is awaited). Checks what
@@ -323,21 +342,13 @@ impl Execution {
         self.history.snapshot()
     }
 
-    /// The role executions report running as (there is none locally; AWS always has one).
-    fn role_arn(&self) -> String {
-        format!(
-            "arn:aws:iam::{}:role/cafe-report-local",
-            self.engine.account
-        )
-    }
-
     /// The `Execution` part of the context object.
     pub(crate) fn context_execution(&self) -> Value {
         json!({
             "Id": self.arn,
             "Input": self.input,
             "Name": self.name,
-            "RoleArn": self.role_arn(),
+            "RoleArn": self.engine.role_arn(),
             "StartTime": timestamp::format(self.start),
             "RedriveCount": 0,
         })
@@ -347,13 +358,13 @@ impl Execution {
         json!({ "Id": self.state_machine_arn, "Name": self.state_machine_name })
     }
 
-    /// The `ExecutionStarted` details.
+    /// The `ExecutionStarted` details: AWS records the input and the role, not the state
+    /// machine (every recorded history has exactly these three fields).
     pub(crate) fn started_details(&self) -> Value {
         json!({
             "input": self.input_text,
             "inputDetails": not_truncated(),
-            "roleArn": self.role_arn(),
-            "stateMachineArn": self.state_machine_arn,
+            "roleArn": self.engine.role_arn(),
         })
     }
 }

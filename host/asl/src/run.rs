@@ -30,12 +30,9 @@ pub(crate) enum Ending {
 /// Runs a whole execution, from `ExecutionStarted` to its last event.
 pub(crate) async fn execution(exec: &Execution) -> Ending {
     let runner = Runner::new(exec);
+    // AWS chains the first state's entry to event 0, not to `ExecutionStarted`.
     let mut cursor = 0;
-    runner.event(
-        &mut cursor,
-        "ExecutionStarted",
-        Some(exec.started_details()),
-    );
+    runner.event(&mut 0, "ExecutionStarted", Some(exec.started_details()));
     let result = {
         let body = runner.scope(
             &exec.machine.states,

@@ -259,6 +259,7 @@ pub struct Workflow {
     clock: Arc<TokioClock>,
     region: String,
     account: String,
+    role_arn: Option<String>,
     machine: Arc<StateMachine>,
     name: String,
 }
@@ -282,6 +283,7 @@ impl Workflow {
             clock: Arc::new(clock),
             region: config.signer.region.clone(),
             account: config.workflow.account.clone(),
+            role_arn: config.workflow.role_arn.clone(),
             machine: Arc::new(machine),
             name: config.workflow.name.clone(),
         }
@@ -315,8 +317,11 @@ impl Workflow {
     /// component versions current now.
     pub fn start(&self, request: StartExecution) -> Result<Arc<Execution>, StartError> {
         let invoker = ComponentInvoker::new(self.runtime.clone(), self.functions.clone());
-        let engine = Engine::new(Arc::new(invoker), self.clock.clone())
+        let mut engine = Engine::new(Arc::new(invoker), self.clock.clone())
             .with_region(self.region.clone(), self.account.clone());
+        if let Some(role_arn) = &self.role_arn {
+            engine = engine.with_role_arn(role_arn.clone());
+        }
         engine.start(self.machine.clone(), &self.name, request)
     }
 

@@ -133,6 +133,9 @@ pub struct WorkflowConfig {
     pub name: String,
     /// The account id shown in ARNs.
     pub account: String,
+    /// The IAM role the state machine runs as (`ExecutionStarted`, `$$.Execution.RoleArn`);
+    /// default `arn:aws:iam::<account>:role/cafe-report-local`.
+    pub role_arn: Option<String>,
     /// Lambda function name -> component name. A function not listed runs the component
     /// of the same name, so `arn:aws:lambda:...:function:query` runs `query.wasm`.
     pub functions: BTreeMap<String, String>,
@@ -146,6 +149,7 @@ impl Default for WorkflowConfig {
             definition: None,
             name: "cafe-report".into(),
             account: "000000000000".into(),
+            role_arn: None,
             functions: BTreeMap::new(),
             substitutions: BTreeMap::new(),
         }

@@ -20,6 +20,13 @@ pub struct Args {
     /// The execution's name (default: a UUID).
     #[arg(long)]
     name: Option<String>,
+    /// The state machine's name, as in its ARN (default: the file name without `.asl.json`).
+    #[arg(long, value_name = "NAME")]
+    state_machine_name: Option<String>,
+    /// The IAM role the state machine runs as, as CreateStateMachine's `roleArn`
+    /// (default: `[workflow] role_arn`, else a local stand-in).
+    #[arg(long, value_name = "ARN")]
+    role_arn: Option<String>,
     /// Add the execution history (`events`, as GetExecutionHistory shows them).
     #[arg(long)]
     history: bool,
@@ -61,7 +68,12 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
     let input = crate::input::read(&args.input)?;
     let runtime = super::runtime(config, args.now.as_deref()).await?;
     let mut config = config.clone();
-    config.workflow.name = machine_name(&args.definition);
+    config.workflow.name = args
+        .state_machine_name
+        .unwrap_or_else(|| machine_name(&args.definition));
+    if let Some(role_arn) = args.role_arn {
+        config.workflow.role_arn = Some(role_arn);
+    }
     let start = args
         .now
         .as_deref()
