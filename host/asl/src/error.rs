@@ -34,7 +34,7 @@ pub mod names {
 
 impl From<crate::jsonata::QueryError> for StatesError {
     fn from(err: crate::jsonata::QueryError) -> Self {
-        StatesError::new(names::QUERY_EVALUATION_ERROR, err.cause())
+        StatesError::new(names::QUERY_EVALUATION_ERROR, err.cause()).at(&err.field)
     }
 }
 
@@ -47,6 +47,25 @@ pub struct StatesError {
     pub error: String,
     /// What happened, for people.
     pub cause: String,
+    /// The field whose evaluation failed (`Output/result`), as AWS's `EvaluationFailed`
+    /// event names it.
+    pub(crate) location: Option<String>,
+    /// Where the error stands in the history: set once the events AWS records for it
+    /// (`EvaluationFailed`, a Map's or Parallel's `…StateFailed`) are written.
+    pub(crate) recorded: Recorded,
+}
+
+/// Which of an error's own history events are still to be written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Recorded {
+    /// Raised by the state itself; nothing written yet.
+    #[default]
+    No,
+    /// Came out of a Parallel branch or a Map iteration: the state records its
+    /// `…StateFailed` unless it retries.
+    FromInside,
+    /// Written; the states it passes through record nothing more for it.
+    Yes,
 }
 
 impl StatesError {
@@ -55,7 +74,15 @@ impl StatesError {
         Self {
             error: error.into(),
             cause: cause.into(),
+            location: None,
+            recorded: Recorded::No,
         }
+    }
+
+    /// The same error, located in `field`.
+    pub(crate) fn at(mut self, field: &str) -> Self {
+        self.location = Some(field.to_string());
+        self
     }
 
     /// A `States.Runtime` error: fails the execution, whatever Retry and Catch say.

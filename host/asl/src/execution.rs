@@ -344,12 +344,13 @@ impl Execution {
 
     /// The `Execution` part of the context object.
     pub(crate) fn context_execution(&self) -> Value {
+        // In AWS's order (`$$` printed whole shows it: test_output_path[$$]).
         json!({
             "Id": self.arn,
             "Input": self.input,
+            "StartTime": timestamp::format(self.start),
             "Name": self.name,
             "RoleArn": self.engine.role_arn(),
-            "StartTime": timestamp::format(self.start),
             "RedriveCount": 0,
         })
     }
@@ -377,6 +378,20 @@ pub(crate) fn check_size(what: &str, text: &str) -> Result<(), StatesError> {
             format!(
                 "The {what} is {} bytes, which exceeds the maximum of {MAX_PAYLOAD_BYTES} bytes",
                 text.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Fails with `States.DataLimitExceeded`, in AWS's words, when a state's output is over
+/// 256 KiB (test_start_large_input).
+pub(crate) fn check_state_size(state: &str, text: &str) -> Result<(), StatesError> {
+    if text.len() > MAX_PAYLOAD_BYTES {
+        return Err(StatesError::new(
+            names::DATA_LIMIT_EXCEEDED,
+            format!(
+                "The state/task '{state}' returned a result with a size exceeding the maximum number of bytes service limit."
             ),
         ));
     }

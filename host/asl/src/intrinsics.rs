@@ -258,6 +258,10 @@ mod functions {
             "States.Format" => format(args, raw),
             "States.StringToJson" => {
                 let text = string(&args[0], "argument")?;
+                // AWS gives null for an empty or blank string (test_string_to_json).
+                if text.trim().is_empty() {
+                    return Ok(Value::Null);
+                }
                 serde_json::from_str(text).map_err(|err| format!("not JSON text: {err}"))
             }
             "States.JsonToString" => Ok(Value::String(args[0].to_string())),
@@ -316,8 +320,8 @@ mod functions {
             "States.JsonMerge" => merge(args),
             "States.MathRandom" => random(args),
             "States.MathAdd" => {
-                let sum = integer(&args[0], "first value")?
-                    .checked_add(integer(&args[1], "second value")?)
+                let sum = rounded(&args[0], "first value")?
+                    .checked_add(rounded(&args[1], "second value")?)
                     .ok_or("the sum overflows")?;
                 Ok(Value::from(sum))
             }
@@ -376,6 +380,57 @@ mod functions {
             .ok_or_else(|| format!("the {what} must be an integer, got {number}"))
     }
 
+    /// Any number, rounded half up as Java's `Math.round` does: MathAdd and MathRandom
+    /// take non-integral arguments on AWS (1.49 + 1.5 gives 3, -1.5 + 0 gives -1).
+    pub(super) fn rounded(value: &Value, what: &str) -> Result<i64, String> {
+        match value {
+            Value::Number(number) => match number.as_i64() {
+                Some(n) => Ok(n),
+                None => number
+                    .as_f64()
+                    .map(|f| (f + 0.5).floor())
+                    .filter(|f| f.abs() < 9.0e18)
+                    .map(|f| f as i64)
+                    .ok_or_else(|| format!("the {what} is out of range: {number}")),
+            },
+            other => Err(format!(
+                "the {what} must be a number, got {}",
+                kind_of(other)
+            )),
+        }
+    }
+
+    /// A value as `States.Format` writes it: strings as they are, objects and arrays as
+    /// Java's collections print themselves (`{Arg1=1, Arg2=[]}`), as AWS renders them.
+    fn formatted(value: &Value, out: &mut String) {
+        match value {
+            Value::String(text) => out.push_str(text),
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    formatted(item, out);
+                }
+                out.push(']');
+            }
+            Value::Object(map) => {
+                out.push('{');
+                for (i, (key, item)) in map.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(key);
+                    out.push('=');
+                    formatted(item, out);
+                }
+                out.push('}');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+
     fn format(args: &[Value], raw: Option<&str>) -> Result<Value, String> {
         let template = match raw {
             Some(raw) => raw.to_string(),
@@ -390,8 +445,7 @@ mod functions {
                 '{' if chars.peek() == Some(&'}') => {
                     chars.next();
                     match values.next() {
-                        Some(Value::String(text)) => out.push_str(text),
-                        Some(other) => out.push_str(&other.to_string()),
+                        Some(value) => formatted(value, &mut out),
                         None => return Err("more placeholders '{}' than arguments".into()),
                     }
                 }
@@ -459,14 +513,14 @@ mod functions {
     /// repeatable.
     fn random(args: &[Value]) -> Result<Value, String> {
         use rand::{Rng, SeedableRng};
-        let start = integer(&args[0], "start")?;
-        let end = integer(&args[1], "end")?;
+        let start = rounded(&args[0], "start")?;
+        let end = rounded(&args[1], "end")?;
         if start >= end {
             return Err(format!("start ({start}) must be less than end ({end})"));
         }
         let value = match args.get(2) {
             Some(seed) => {
-                let seed = integer(seed, "seed")?;
+                let seed = rounded(seed, "seed")?;
                 rand::rngs::StdRng::seed_from_u64(seed as u64).random_range(start..end)
             }
             None => rand::rng().random_range(start..end),

@@ -11,8 +11,8 @@ use crate::definition::{
     Assign, Catcher, ChoiceRule, Count, Kind, Language, MapSpec, Percentage, Resource, Retrier,
     Seconds, State, States, TaskSpec, Text, WaitFor,
 };
-use crate::error::{StatesError, names};
-use crate::execution::{Execution, check_size};
+use crate::error::{Recorded, StatesError, names};
+use crate::execution::{Execution, check_size, check_state_size};
 use crate::history::{details_key, not_truncated};
 use crate::invoker::{BoxFuture, InvokeError, TaskCall};
 use crate::jsonata::{self, Expression, bindings};
@@ -79,6 +79,35 @@ pub(crate) async fn execution(exec: &Execution) -> Ending {
             runner.event(&mut last, "ExecutionTimedOut", Some(error_details(&error)));
             Ending::TimedOut(error)
         }
+    }
+}
+
+/// AWS keeps its wait time in 32-bit seconds: a longer delay fails the state
+/// (test_timestamp_too_far_in_future_boundary: 24855 days waits, 24856 days fails).
+fn delay(duration: Duration) -> Result<Duration, StatesError> {
+    if duration.as_secs() > i32::MAX as u64 {
+        return Err(StatesError::runtime("Wait state delay is too long."));
+    }
+    Ok(duration)
+}
+
+/// A JSON value's type as JSONata's `$type` names it.
+fn jsonata_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// A value as AWS quotes it in a cause after `==`: strings without quotes.
+fn plain(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -159,6 +188,7 @@ impl<'e> Runner<'e> {
         let prefix = state.kind.event_prefix();
         let entered_time = timestamp::format(self.exec.engine.clock.now());
         let entered = json!({ "name": state.name, "input": raw.to_string(), "inputDetails": not_truncated() });
+        let before = *cursor;
         let entered_id = self.event(cursor, &format!("{prefix}StateEntered"), Some(entered));
 
         let mut attempts = vec![0u64; state.retry.len()];
@@ -175,19 +205,26 @@ impl<'e> Runner<'e> {
                 .await
                 .and_then(|done| {
                     let text = done.output.to_string();
-                    check_size("state's output", &text).map(|()| (done, text))
+                    check_state_size(&state.name, &text).map(|()| (done, text))
                 });
-            let error = match attempt {
+            let mut error = match attempt {
                 Ok(finished) => break Ok(finished),
                 Err(error) => locate(error, state, entered_id),
             };
-            if !error.is_recoverable() {
-                break Err(error);
-            }
-            if let Some(delay) = retry_delay(&state.retry, &mut attempts, &error) {
+            let retry = if error.is_recoverable() {
+                retry_delay(&state.retry, &mut attempts, &error)
+            } else {
+                None
+            };
+            // A retried state records nothing of the failure (no Map/ParallelStateFailed).
+            if let Some(delay) = retry {
                 retry_count += 1;
                 self.exec.engine.clock.sleep(delay).await;
                 continue;
+            }
+            self.record_failure(state, &mut error, before, cursor);
+            if !error.is_recoverable() {
+                break Err(error);
             }
             break match state
                 .catch
@@ -203,7 +240,8 @@ impl<'e> Runner<'e> {
         }?;
         let mut exited =
             json!({ "name": state.name, "output": output_text, "outputDetails": not_truncated() });
-        if let Some(assigned) = &done.assigned {
+        // An empty `Assign` records no `assignedVariables` (BASE_EMPTY).
+        if let Some(assigned) = done.assigned.as_ref().filter(|a| !a.is_empty()) {
             exited["assignedVariables"] = assigned.record();
             exited["assignedVariablesDetails"] = json!({ "truncated": false });
         }
@@ -211,10 +249,48 @@ impl<'e> Runner<'e> {
         Ok(done)
     }
 
+    /// Writes the events AWS records when a state fails for good (caught or not):
+    /// `EvaluationFailed` for a failed JSONata expression (chained, as AWS chains it, to
+    /// the event before the state was entered), and `MapStateFailed`/`ParallelStateFailed`
+    /// for a failure inside an iteration or branch, or of the state's own expressions.
+    fn record_failure(&self, state: &State, error: &mut StatesError, before: u64, cursor: &mut u64) {
+        let block = matches!(state.kind, Kind::Map(_) | Kind::Parallel { .. });
+        let state_failed = match error.recorded {
+            Recorded::Yes => false,
+            Recorded::FromInside => true,
+            Recorded::No if error.error == names::QUERY_EVALUATION_ERROR => {
+                let mut details = json!({
+                    "error": error.error,
+                    "cause": error.cause,
+                    "state": state.name,
+                });
+                if let Some(location) = &error.location {
+                    details["location"] = json!(location);
+                }
+                let mut at = before;
+                *cursor = self.event(&mut at, "EvaluationFailed", Some(details));
+                true
+            }
+            Recorded::No => false,
+        };
+        if block && state_failed {
+            let prefix = state.kind.event_prefix();
+            self.event(cursor, &format!("{prefix}StateFailed"), None);
+        }
+        if state_failed {
+            error.recorded = Recorded::Yes;
+        }
+    }
+
     fn context(&self, state: &State, entered_time: &str, retry_count: u64) -> Value {
         let mut context = self.base_context.clone();
-        context["State"] =
-            json!({ "EnteredTime": entered_time, "Name": state.name, "RetryCount": retry_count });
+        // AWS's Pass states show only `Name` and `EnteredTime` (test_output_path[$$],
+        // BASE_EXPR); `RetryCount` belongs to the states that can retry.
+        let mut current = json!({ "Name": state.name, "EnteredTime": entered_time });
+        if matches!(state.kind, Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_)) {
+            current["RetryCount"] = json!(retry_count);
+        }
+        context["State"] = current;
         context
     }
 
@@ -356,44 +432,71 @@ impl<'e> Runner<'e> {
         input: &Value,
         env: Env<'_>,
     ) -> Result<Duration, StatesError> {
+        let now = self.exec.engine.clock.now();
         let until = |at: time::OffsetDateTime| {
-            let left = at - self.exec.engine.clock.now();
-            Duration::try_from(left).unwrap_or(Duration::ZERO)
+            let left = (at - now).whole_milliseconds().max(0);
+            let left = u64::try_from(left).unwrap_or(u64::MAX);
+            delay(Duration::from_millis(left))
         };
-        Ok(match wait {
-            WaitFor::Seconds(seconds) => Duration::from_secs(*seconds),
+        match wait {
+            WaitFor::Seconds(seconds) => delay(Duration::from_secs(*seconds)),
             WaitFor::Timestamp(at) => until(*at),
             WaitFor::SecondsPath(path) => {
-                let value = path.select(input, env)?;
-                Duration::from_secs(value.as_u64().ok_or_else(|| {
+                let value = path.find(input, env).ok_or_else(|| {
                     StatesError::runtime(format!(
-                        "The SecondsPath '{}' must select a non-negative integer, got {value}",
+                        "The SecondsPath parameter does not reference an input value: {}",
                         path.text()
                     ))
-                })?)
+                })?;
+                match (value.as_i64(), value.as_u64()) {
+                    (_, Some(seconds)) => delay(Duration::from_secs(seconds)),
+                    (Some(_), None) => Err(StatesError::runtime(format!(
+                        "The SecondsPath parameter references a negative value: {} == {value}",
+                        path.text()
+                    ))),
+                    _ => Err(StatesError::runtime(format!(
+                        "The SecondsPath parameter cannot be parsed as a long value: {} == {}",
+                        path.text(),
+                        plain(&value)
+                    ))),
+                }
             }
             WaitFor::SecondsExpression(expression) => {
                 let value = evaluate(expression, "Seconds", input, env)?;
-                Duration::from_secs(value.as_u64().ok_or_else(|| {
+                delay(Duration::from_secs(value.as_u64().ok_or_else(|| {
                     wrong_value(expression, "Seconds", "a non-negative integer", &value)
-                })?)
+                })?))
             }
             WaitFor::TimestampExpression(expression) => {
                 let value = evaluate(expression, "Timestamp", input, env)?;
-                until(value.as_str().and_then(timestamp::parse).ok_or_else(|| {
-                    wrong_value(expression, "Timestamp", "an RFC 3339 timestamp", &value)
-                })?)
+                let at = value.as_str().and_then(timestamp::parse).ok_or_else(|| {
+                    StatesError::new(
+                        names::QUERY_EVALUATION_ERROR,
+                        format!(
+                            "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {}",
+                            plain(&value)
+                        ),
+                    )
+                })?;
+                until(at)
             }
             WaitFor::TimestampPath(path) => {
-                let value = path.select(input, env)?;
-                until(value.as_str().and_then(timestamp::parse).ok_or_else(|| {
+                let value = path.find(input, env).ok_or_else(|| {
                     StatesError::runtime(format!(
-                        "The TimestampPath '{}' must select an RFC 3339 timestamp, got {value}",
+                        "The TimestampPath parameter does not reference an input value: {}",
                         path.text()
                     ))
-                })?)
+                })?;
+                let at = value.as_str().and_then(timestamp::parse).ok_or_else(|| {
+                    StatesError::runtime(format!(
+                        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {}",
+                        path.text(),
+                        plain(&value)
+                    ))
+                })?;
+                until(at)
             }
-        })
+        }
     }
 
     async fn task(
@@ -501,17 +604,20 @@ impl<'e> Runner<'e> {
                 }
             }
         });
-        // The first failure stops the other branches, as on AWS.
+        // The first failure stops the other branches, as on AWS. The end events chain as
+        // AWS chains them: `ParallelStateSucceeded` and the state's exit both follow the
+        // last branch event; a failure leaves `ParallelStateFailed` to the state, which
+        // writes it only when it does not retry (test_parallel_state_retry).
         match try_join_all(runs).await {
             Ok(results) => {
                 *cursor = results.iter().map(|(_, at)| *at).max().unwrap_or(started);
                 let outputs = results.into_iter().map(|(output, _)| output).collect();
-                self.event(cursor, "ParallelStateSucceeded", None);
+                self.event(&mut cursor.clone(), "ParallelStateSucceeded", None);
                 Ok(Value::Array(outputs))
             }
-            Err((error, at)) => {
+            Err((mut error, at)) => {
                 *cursor = at;
-                self.event(cursor, "ParallelStateFailed", None);
+                error.recorded = Recorded::FromInside;
                 Err(error)
             }
         }
@@ -530,7 +636,20 @@ impl<'e> Runner<'e> {
             Language::Jsonata => match &spec.items {
                 Some(items) => {
                     let states = json!({ "input": input, "context": env.context });
-                    items.evaluate(&bindings(&states, env.variables))?
+                    let value = items.evaluate(&bindings(&states, env.variables))?;
+                    match (value.is_array(), items.expression_text()) {
+                        (false, Some(text)) => {
+                            return Err(StatesError::new(
+                                names::QUERY_EVALUATION_ERROR,
+                                format!(
+                                    "The JSONata expression '{text}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {value}",
+                                    jsonata_type(&value)
+                                ),
+                            )
+                            .at("Items"));
+                        }
+                        _ => value,
+                    }
                 }
                 None => input.clone(),
             },
@@ -540,10 +659,7 @@ impl<'e> Runner<'e> {
             other if state.language == Language::Jsonata => {
                 return Err(StatesError::new(
                     names::QUERY_EVALUATION_ERROR,
-                    format!(
-                        "The field 'Items' must give an array, got {}",
-                        kind_of(&other)
-                    ),
+                    format!("Map state input must be an array but was: {other}"),
                 ));
             }
             other => {
@@ -556,6 +672,9 @@ impl<'e> Runner<'e> {
         };
         let total = items.len();
         let max_concurrency = count(&spec.max_concurrency, input, env, "MaxConcurrencyPath")?;
+        let started = self.event(cursor, "MapStateStarted", Some(json!({ "length": total })));
+        // AWS reads the tolerated failures once the Map has started: their errors follow
+        // `MapStateStarted` (test_map_state_tolerated_failure_count_path).
         let tolerated_count = spec
             .tolerated_failure_count
             .as_ref()
@@ -578,12 +697,23 @@ impl<'e> Runner<'e> {
             }
         };
 
-        let started = self.event(cursor, "MapStateStarted", Some(json!({ "length": total })));
-        let iterations = items
-            .into_iter()
-            .enumerate()
-            .map(|(index, item)| async move {
-                let mut at = started;
+        let limit = match max_concurrency {
+            0 => total.max(1),
+            n => usize::try_from(n).unwrap_or(usize::MAX),
+        };
+        // How AWS chains an iteration's events: `MapIterationStarted` follows
+        // `MapStateStarted` for the iterations that start at once, and the last event of the
+        // iteration whose end freed the slot for the others; `MapIterationSucceeded`/`Failed`
+        // follow the iteration's last event but nothing follows them (BASE_SCOPE_MAP).
+        let freed = std::sync::Mutex::new(started);
+        let iterations = items.into_iter().enumerate().map(|(index, item)| {
+            let freed = &freed;
+            async move {
+                let mut at = if index < limit {
+                    started
+                } else {
+                    *freed.lock().unwrap_or_else(|e| e.into_inner())
+                };
                 let details = json!({ "name": state.name, "index": index });
                 self.event(&mut at, "MapIterationStarted", Some(details.clone()));
                 let item_context = || {
@@ -623,29 +753,30 @@ impl<'e> Runner<'e> {
                 } else {
                     "MapIterationFailed"
                 };
-                self.event(&mut at, kind, Some(details));
-                (index, result, at)
-            });
-        let limit = match max_concurrency {
-            0 => total.max(1),
-            n => usize::try_from(n).unwrap_or(usize::MAX),
-        };
+                let end = self.event(&mut at.clone(), kind, Some(details));
+                *freed.lock().unwrap_or_else(|e| e.into_inner()) = at;
+                (index, result, at, end)
+            }
+        });
         let mut running = stream::iter(iterations).buffer_unordered(limit);
         let mut outputs = vec![Value::Null; total];
         let mut failures = 0;
-        let mut last = started;
-        while let Some((index, result, at)) = running.next().await {
-            last = last.max(at);
+        let mut last_end = started;
+        while let Some((index, result, at, end)) = running.next().await {
             match result {
-                Ok(output) => outputs[index] = output,
+                Ok(output) => {
+                    last_end = last_end.max(end);
+                    outputs[index] = output;
+                }
                 Err(error) => {
                     failures += 1;
                     outputs[index] = error.to_output();
                     if !error.is_recoverable() || exceeded(failures) {
                         drop(running);
-                        *cursor = last;
-                        self.event(cursor, "MapStateFailed", None);
-                        return Err(if tolerant && error.is_recoverable() {
+                        // `MapStateFailed` is the state's to write, after this iteration's
+                        // last event, unless it retries (test_map_state_retry).
+                        *cursor = at;
+                        let mut error = if tolerant && error.is_recoverable() {
                             StatesError::new(
                                 names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
                                 format!(
@@ -655,13 +786,17 @@ impl<'e> Runner<'e> {
                             )
                         } else {
                             error
-                        });
+                        };
+                        error.recorded = Recorded::FromInside;
+                        return Err(error);
                     }
+                    last_end = last_end.max(end);
                 }
             }
         }
-        *cursor = last;
-        self.event(cursor, "MapStateSucceeded", None);
+        // `MapStateSucceeded` and the state's exit both follow the last iteration's end.
+        *cursor = last_end;
+        self.event(&mut cursor.clone(), "MapStateSucceeded", None);
         Ok(Value::Array(outputs))
     }
 }
@@ -918,12 +1053,24 @@ fn count(spec: &Count, input: &Value, env: Env<'_>, field: &str) -> Result<u64, 
         Count::Fixed(n) => Ok(*n),
         Count::Path(path) => {
             let value = path.select(input, env)?;
-            value.as_u64().ok_or_else(|| {
-                StatesError::runtime(format!(
-                    "The {field} '{}' must select a non-negative integer, got {value}",
+            // AWS reads the value as Java parses an int: the string "1" counts as 1
+            // (MAP_STATE_REFERENCE_IN_MAX_CONCURRENCY_PATH).
+            let number = match &value {
+                Value::String(text) => text.trim().parse::<i64>().ok(),
+                other => other.as_i64(),
+            };
+            let name = field.trim_end_matches("Path");
+            match number {
+                Some(n) if n < 0 => Err(StatesError::runtime(format!(
+                    "{name} cannot be negative."
+                ))),
+                Some(n) => Ok(n as u64),
+                None => Err(StatesError::runtime(format!(
+                    "The {field} field refers to value \"{}\" which is not a valid integer: {}",
+                    plain(&value),
                     path.text()
-                ))
-            })
+                ))),
+            }
         }
         Count::Expression(expression) => {
             let field = field.trim_end_matches("Path");
@@ -936,16 +1083,31 @@ fn count(spec: &Count, input: &Value, env: Env<'_>, field: &str) -> Result<u64, 
 }
 
 fn percentage(spec: &Percentage, input: &Value, env: Env<'_>) -> Result<f64, StatesError> {
+    let in_range = |p: f64| {
+        if (0.0..=100.0).contains(&p) {
+            Ok(p)
+        } else {
+            Err(StatesError::runtime(
+                "ToleratedFailurePercentage must be between 0 and 100.",
+            ))
+        }
+    };
     match spec {
         Percentage::Fixed(p) => Ok(*p),
         Percentage::Path(path) => {
             let value = path.select(input, env)?;
-            value.as_f64().filter(|p| (0.0..=100.0).contains(p)).ok_or_else(|| {
-                StatesError::runtime(format!(
-                    "The ToleratedFailurePercentagePath '{}' must select a number from 0 to 100, got {value}",
+            let number = match &value {
+                Value::String(text) => text.trim().parse::<f64>().ok(),
+                other => other.as_f64(),
+            };
+            match number {
+                Some(p) => in_range(p),
+                None => Err(StatesError::runtime(format!(
+                    "The ToleratedFailurePercentagePath field refers to value \"{}\" which is not a valid float: {}",
+                    plain(&value),
                     path.text()
-                ))
-            })
+                ))),
+            }
         }
         Percentage::Expression(expression) => {
             let field = "ToleratedFailurePercentage";

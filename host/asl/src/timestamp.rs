@@ -6,7 +6,9 @@ use time::format_description::well_known::Rfc3339;
 /// Parses an ASL timestamp; `None` when it is not one.
 pub(crate) fn parse(text: &str) -> Option<OffsetDateTime> {
     // AWS wants the uppercase separators the RFC also allows in lowercase.
-    if text.contains(['t', 'z']) {
+    // The date and time are joined by `T`, never by the space RFC 3339 also allows
+    // (test_wait_timestamp_path[NO_T] fails on AWS).
+    if text.contains(['t', 'z']) || text.as_bytes().get(10) != Some(&b'T') {
         return None;
     }
     OffsetDateTime::parse(text, &Rfc3339).ok()
@@ -38,6 +40,8 @@ mod tests {
         assert!(parse("2026-11-24T09:31:00.5+01:00").is_some());
         assert!(parse("2026-11-24t09:31:00z").is_none());
         assert!(parse("2026-11-24").is_none());
+        assert!(parse("2016-12-05 21:29:29Z").is_none(), "no T");
+        assert!(parse("2016-12-05T21:29:29").is_none(), "no offset");
         let at = parse("2026-11-24T10:31:00.25+01:00").unwrap();
         assert_eq!(format(at), "2026-11-24T09:31:00.250Z");
     }

@@ -103,6 +103,14 @@ impl Template {
         matches!(self.root, Node::Literal(_))
     }
 
+    /// The expression's text, when the whole field is one `{% %}` expression.
+    pub fn expression_text(&self) -> Option<&str> {
+        match &self.root {
+            Node::Expression { expression, .. } => Some(expression.text()),
+            _ => None,
+        }
+    }
+
     /// The value with every expression evaluated with `bindings` (`states`, variables).
     pub fn evaluate(&self, bindings: &[(&str, &Value)]) -> Result<Value, QueryError> {
         evaluate(&self.root, bindings)
