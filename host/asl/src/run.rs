@@ -111,8 +111,17 @@ fn plain(value: &Value) -> String {
     }
 }
 
+/// An error's `error` and `cause`, each left out when empty (a Fail state without
+/// `Error` or `Cause`: test_state_fail_empty).
 fn error_details(error: &StatesError) -> Value {
-    json!({ "error": error.error, "cause": error.cause })
+    let mut details = serde_json::Map::new();
+    if !error.error.is_empty() {
+        details.insert("error".into(), json!(error.error));
+    }
+    if !error.cause.is_empty() {
+        details.insert("cause".into(), json!(error.cause));
+    }
+    Value::Object(details)
 }
 
 struct Runner<'e> {
@@ -308,7 +317,7 @@ impl<'e> Runner<'e> {
             return self.attempt_jsonata(state, raw, env, cursor).await;
         }
         let effective = match &state.input_path {
-            Some(path) => path.select(raw, env)?,
+            Some(path) => path.select_io(raw, env)?,
             None => json!({}),
         };
         let next = state.transition.next();
@@ -916,7 +925,7 @@ fn without_result<'s>(
 fn output_path(state: &State, value: Value, env: Env<'_>) -> Result<Value, StatesError> {
     // The 256 KiB check happens once the attempt is done (`Runner::state`).
     Ok(match &state.output_path {
-        Some(path) => path.select(&value, env)?,
+        Some(path) => path.select_io(&value, env)?,
         None => json!({}),
     })
 }
@@ -1034,7 +1043,13 @@ fn failure(
         match text {
             None => Ok(String::new()),
             Some(Text::Fixed(text)) => Ok(text.clone()),
-            Some(Text::Path(path)) => string_result(path.select(raw, env)?, path.text()),
+            Some(Text::Path(path)) => {
+                let field = format!("{field}Path");
+                let value = path
+                    .find(raw, env)
+                    .ok_or_else(|| path.not_found(Some(&field), raw, env))?;
+                string_result(value, path.text())
+            }
             Some(Text::Call(call)) => string_result(call.eval(raw, env)?, "the intrinsic function"),
             Some(Text::Expression(expression)) => match evaluate(expression, field, raw, env)? {
                 Value::String(text) => Ok(text),

@@ -1,6 +1,9 @@
-//! Paths: JSONPath queries (through serde_json_path) over the state's input, the context
-//! object or a workflow variable, and reference paths, the singular kind `ResultPath`
-//! writes through.
+//! Paths: JSONPath queries over the state's input, the context object or a workflow
+//! variable, and reference paths, the singular kind `ResultPath` writes through. Paths are
+//! read as AWS reads them (Jayway's syntax, see [`jayway`]) and evaluated by
+//! serde_json_path on their RFC 9535 translation.
+
+mod jayway;
 
 use serde_json::{Map, Value};
 use serde_json_path::JsonPath;
@@ -23,6 +26,8 @@ pub(crate) enum Root {
 pub(crate) struct Path {
     text: String,
     root: Root,
+    /// The RFC 9535 normal form of the query (`$['a']`), which Jayway's errors show.
+    normal: String,
     query: JsonPath,
     /// Whether the path can select at most one node (no wildcard, slice, union, filter or
     /// descendant segment). A singular path yields its node; any other yields an array.
@@ -51,12 +56,15 @@ impl Path {
         } else {
             return Err(format!("{text:?} is not a path: a path starts with '$'"));
         };
-        let query = JsonPath::parse(&query_text)
+        let translated = jayway::translate(&query_text)
+            .map_err(|why| format!("{text:?} is not a valid JSONPath: {why}"))?;
+        let query = JsonPath::parse(&translated.text)
             .map_err(|err| format!("{text:?} is not a valid JSONPath: {err}"))?;
         Ok(Self {
             text: text.to_string(),
             root,
-            singular: is_singular(&query_text),
+            singular: translated.singular,
+            normal: translated.text,
             query,
         })
     }
@@ -91,6 +99,19 @@ impl Path {
             .ok_or_else(|| self.not_found(None, input, env))
     }
 
+    /// The value `InputPath` or `OutputPath` selects; nothing is a `States.Runtime` error
+    /// in Jayway's words, as AWS reports it (test_invalid_jsonpath).
+    pub(crate) fn select_io(&self, input: &Value, env: Env<'_>) -> Result<Value, StatesError> {
+        match self.find(input, env) {
+            Some(value) => Ok(value),
+            None if matches!(self.root, Root::Variable(_)) => Err(self.not_found(None, input, env)),
+            None => Err(StatesError::runtime(format!(
+                "Invalid path '{}' : No results for path: {}",
+                self.text, self.normal
+            ))),
+        }
+    }
+
     /// The `States.Runtime` error for a path that matched nothing, with AWS's wording;
     /// `field` is the template field that holds the path (`"name.$"`), if any.
     pub(crate) fn not_found(
@@ -119,34 +140,6 @@ impl Path {
             }
         })
     }
-}
-
-/// A query that has no wildcard, slice, union, filter or descendant segment selects at most
-/// one node. Quoted member names are skipped so `$['a*b']` stays singular.
-fn is_singular(text: &str) -> bool {
-    let mut quote = None;
-    let mut escaped = false;
-    let mut previous = '\0';
-    for c in text.chars() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
-        } else {
-            match c {
-                '\'' | '"' => quote = Some(c),
-                '*' | '?' | ':' | ',' => return false,
-                '.' if previous == '.' => return false,
-                _ => {}
-            }
-        }
-        previous = c;
-    }
-    true
 }
 
 /// One step of a reference path.
