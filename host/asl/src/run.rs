@@ -13,7 +13,7 @@ use crate::definition::{
 };
 use crate::error::{Recorded, StatesError, names};
 use crate::execution::{Execution, check_size, check_state_size};
-use crate::history::{details_key, not_truncated};
+use crate::history::{History, details_key, not_truncated};
 use crate::invoker::{BoxFuture, InvokeError, TaskCall};
 use crate::jsonata::{self, Expression, bindings};
 use crate::path::kind_of;
@@ -128,6 +128,8 @@ struct Runner<'e> {
     exec: &'e Execution,
     /// The context object's `Execution` and `StateMachine`, built once.
     base_context: Value,
+    /// Where events go: the execution's history, or a Distributed Map run's own.
+    history: &'e History,
 }
 
 /// What one attempt at a state decided.
@@ -144,15 +146,17 @@ impl<'e> Runner<'e> {
             "Execution": exec.context_execution(),
             "StateMachine": exec.context_state_machine(),
         });
-        Self { exec, base_context }
+        Self {
+            exec,
+            base_context,
+            history: &exec.history,
+        }
     }
 
     fn event(&self, cursor: &mut u64, kind: &str, details: Option<Value>) -> u64 {
         let details = details.map(|d| (details_key(kind), d));
         let now = self.exec.engine.clock.now();
-        self.exec
-            .history
-            .record(cursor, now, kind.to_string(), details)
+        self.history.record(cursor, now, kind.to_string(), details)
     }
 
     /// Runs the states of one scope from `StartAt` to an end. `variables` are the ones
@@ -276,7 +280,13 @@ impl<'e> Runner<'e> {
                 if let Some(location) = &error.location {
                     details["location"] = json!(location);
                 }
-                let mut at = before;
+                // A Wait's own expressions fail after its entry; the other fields'
+                // failures chain to the event before it (test_wait_timestamp_jsonata,
+                // BASE_UNDEFINED_OUTPUT).
+                let mut at = match state.kind {
+                    Kind::Wait(_) => *cursor,
+                    _ => before,
+                };
                 *cursor = self.event(&mut at, "EvaluationFailed", Some(details));
                 true
             }
@@ -486,6 +496,7 @@ impl<'e> Runner<'e> {
                             plain(&value)
                         ),
                     )
+                    .at("Timestamp")
                 })?;
                 until(at)
             }
@@ -710,6 +721,32 @@ impl<'e> Runner<'e> {
             0 => total.max(1),
             n => usize::try_from(n).unwrap_or(usize::MAX),
         };
+        // A Distributed Map runs its iterations as child executions of a map run: the
+        // parent history shows only the run (MapRunStarted, MapRunSucceeded/Failed), as
+        // AWS records it (test_map_state_config_distributed_parameters).
+        let run_history = History::default();
+        let (runner, map_run) = if spec.distributed {
+            let label = spec.label.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            let arn = format!(
+                "arn:aws:states:{}:{}:mapRun:{}/{label}:{}",
+                self.exec.engine.region,
+                self.exec.engine.account,
+                self.exec.state_machine_name(),
+                uuid::Uuid::new_v4()
+            );
+            let details = json!({ "mapRunArn": arn });
+            let id = self.event(cursor, "MapRunStarted", Some(details));
+            let runner = Runner {
+                exec: self.exec,
+                base_context: self.base_context.clone(),
+                history: &run_history,
+            };
+            (Some(runner), Some(id))
+        } else {
+            (None, None)
+        };
+        let this = runner.as_ref().unwrap_or(self);
+        let started = map_run.unwrap_or(started);
         // How AWS chains an iteration's events: `MapIterationStarted` follows
         // `MapStateStarted` for the iterations that start at once, and the last event of the
         // iteration whose end freed the slot for the others; `MapIterationSucceeded`/`Failed`
@@ -724,7 +761,7 @@ impl<'e> Runner<'e> {
                     *freed.lock().unwrap_or_else(|e| e.into_inner())
                 };
                 let details = json!({ "name": state.name, "index": index });
-                self.event(&mut at, "MapIterationStarted", Some(details.clone()));
+                this.event(&mut at, "MapIterationStarted", Some(details.clone()));
                 let item_context = || {
                     let mut context = env.context.clone();
                     context["Map"] = json!({ "Item": { "Index": index, "Value": item } });
@@ -752,7 +789,7 @@ impl<'e> Runner<'e> {
                 let result = match item_input {
                     Ok(item_input) => {
                         let variables = env.variables.clone();
-                        self.scope(&spec.processor, item_input, variables, &mut at)
+                        this.scope(&spec.processor, item_input, variables, &mut at)
                             .await
                     }
                     Err(error) => Err(error),
@@ -762,7 +799,7 @@ impl<'e> Runner<'e> {
                 } else {
                     "MapIterationFailed"
                 };
-                let end = self.event(&mut at.clone(), kind, Some(details));
+                let end = this.event(&mut at.clone(), kind, Some(details));
                 *freed.lock().unwrap_or_else(|e| e.into_inner()) = at;
                 (index, result, at, end)
             }
@@ -783,8 +820,15 @@ impl<'e> Runner<'e> {
                     if !error.is_recoverable() || exceeded(failures) {
                         drop(running);
                         // `MapStateFailed` is the state's to write, after this iteration's
-                        // last event, unless it retries (test_map_state_retry).
-                        *cursor = at;
+                        // last event (or the map run's end), unless it retries
+                        // (test_map_state_retry).
+                        match map_run {
+                            Some(run) => {
+                                *cursor = run;
+                                self.event(cursor, "MapRunFailed", None);
+                            }
+                            None => *cursor = at,
+                        }
                         let mut error = if tolerant && error.is_recoverable() {
                             StatesError::new(
                                 names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
@@ -803,8 +847,15 @@ impl<'e> Runner<'e> {
                 }
             }
         }
-        // `MapStateSucceeded` and the state's exit both follow the last iteration's end.
-        *cursor = last_end;
+        // `MapStateSucceeded` and the state's exit both follow the last iteration's end
+        // (or the map run's).
+        match map_run {
+            Some(run) => {
+                *cursor = run;
+                self.event(cursor, "MapRunSucceeded", None);
+            }
+            None => *cursor = last_end,
+        }
         self.event(&mut cursor.clone(), "MapStateSucceeded", None);
         Ok(Value::Array(outputs))
     }

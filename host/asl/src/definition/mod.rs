@@ -313,6 +313,11 @@ pub(crate) struct MapSpec {
     pub(crate) max_concurrency: Count,
     pub(crate) tolerated_failure_count: Option<Count>,
     pub(crate) tolerated_failure_percentage: Option<Percentage>,
+    /// `ProcessorConfig.Mode` is `DISTRIBUTED`: iterations run as a map run's child
+    /// executions, outside the parent's history.
+    pub(crate) distributed: bool,
+    /// `Label`, which names the map run (its ARN's second part).
+    pub(crate) label: Option<String>,
 }
 
 /// A whole number, fixed or read from the input.

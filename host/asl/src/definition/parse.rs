@@ -945,13 +945,25 @@ fn sub_machine(
             );
         }
     }
-    if let Some(mut config) = fields.nested("ProcessorConfig")
-        && let Some(mode) = config.string("Mode").filter(|m| *m != "INLINE")
-    {
-        config.error(
-            "Mode",
-            format!("Map mode {mode:?} is not supported by the local engine (INLINE only)"),
-        );
+    if let Some(mut config) = fields.nested("ProcessorConfig") {
+        if let Some(mode) = config
+            .string("Mode")
+            .filter(|m| !["INLINE", "DISTRIBUTED"].contains(m))
+        {
+            config.error(
+                "Mode",
+                format!("Mode must be INLINE or DISTRIBUTED, not {mode:?}"),
+            );
+        }
+        if let Some(kind) = config
+            .string("ExecutionType")
+            .filter(|t| !["STANDARD", "EXPRESS"].contains(t))
+        {
+            config.error(
+                "ExecutionType",
+                format!("ExecutionType must be STANDARD or EXPRESS, not {kind:?}"),
+            );
+        }
     }
     let before = fields.errors.len();
     let states = scope(&mut fields, language)?;
@@ -996,6 +1008,11 @@ fn map_state(fields: &mut Fields<'_, '_>, language: Language) -> Option<Kind> {
         ),
     };
     let at = fields.at(processor_key);
+    let distributed = fields
+        .get(processor_key)
+        .and_then(|p| p.pointer("/ProcessorConfig/Mode"))
+        .is_some_and(|mode| mode == "DISTRIBUTED");
+    let label = fields.get("Label").and_then(Value::as_str).map(str::to_string);
     let processor = match fields.get(processor_key) {
         Some(Value::Object(map)) => sub_machine(map, at, fields.errors, language)?,
         _ => {
@@ -1036,6 +1053,8 @@ fn map_state(fields: &mut Fields<'_, '_>, language: Language) -> Option<Kind> {
         max_concurrency,
         tolerated_failure_count,
         tolerated_failure_percentage,
+        distributed,
+        label,
     })))
 }
 

@@ -1,7 +1,7 @@
 //! JSONPath as AWS reads it. Step Functions evaluates paths with Jayway JsonPath, whose
 //! syntax is looser than RFC 9535's: dot notation takes any name up to the next `.` or
-//! `[` (`$.delivery-partner`, `$.1st`), and bracketed names take backslash escapes of
-//! either quote (`$['Test\"Name']`). serde_json_path implements RFC 9535 and evaluates
+//! `[` (`$.delivery-partner`, `$.1st`), and a backslash in a bracketed name is part of
+//! the name unless it escapes the enclosing quote (`$['Test\""Name"']`). serde_json_path implements RFC 9535 and evaluates
 //! what both agree on the same way, so rather than write a second evaluator this module
 //! translates a Jayway path into its RFC 9535 normal form (`$['delivery-partner']`),
 //! which is also the form Jayway names paths by in its errors ("No results for path:
@@ -9,7 +9,7 @@
 //!
 //! - `$` then any number of: `.name`, `.*`, `..name`, `..*`, `..[…]`, `[…]`;
 //! - in brackets: `*`, quoted names (`'a'` or `"a"`, `\` escapes the next character;
-//!   several separated by commas), indexes (`0`, `-1`, several), slices (`1:3`, `:2`,
+//!   several separated by commas; a backslash escapes the enclosing quote only), indexes (`0`, `-1`, several), slices (`1:3`, `:2`,
 //!   `::2`), and filters `?(…)`, whose body is RFC 9535's filter language with Jayway's
 //!   dot names inside it translated too;
 //! - a name in dot notation may hold any character but `.`, `[`, `]`, `(`, `)`, quotes
@@ -240,16 +240,18 @@ fn close(chars: &mut Cursor<'_>) -> Result<(), String> {
     }
 }
 
-/// A quoted name's value (the opening quote read): `\` takes the next character as it is.
+/// A quoted name's value (the opening quote read). A backslash escapes only the quote
+/// that encloses the name; before anything else it is part of the name, as on AWS
+/// (test_escape_sequence_parsing: `$['Test\""Name"']` names `Test\""Name"`).
 fn quoted_name(chars: &mut Cursor<'_>, quote: char) -> Result<String, String> {
     let mut name = String::new();
     loop {
         match chars.next() {
             None => return Err("unclosed quoted name".into()),
-            Some('\\') => match chars.next() {
-                Some(c) => name.push(c),
-                None => return Err("unclosed quoted name".into()),
-            },
+            Some('\\') if chars.peek() == Some(quote) => {
+                chars.next();
+                name.push(quote);
+            }
             Some(c) if c == quote => return Ok(name),
             Some(c) => name.push(c),
         }
@@ -350,10 +352,11 @@ mod tests {
 
     #[test]
     fn bracketed_names_unescape_either_quote() {
-        // test_escape_sequence_parsing (AWS): `$['Test\"Name']` names `Test"Name`.
-        assert_eq!(rfc(r#"$['Test\"Name']"#), r#"$['Test"Name']"#);
+        // test_escape_sequence_parsing (AWS): in `$['Test\""Name"']` the backslash stays.
+        assert_eq!(rfc(r#"$['Test\""Name"']"#), r#"$['Test\\""Name"']"#);
+        assert_eq!(rfc(r"$['it\'s']"), r"$['it\'s']");
+        assert_eq!(rfc(r#"$["say \"hi\""]"#), r#"$['say "hi"']"#);
         assert_eq!(rfc(r#"$["it's"]"#), r"$['it\'s']");
-        assert_eq!(rfc(r"$['a\\b']"), r"$['a\\b']");
         assert_eq!(rfc("$['a','b']"), "$['a','b']");
         assert!(translate("$['a").is_err());
     }
