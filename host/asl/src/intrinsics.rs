@@ -561,7 +561,8 @@ mod tests {
         );
         assert_eq!(
             ok(r"States.Format('\{\} {} it\'s', $.o)", input.clone()),
-            json!(r#"{} {"a":1} it's"#)
+            // Objects print as AWS prints them (test_format_2: `{Arg1=1, Arg2=[]}`).
+            json!(r#"{} {a=1} it's"#)
         );
         assert_eq!(
             ok(
@@ -664,7 +665,13 @@ mod tests {
         );
         assert!(eval("States.JsonMerge($.a, $.b, true)", input.clone()).is_err());
         assert_eq!(ok("States.MathAdd(111, -1)", input.clone()), json!(110));
-        assert!(eval("States.MathAdd(1.5, 1)", input.clone()).is_err());
+        // Java's Math.round on each argument (test_math_add on AWS: 1.49 + 1.5 = 3,
+        // -1.5 + 0 = -1, 0.5 + 0.5 = 2).
+        assert_eq!(ok("States.MathAdd(1.5, 1)", input.clone()), json!(3));
+        assert_eq!(ok("States.MathAdd(1.49, 1.5)", input.clone()), json!(3));
+        assert_eq!(ok("States.MathAdd(-1.5, 0)", input.clone()), json!(-1));
+        assert_eq!(ok("States.MathAdd(-2.5, 0)", input.clone()), json!(-2));
+        assert!(eval("States.MathAdd('1', 1)", input.clone()).is_err());
         let seeded = ok("States.MathRandom(1, 999, 7)", input.clone());
         assert_eq!(seeded, ok("States.MathRandom(1, 999, 7)", input.clone()));
         let n = ok("States.MathRandom(1, 3)", input.clone())

@@ -574,7 +574,9 @@ fn state(name: &str, fields: &mut Fields<'_, '_>, machine_language: Language) ->
             cause: fail_text(fields, "Cause", language),
         },
         "Parallel" => parallel(fields, machine_language)?,
-        _ => map_state(fields, machine_language)?,
+        // The Map's own fields are in its language; its processor's states default to
+        // the machine's.
+        _ => map_state(fields, language, machine_language)?,
     };
     // In a Map state `Parameters` is the old name of `ItemSelector` (see `map_state`).
     let parameters = if kind_name == "Map" {
@@ -975,7 +977,11 @@ fn sub_machine(
     (fields.errors.len() == before).then(|| Arc::new(states))
 }
 
-fn map_state(fields: &mut Fields<'_, '_>, language: Language) -> Option<Kind> {
+fn map_state(
+    fields: &mut Fields<'_, '_>,
+    language: Language,
+    machine_language: Language,
+) -> Option<Kind> {
     let processor_key = match (
         fields.map.contains_key("ItemProcessor"),
         fields.map.contains_key("Iterator"),
@@ -1014,7 +1020,7 @@ fn map_state(fields: &mut Fields<'_, '_>, language: Language) -> Option<Kind> {
         .is_some_and(|mode| mode == "DISTRIBUTED");
     let label = fields.get("Label").and_then(Value::as_str).map(str::to_string);
     let processor = match fields.get(processor_key) {
-        Some(Value::Object(map)) => sub_machine(map, at, fields.errors, language)?,
+        Some(Value::Object(map)) => sub_machine(map, at, fields.errors, machine_language)?,
         _ => {
             fields.error(
                 processor_key,

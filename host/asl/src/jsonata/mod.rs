@@ -347,12 +347,15 @@ fn register_aws_functions(evaluator: &mut Evaluator) -> Result<(), EvaluatorErro
         if count > 1000.0 {
             return Err(error("D2014", "the range has more than 1000 items"));
         }
-        let items = (0..=count.max(-1.0) as i64)
+        let items: Vec<JValue> = (0..=count.max(-1.0) as i64)
             .map(|i| JValue::from_f64(start + i as f64 * step))
             .collect();
         // A sequence, as in jsonata: one item is that item (test_array_range: `$range(1, 1)`
-        // gives 1 on AWS).
-        Ok(JValue::sequence(items))
+        // gives 1 on AWS). An empty range stays an empty array rather than undefined.
+        Ok(match items.len() {
+            0 => JValue::array(items),
+            _ => JValue::sequence(items),
+        })
     })?;
     evaluator.register_fn("hash", |args: &[JValue]| {
         let data = args

@@ -43,7 +43,12 @@ pub(crate) fn translate(text: &str) -> Result<Translated, String> {
                         chars.next();
                         out.push('*');
                     }
-                    _ => out.push_str(&quoted(&dot_name(&mut chars)?)),
+                    _ => {
+                        let name = dot_name(&mut chars)?;
+                        out.push('[');
+                        out.push_str(&quoted(&name));
+                        out.push(']');
+                    }
                 }
             }
             '.' => match chars.peek() {

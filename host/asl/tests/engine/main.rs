@@ -4,6 +4,7 @@
 mod common;
 
 mod errors;
+mod fidelity;
 mod history;
 mod jsonata;
 mod processing;

@@ -214,7 +214,7 @@ fn branches_and_processors_are_their_own_scopes() {
     );
     has(
         json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
-            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "X", "States": {"X": {"Type": "Succeed"}}}}}}),
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "PARALLEL"}, "StartAt": "X", "States": {"X": {"Type": "Succeed"}}}}}}),
         "SCHEMA_VALIDATION_FAILED",
         "/States/M/ItemProcessor/ProcessorConfig/Mode",
     );
