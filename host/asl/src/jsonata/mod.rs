@@ -8,7 +8,7 @@
 
 mod template;
 
-pub use template::{QueryError, Template, expression_text};
+pub use template::{Failure, QueryError, Template, expression_text};
 
 use jsonata_core::ast::AstNode;
 use jsonata_core::evaluator::{Context, Evaluator, EvaluatorError};
@@ -121,6 +121,19 @@ impl Expression {
         input: &Value,
         bindings: &[(&str, &Value)],
     ) -> Result<Option<Value>, JsonataError> {
+        let result = self.run(input, bindings)?;
+        if result.is_undefined() {
+            return Ok(None);
+        }
+        Ok(Some(whole_numbers_as_integers(Value::from(&result))))
+    }
+
+    /// The evaluator's own result, functions included.
+    pub(crate) fn run(
+        &self,
+        input: &Value,
+        bindings: &[(&str, &Value)],
+    ) -> Result<JValue, JsonataError> {
         let mut context = Context::new();
         for (name, value) in bindings {
             if self
@@ -133,11 +146,7 @@ impl Expression {
         }
         let mut evaluator = Evaluator::with_context(context);
         register_aws_functions(&mut evaluator)?;
-        let result = evaluator.evaluate(&self.ast, &JValue::from(input.clone()))?;
-        if result.is_undefined() {
-            return Ok(None);
-        }
-        Ok(Some(whole_numbers_as_integers(Value::from(&result))))
+        Ok(evaluator.evaluate(&self.ast, &JValue::from(input.clone()))?)
     }
 }
 

@@ -38,8 +38,19 @@ pub struct QueryError {
     pub field: String,
     /// The expression's text.
     pub expression: String,
-    /// `None`: the expression returned nothing (undefined).
-    pub failure: Option<JsonataError>,
+    /// What went wrong.
+    pub failure: Failure,
+}
+
+/// How an expression failed to give a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// It returned nothing (undefined).
+    Undefined,
+    /// It returned a function, which no field can hold.
+    UnsupportedResult,
+    /// It raised an error.
+    Threw(JsonataError),
 }
 
 impl QueryError {
@@ -51,15 +62,17 @@ impl QueryError {
             self.expression, self.field
         );
         match &self.failure {
-            None => format!("{opening} returned nothing (undefined)."),
+            Failure::Undefined => format!("{opening} returned nothing (undefined)."),
+            // test_map_state_items_eval_jsonata_fail[function] on AWS.
+            Failure::UnsupportedResult => format!("{opening} returned an unsupported result type."),
             // A coded message is a sentence of its own; a bare one follows a colon.
-            Some(err) if !err.code.is_empty() => {
+            Failure::Threw(err) if !err.code.is_empty() => {
                 format!(
                     "{opening} threw an error during evaluation. {}",
                     err.message
                 )
             }
-            Some(err) => format!(
+            Failure::Threw(err) => format!(
                 "{opening} threw an error during evaluation: {}",
                 err.message
             ),
@@ -81,10 +94,11 @@ impl Expression {
             failure,
         };
         // Step Functions gives expressions no context: `$` is not the input.
-        match self.evaluate(&Value::Null, bindings) {
-            Ok(Some(value)) => Ok(value),
-            Ok(None) => Err(error(None)),
-            Err(err) => Err(error(Some(err))),
+        match self.run(&Value::Null, bindings) {
+            Ok(result) if result.is_undefined() => Err(error(Failure::Undefined)),
+            Ok(result) if result.is_function() => Err(error(Failure::UnsupportedResult)),
+            Ok(result) => Ok(super::whole_numbers_as_integers(Value::from(&result))),
+            Err(err) => Err(error(Failure::Threw(err))),
         }
     }
 }
