@@ -1,7 +1,9 @@
 //! JSONPath and intrinsic-function evaluation, through the public engine: the first line of
 //! the data is an expression, the rest is the execution input. The expression is tried as a
 //! Parameters value (`"v.$"`: a path or an intrinsic call), an InputPath, a ResultPath, a
-//! Choice variable and an `Assign` value; each machine that validates is executed, after a
+//! Choice variable, an `Assign` value and a Map's ItemsPath and MaxConcurrencyPath (inline
+//! and distributed); paths are read in Jayway's syntax (the engine's `path::jayway`
+//! translation is in play for each); each machine that validates is executed, after a
 //! state that assigns the variables `$in` (the input) and `$x`, so `$in.a`-style paths read
 //! something. Whatever the expression and input, an execution must end, and a failure must
 //! carry a `States.*` error.
@@ -39,7 +41,7 @@ fn engine() -> &'static Engine {
     })
 }
 
-fn machines(expr: &str) -> [Value; 5] {
+fn machines(expr: &str) -> [Value; 7] {
     let init = json!({"Type": "Pass", "Assign": {"in.$": "$", "x": {"a": [1, "b"]}}});
     let after_init = |start: &str, mut states: Value| {
         let mut init = init.clone();
@@ -48,7 +50,15 @@ fn machines(expr: &str) -> [Value; 5] {
         json!({"StartAt": "Init", "States": states})
     };
     let pass = |fields: Value| after_init("S", json!({ "S": fields }));
+    let map = |mode: &str| {
+        json!({"Type": "Map", "ItemsPath": expr, "MaxConcurrencyPath": expr, "End": true,
+            "ItemSelector": {"i.$": "$$.Map.Item.Value", "v.$": expr},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": mode},
+                "StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}}})
+    };
     [
+        pass(map("INLINE")),
+        pass(map("DISTRIBUTED")),
         pass(json!({"Type": "Pass", "Parameters": {"v.$": expr}, "End": true})),
         pass(json!({"Type": "Pass", "InputPath": expr, "End": true})),
         pass(json!({"Type": "Pass", "Result": {"r": 1}, "ResultPath": expr, "End": true})),

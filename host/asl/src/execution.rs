@@ -70,9 +70,9 @@ impl Engine {
 
     /// The role executions run as.
     pub fn role_arn(&self) -> String {
-        self.role_arn.clone().unwrap_or_else(|| {
-            format!("arn:aws:iam::{}:role/cafe-report-local", self.account)
-        })
+        self.role_arn
+            .clone()
+            .unwrap_or_else(|| format!("arn:aws:iam::{}:role/cafe-report-local", self.account))
     }
 
     /// Starts an execution (it runs when [`Execution::run`] is awaited). Checks what

@@ -1018,7 +1018,10 @@ fn map_state(
         .get(processor_key)
         .and_then(|p| p.pointer("/ProcessorConfig/Mode"))
         .is_some_and(|mode| mode == "DISTRIBUTED");
-    let label = fields.get("Label").and_then(Value::as_str).map(str::to_string);
+    let label = fields
+        .get("Label")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let processor = match fields.get(processor_key) {
         Some(Value::Object(map)) => sub_machine(map, at, fields.errors, machine_language)?,
         _ => {

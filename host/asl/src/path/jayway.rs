@@ -188,10 +188,7 @@ fn bracket(chars: &mut Cursor<'_>) -> Result<(String, bool), String> {
                 skip_blanks(chars);
                 let quote = chars.next().filter(|c| *c == '\'' || *c == '"');
                 let Some(quote) = quote else {
-                    return Err(format!(
-                        "expected a quoted name at position {}",
-                        chars.at()
-                    ));
+                    return Err(format!("expected a quoted name at position {}", chars.at()));
                 };
                 names.push(quoted(&quoted_name(chars, quote)?));
                 skip_blanks(chars);
@@ -210,9 +207,7 @@ fn bracket(chars: &mut Cursor<'_>) -> Result<(String, bool), String> {
                 match chars.next() {
                     None => return Err("unclosed '['".into()),
                     Some(']') => break,
-                    Some(c) if c.is_ascii_digit() || matches!(c, '-' | ':' | ',') => {
-                        inner.push(c)
-                    }
+                    Some(c) if c.is_ascii_digit() || matches!(c, '-' | ':' | ',') => inner.push(c),
                     Some(c) if c.is_whitespace() => {}
                     Some(c) => {
                         return Err(format!(
@@ -391,7 +386,14 @@ mod tests {
         for definite in ["$", "$.a", "$.a[0]", "$['a']", "$.a[-1]"] {
             assert!(translate(definite).unwrap().singular, "{definite}");
         }
-        for indefinite in ["$.a[*]", "$..a", "$.a[0:1]", "$.a[0,1]", "$['a','b']", "$.a[?(@.x)]"] {
+        for indefinite in [
+            "$.a[*]",
+            "$..a",
+            "$.a[0:1]",
+            "$.a[0,1]",
+            "$['a','b']",
+            "$.a[?(@.x)]",
+        ] {
             assert!(!translate(indefinite).unwrap().singular, "{indefinite}");
         }
     }

@@ -98,7 +98,14 @@ async fn the_context_object_has_aws_s_fields_in_aws_s_order() {
     let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(
         keys(&out.output["Execution"]),
-        ["Id", "Input", "StartTime", "Name", "RoleArn", "RedriveCount"]
+        [
+            "Id",
+            "Input",
+            "StartTime",
+            "Name",
+            "RoleArn",
+            "RedriveCount"
+        ]
     );
     assert_eq!(out.output["Execution"]["RoleArn"], json!(ROLE));
     assert_eq!(keys(&out.output["State"]), ["Name", "EnteredTime"]);
@@ -168,10 +175,7 @@ async fn a_retried_map_records_no_failure_until_it_gives_up() {
         ]
     );
     // A Fail state without a Cause leaves it out (test_base.py::test_state_fail_empty).
-    assert_eq!(
-        out.events[11].details(),
-        Some(&json!({"error": "Broken"}))
-    );
+    assert_eq!(out.events[11].details(), Some(&json!({"error": "Broken"})));
 }
 
 #[tokio::test(start_paused = true)]
@@ -232,7 +236,9 @@ async fn a_failed_jsonata_expression_records_evaluation_failed() {
     );
     assert_eq!(
         out.events[2].details(),
-        Some(&json!({"error": "States.QueryEvaluationError", "cause": cause, "state": "Only", "location": "Output/result"}))
+        Some(
+            &json!({"error": "States.QueryEvaluationError", "cause": cause, "state": "Only", "location": "Output/result"})
+        )
     );
     assert_eq!(cause_of(&out), cause);
 }
@@ -242,8 +248,10 @@ async fn map_items_that_are_not_an_array_fail_in_aws_s_words() {
     // test_base_scenarios.py::test_map_state_items_eval_jsonata_fail[number]: EvaluationFailed
     // then MapStateFailed; test_map_state_items_input_types[string] for a missing Items.
     let processor = json!({"StartAt": "X", "States": {"X": {"Type": "Pass", "End": true}}});
-    let definition = single(json!({"Type": "Map", "QueryLanguage": "JSONata", "Items": "{% 1 %}",
-        "ItemProcessor": processor, "End": true}));
+    let definition = single(
+        json!({"Type": "Map", "QueryLanguage": "JSONata", "Items": "{% 1 %}",
+        "ItemProcessor": processor, "End": true}),
+    );
     let out = run(definition, json!({})).await;
     assert_eq!(
         cause_of(&out),
@@ -251,7 +259,13 @@ async fn map_items_that_are_not_an_array_fail_in_aws_s_words() {
     );
     assert_eq!(
         out.types(),
-        ["ExecutionStarted", "MapStateEntered", "EvaluationFailed", "MapStateFailed", "ExecutionFailed"]
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "EvaluationFailed",
+            "MapStateFailed",
+            "ExecutionFailed"
+        ]
     );
     let definition = single(json!({"Type": "Map", "QueryLanguage": "JSONata",
         "ItemProcessor": processor, "End": true}));
@@ -267,23 +281,42 @@ async fn map_items_that_are_not_an_array_fail_in_aws_s_words() {
 async fn wait_paths_fail_in_aws_s_words() {
     // test_wait.py::test_base_wait_seconds_path[-1], [1.5], test_base (no value) and
     // test_wait_timestamp_path[NO_T]; test_timestamp_too_far_in_future_boundary[24856].
-    let seconds = single(json!({"Type": "Wait", "SecondsPath": "$.input.waitSeconds", "End": true}));
+    let seconds =
+        single(json!({"Type": "Wait", "SecondsPath": "$.input.waitSeconds", "End": true}));
     let cases = [
-        (json!({"input": {"waitSeconds": -1}}), "The SecondsPath parameter references a negative value: $.input.waitSeconds == -1"),
-        (json!({"input": {"waitSeconds": 1.5}}), "The SecondsPath parameter cannot be parsed as a long value: $.input.waitSeconds == 1.5"),
-        (json!({}), "The SecondsPath parameter does not reference an input value: $.input.waitSeconds"),
+        (
+            json!({"input": {"waitSeconds": -1}}),
+            "The SecondsPath parameter references a negative value: $.input.waitSeconds == -1",
+        ),
+        (
+            json!({"input": {"waitSeconds": 1.5}}),
+            "The SecondsPath parameter cannot be parsed as a long value: $.input.waitSeconds == 1.5",
+        ),
+        (
+            json!({}),
+            "The SecondsPath parameter does not reference an input value: $.input.waitSeconds",
+        ),
     ];
     for (input, expected) in cases {
         let out = run(seconds.clone(), input).await;
         assert_eq!(out.error.as_deref(), Some("States.Runtime"));
         assert_eq!(
             cause_of(&out),
-            format!("An error occurred while executing the state 'Only' (entered at the event id #2). {expected}")
+            format!(
+                "An error occurred while executing the state 'Only' (entered at the event id #2). {expected}"
+            )
         );
-        assert_eq!(out.types(), ["ExecutionStarted", "WaitStateEntered", "ExecutionFailed"]);
+        assert_eq!(
+            out.types(),
+            ["ExecutionStarted", "WaitStateEntered", "ExecutionFailed"]
+        );
     }
     let until = single(json!({"Type": "Wait", "TimestampPath": "$.at", "End": true}));
-    for at in ["2016-12-05 21:29:29Z", "2016-12-05T21:29:29", "2016-13-05T21:29:29Z"] {
+    for at in [
+        "2016-12-05 21:29:29Z",
+        "2016-12-05T21:29:29",
+        "2016-13-05T21:29:29Z",
+    ] {
         let out = run(until.clone(), json!({ "at": at })).await;
         assert!(
             cause_of(&out).ends_with(&format!("The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: $.at == {at}")),
@@ -292,7 +325,11 @@ async fn wait_paths_fail_in_aws_s_words() {
         );
     }
     let out = run(until, json!({"at": "2094-12-20T09:27:02.000Z"})).await;
-    assert!(cause_of(&out).ends_with("Wait state delay is too long."), "{}", cause_of(&out));
+    assert!(
+        cause_of(&out).ends_with("Wait state delay is too long."),
+        "{}",
+        cause_of(&out)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -302,29 +339,67 @@ async fn map_counts_from_paths_follow_aws() {
     // test_map_state_tolerated_failure_count_path[-1] / _percentage_path[-1.1] otherwise.
     let processor = json!({"StartAt": "X", "States": {"X": {"Type": "Pass", "End": true}}});
     let map = |field: &str| {
-        let mut state = json!({"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": processor, "End": true});
+        let mut state =
+            json!({"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": processor, "End": true});
         state[field] = json!("$.n");
         single(state)
     };
-    let out = run(map("MaxConcurrencyPath"), json!({"items": [1, 2], "n": "1"})).await;
+    let out = run(
+        map("MaxConcurrencyPath"),
+        json!({"items": [1, 2], "n": "1"}),
+    )
+    .await;
     assert_eq!(out.output, json!([1, 2]));
     let cases = [
-        ("MaxConcurrencyPath", json!("NoNumber"), "The MaxConcurrencyPath field refers to value \"NoNumber\" which is not a valid integer: $.n"),
-        ("ToleratedFailureCountPath", json!(-1), "ToleratedFailureCount cannot be negative."),
-        ("ToleratedFailureCountPath", json!({}), "The ToleratedFailureCountPath field refers to value \"{}\" which is not a valid integer: $.n"),
-        ("ToleratedFailurePercentagePath", json!(-1.1), "ToleratedFailurePercentage must be between 0 and 100."),
-        ("ToleratedFailurePercentagePath", json!("x"), "The ToleratedFailurePercentagePath field refers to value \"x\" which is not a valid float: $.n"),
+        (
+            "MaxConcurrencyPath",
+            json!("NoNumber"),
+            "The MaxConcurrencyPath field refers to value \"NoNumber\" which is not a valid integer: $.n",
+        ),
+        (
+            "ToleratedFailureCountPath",
+            json!(-1),
+            "ToleratedFailureCount cannot be negative.",
+        ),
+        (
+            "ToleratedFailureCountPath",
+            json!({}),
+            "The ToleratedFailureCountPath field refers to value \"{}\" which is not a valid integer: $.n",
+        ),
+        (
+            "ToleratedFailurePercentagePath",
+            json!(-1.1),
+            "ToleratedFailurePercentage must be between 0 and 100.",
+        ),
+        (
+            "ToleratedFailurePercentagePath",
+            json!("x"),
+            "The ToleratedFailurePercentagePath field refers to value \"x\" which is not a valid float: $.n",
+        ),
     ];
     for (field, n, expected) in cases {
         let out = run(map(field), json!({"items": [1], "n": n})).await;
         assert_eq!(out.error.as_deref(), Some("States.Runtime"), "{field}");
-        assert!(cause_of(&out).ends_with(expected), "{field}: {}", cause_of(&out));
+        assert!(
+            cause_of(&out).ends_with(expected),
+            "{field}: {}",
+            cause_of(&out)
+        );
     }
     // The tolerated counts are read once the Map has started.
-    let out = run(map("ToleratedFailureCountPath"), json!({"items": [1], "n": -1})).await;
+    let out = run(
+        map("ToleratedFailureCountPath"),
+        json!({"items": [1], "n": -1}),
+    )
+    .await;
     assert_eq!(
         out.types(),
-        ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "ExecutionFailed"]
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "ExecutionFailed"
+        ]
     );
 }
 
@@ -340,9 +415,13 @@ async fn missing_paths_fail_in_aws_s_words() {
     ), "{}", cause_of(&out));
     let pass = single(json!({"Type": "Pass", "InputPath": "$.NoSuchInputPath", "End": true}));
     let out = run(pass, json!({"int-literal": 0})).await;
-    assert!(cause_of(&out).ends_with(
-        "Invalid path '$.NoSuchInputPath' : No results for path: $['NoSuchInputPath']"
-    ), "{}", cause_of(&out));
+    assert!(
+        cause_of(&out).ends_with(
+            "Invalid path '$.NoSuchInputPath' : No results for path: $['NoSuchInputPath']"
+        ),
+        "{}",
+        cause_of(&out)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -381,7 +460,11 @@ async fn intrinsics_take_arguments_as_aws_does() {
         }, "Next": "J"},
         "J": {"Type": "Pass", "QueryLanguage": "JSONata",
               "Output": "{% $merge([$states.input, {'range': $range(1, 1, 1)}]) %}", "End": true}}});
-    let out = run(definition, json!({"a": 1.49, "b": 1.5, "c": -1.5, "o": {"Arg1": 1, "Arg2": []}, "empty": ""})).await;
+    let out = run(
+        definition,
+        json!({"a": 1.49, "b": 1.5, "c": -1.5, "o": {"Arg1": 1, "Arg2": []}, "empty": ""}),
+    )
+    .await;
     assert_eq!(out.status, Status::Succeeded, "{:?}", out.cause);
     assert_eq!(
         out.output,
@@ -417,7 +500,9 @@ async fn a_distributed_map_shows_its_run_not_its_iterations() {
             (8, 7, "ExecutionSucceeded"),
         ]
     );
-    let arn = out.events[3].details().unwrap()["mapRunArn"].as_str().unwrap();
+    let arn = out.events[3].details().unwrap()["mapRunArn"]
+        .as_str()
+        .unwrap();
     assert!(
         arn.starts_with("arn:aws:states:us-east-1:000000000000:mapRun:test-machine/TestMap:"),
         "{arn}"

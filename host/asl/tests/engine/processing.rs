@@ -296,7 +296,9 @@ async fn a_state_output_over_the_limit_fails_the_state() {
     // AWS's words (test_start_large_input).
     assert_eq!(
         out.cause.as_deref(),
-        Some("The state/task 'Only' returned a result with a size exceeding the maximum number of bytes service limit.")
+        Some(
+            "The state/task 'Only' returned a result with a size exceeding the maximum number of bytes service limit."
+        )
     );
     assert!(!out.types().contains(&"PassStateExited"));
 }

@@ -1,0 +1,631 @@
+//! The interpreter: runs states in AWS's order of input/output processing, applies Retry
+//! and Catch, and records every step in the history.
+
+mod dynamic;
+mod map;
+mod task;
+
+use std::time::Duration;
+
+use futures_util::future::{Either, select};
+use serde_json::{Value, json};
+
+use crate::definition::{
+    Assign, Catcher, ChoiceRule, Kind, Language, Retrier, State, States, Text,
+};
+use crate::error::{Recorded, StatesError, names};
+use crate::execution::{Execution, check_size, check_state_size};
+use crate::history::{History, details_key, not_truncated};
+use crate::invoker::BoxFuture;
+use crate::jsonata::{self, bindings};
+use crate::timestamp;
+use crate::variables::{Assignment, Env, Variables};
+
+use dynamic::{evaluate, wrong_value};
+
+/// How an execution ended.
+pub(crate) enum Ending {
+    Succeeded(String),
+    Failed(StatesError),
+    TimedOut(StatesError),
+}
+
+/// Runs a whole execution, from `ExecutionStarted` to its last event.
+pub(crate) async fn execution(exec: &Execution) -> Ending {
+    let runner = Runner::new(exec);
+    // AWS chains the first state's entry to event 0, not to `ExecutionStarted`.
+    let mut cursor = 0;
+    runner.event(&mut 0, "ExecutionStarted", Some(exec.started_details()));
+    let result = {
+        let body = runner.scope(
+            &exec.machine.states,
+            exec.input.clone(),
+            Variables::default(),
+            &mut cursor,
+        );
+        match exec.machine.timeout_seconds {
+            Some(seconds) => {
+                match select(body, exec.engine.clock.sleep(Duration::from_secs(seconds))).await {
+                    Either::Left((result, _)) => Some(result),
+                    Either::Right(_) => None,
+                }
+            }
+            None => Some(body.await),
+        }
+    };
+    let result = result.map(|r| {
+        r.and_then(|output| {
+            let text = output.to_string();
+            check_size("execution's output", &text).map(|()| text)
+        })
+    });
+    match result {
+        Some(Ok(output)) => {
+            let details = json!({ "output": output, "outputDetails": not_truncated() });
+            runner.event(&mut cursor, "ExecutionSucceeded", Some(details));
+            Ending::Succeeded(output)
+        }
+        Some(Err(error)) => {
+            runner.event(&mut cursor, "ExecutionFailed", Some(error_details(&error)));
+            Ending::Failed(error)
+        }
+        None => {
+            let error = StatesError::new(
+                names::TIMEOUT,
+                format!(
+                    "The execution ran longer than the state machine's TimeoutSeconds ({} s)",
+                    exec.machine.timeout_seconds.unwrap_or_default()
+                ),
+            );
+            // The cursor may lag behind a branch; the timeout follows the last event.
+            let mut last = exec.history.snapshot().len() as u64;
+            runner.event(&mut last, "ExecutionTimedOut", Some(error_details(&error)));
+            Ending::TimedOut(error)
+        }
+    }
+}
+
+/// An error's `error` and `cause`, each left out when empty (a Fail state without
+/// `Error` or `Cause`: test_state_fail_empty).
+fn error_details(error: &StatesError) -> Value {
+    let mut details = serde_json::Map::new();
+    if !error.error.is_empty() {
+        details.insert("error".into(), json!(error.error));
+    }
+    if !error.cause.is_empty() {
+        details.insert("cause".into(), json!(error.cause));
+    }
+    Value::Object(details)
+}
+
+struct Runner<'e> {
+    exec: &'e Execution,
+    /// The context object's `Execution` and `StateMachine`, built once.
+    base_context: Value,
+    /// Where events go: the execution's history, or a Distributed Map run's own.
+    history: &'e History,
+}
+
+/// What one attempt at a state decided.
+struct Done<'s> {
+    next: Option<&'s str>,
+    output: Value,
+    /// Variables the state assigned (`Assign`), to take effect once it has exited.
+    assigned: Option<Assignment>,
+}
+
+impl<'e> Runner<'e> {
+    fn new(exec: &'e Execution) -> Self {
+        let base_context = json!({
+            "Execution": exec.context_execution(),
+            "StateMachine": exec.context_state_machine(),
+        });
+        Self {
+            exec,
+            base_context,
+            history: &exec.history,
+        }
+    }
+
+    fn event(&self, cursor: &mut u64, kind: &str, details: Option<Value>) -> u64 {
+        let details = details.map(|d| (details_key(kind), d));
+        let now = self.exec.engine.clock.now();
+        self.history.record(cursor, now, kind.to_string(), details)
+    }
+
+    /// Runs the states of one scope from `StartAt` to an end. `variables` are the ones
+    /// visible when the scope starts (an inner scope's copy of the outer ones: what it
+    /// assigns stays inside).
+    fn scope<'a>(
+        &'a self,
+        states: &'a States,
+        input: Value,
+        mut variables: Variables,
+        cursor: &'a mut u64,
+    ) -> BoxFuture<'a, Result<Value, StatesError>> {
+        Box::pin(async move {
+            let mut name = states.start_at.as_str();
+            let mut input = input;
+            loop {
+                let done = self
+                    .state(states.get(name), input, &variables, cursor)
+                    .await?;
+                if let Some(assignment) = done.assigned {
+                    variables.apply(assignment);
+                }
+                match done.next {
+                    Some(next) => {
+                        name = next;
+                        input = done.output;
+                    }
+                    None => return Ok(done.output),
+                }
+            }
+        })
+    }
+
+    /// Runs one state: entered event, attempts with Retry, Catch, exited event.
+    async fn state<'s>(
+        &self,
+        state: &'s State,
+        raw: Value,
+        variables: &Variables,
+        cursor: &mut u64,
+    ) -> Result<Done<'s>, StatesError> {
+        let prefix = state.kind.event_prefix();
+        let entered_time = timestamp::format(self.exec.engine.clock.now());
+        let entered = json!({ "name": state.name, "input": raw.to_string(), "inputDetails": not_truncated() });
+        let before = *cursor;
+        let entered_id = self.event(cursor, &format!("{prefix}StateEntered"), Some(entered));
+
+        let mut attempts = vec![0u64; state.retry.len()];
+        let mut retry_count = 0;
+        let (done, output_text) = loop {
+            let context = self.context(state, &entered_time, retry_count);
+            let env = Env {
+                context: &context,
+                variables,
+            };
+            // The output is serialized once: for the size check and the exited event.
+            let attempt = self
+                .attempt(state, &raw, env, cursor)
+                .await
+                .and_then(|done| {
+                    let text = done.output.to_string();
+                    check_state_size(&state.name, &text).map(|()| (done, text))
+                });
+            let mut error = match attempt {
+                Ok(finished) => break Ok(finished),
+                Err(error) => locate(error, state, entered_id),
+            };
+            let retry = if error.is_recoverable() {
+                retry_delay(&state.retry, &mut attempts, &error)
+            } else {
+                None
+            };
+            // A retried state records nothing of the failure (no Map/ParallelStateFailed).
+            if let Some(delay) = retry {
+                retry_count += 1;
+                self.exec.engine.clock.sleep(delay).await;
+                continue;
+            }
+            self.record_failure(state, &mut error, before, cursor);
+            if !error.is_recoverable() {
+                break Err(error);
+            }
+            break match state
+                .catch
+                .iter()
+                .find(|c| c.error_equals.iter().any(|n| error.matches(n)))
+            {
+                Some(catcher) => catch(catcher, state, &raw, env, &error).map(|done| {
+                    let text = done.output.to_string();
+                    (done, text)
+                }),
+                None => Err(error),
+            };
+        }?;
+        let mut exited =
+            json!({ "name": state.name, "output": output_text, "outputDetails": not_truncated() });
+        // An empty `Assign` records no `assignedVariables` (BASE_EMPTY).
+        if let Some(assigned) = done.assigned.as_ref().filter(|a| !a.is_empty()) {
+            exited["assignedVariables"] = assigned.record();
+            exited["assignedVariablesDetails"] = json!({ "truncated": false });
+        }
+        self.event(cursor, &format!("{prefix}StateExited"), Some(exited));
+        Ok(done)
+    }
+
+    /// Writes the events AWS records when a state fails for good (caught or not):
+    /// `EvaluationFailed` for a failed JSONata expression (chained, as AWS chains it, to
+    /// the event before the state was entered), and `MapStateFailed`/`ParallelStateFailed`
+    /// for a failure inside an iteration or branch, or of the state's own expressions.
+    fn record_failure(
+        &self,
+        state: &State,
+        error: &mut StatesError,
+        before: u64,
+        cursor: &mut u64,
+    ) {
+        let block = matches!(state.kind, Kind::Map(_) | Kind::Parallel { .. });
+        let state_failed = match error.recorded {
+            Recorded::Yes => false,
+            Recorded::FromInside => true,
+            Recorded::No if error.error == names::QUERY_EVALUATION_ERROR => {
+                let mut details = json!({
+                    "error": error.error,
+                    "cause": error.cause,
+                    "state": state.name,
+                });
+                if let Some(location) = &error.location {
+                    details["location"] = json!(location);
+                }
+                // A Wait's own expressions fail after its entry; the other fields'
+                // failures chain to the event before it (test_wait_timestamp_jsonata,
+                // BASE_UNDEFINED_OUTPUT).
+                let mut at = match state.kind {
+                    Kind::Wait(_) => *cursor,
+                    _ => before,
+                };
+                *cursor = self.event(&mut at, "EvaluationFailed", Some(details));
+                true
+            }
+            Recorded::No => false,
+        };
+        if block && state_failed {
+            let prefix = state.kind.event_prefix();
+            self.event(cursor, &format!("{prefix}StateFailed"), None);
+        }
+        if state_failed {
+            error.recorded = Recorded::Yes;
+        }
+    }
+
+    fn context(&self, state: &State, entered_time: &str, retry_count: u64) -> Value {
+        let mut context = self.base_context.clone();
+        // AWS's Pass states show only `Name` and `EnteredTime` (test_output_path[$$],
+        // BASE_EXPR); `RetryCount` belongs to the states that can retry.
+        let mut current = json!({ "Name": state.name, "EnteredTime": entered_time });
+        if matches!(
+            state.kind,
+            Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_)
+        ) {
+            current["RetryCount"] = json!(retry_count);
+        }
+        context["State"] = current;
+        context
+    }
+
+    /// One attempt: InputPath, Parameters, the state's work, ResultSelector, Assign,
+    /// ResultPath, OutputPath. Paths read the variables as they were when the state was
+    /// entered, so OutputPath does not see what Assign sets.
+    async fn attempt<'s>(
+        &self,
+        state: &'s State,
+        raw: &Value,
+        env: Env<'_>,
+        cursor: &mut u64,
+    ) -> Result<Done<'s>, StatesError> {
+        if state.language == Language::Jsonata {
+            return self.attempt_jsonata(state, raw, env, cursor).await;
+        }
+        let effective = match &state.input_path {
+            Some(path) => path.select_io(raw, env)?,
+            None => json!({}),
+        };
+        let next = state.transition.next();
+        let parameters = |input: Value| match &state.parameters {
+            Some(template) => template.render(&input, env),
+            None => Ok(input),
+        };
+        let result = match &state.kind {
+            Kind::Pass { result } => match result {
+                Some(result) => result.clone(),
+                None => parameters(effective)?,
+            },
+            Kind::Task(spec) => {
+                let payload = parameters(effective)?;
+                self.task(spec, payload, raw, env, cursor).await?
+            }
+            Kind::Parallel { branches } => {
+                let input = parameters(effective)?;
+                self.parallel(branches, input, env.variables, cursor)
+                    .await?
+            }
+            Kind::Map(spec) => self.map(state, spec, &effective, env, cursor).await?,
+            Kind::Choice { rules, default } => {
+                let branch = choose(state, rules, default.as_deref(), &effective, env)?;
+                return without_result(state, Some(branch.next), branch.assign, effective, env);
+            }
+            Kind::Wait(wait) => {
+                let delay = self.wait_for(wait, &effective, env)?;
+                self.exec.engine.clock.sleep(delay).await;
+                return without_result(state, next, state.assign.as_ref(), effective, env);
+            }
+            Kind::Succeed => return without_result(state, None, None, effective, env),
+            Kind::Fail { error, cause } => {
+                return Err(failure(error, cause, raw, env)?);
+            }
+        };
+        let selected = match &state.result_selector {
+            Some(template) => template.render(&result, env)?,
+            None => result,
+        };
+        let assigned = evaluate_assign(state.assign.as_ref(), &selected, env)?;
+        let merged = match &state.result_path {
+            Some(path) => path.write(raw.clone(), selected)?,
+            None => raw.clone(),
+        };
+        Ok(Done {
+            next,
+            output: output_path(state, merged, env)?,
+            assigned,
+        })
+    }
+
+    /// One attempt of a JSONata state: `Arguments`, the state's work, then `Assign` and
+    /// `Output`, with `$states.input`, `$states.context`, `$states.result` (after the
+    /// work) and the variables visible when the state was entered.
+    async fn attempt_jsonata<'s>(
+        &self,
+        state: &'s State,
+        raw: &Value,
+        env: Env<'_>,
+        cursor: &mut u64,
+    ) -> Result<Done<'s>, StatesError> {
+        let mut states = json!({ "input": raw, "context": env.context });
+        let mut next = state.transition.next();
+        let mut assign = state.assign.as_ref();
+        let mut output = state.output.as_ref();
+        let arguments = |states: &Value| match &state.arguments {
+            Some(arguments) => arguments
+                .evaluate(&bindings(states, env.variables))
+                .map_err(StatesError::from),
+            None => Ok(raw.clone()),
+        };
+        let result = match &state.kind {
+            Kind::Pass { .. } | Kind::Succeed => None,
+            Kind::Task(spec) => {
+                let payload = arguments(&states)?;
+                Some(self.task(spec, payload, raw, env, cursor).await?)
+            }
+            Kind::Choice { rules, default } => {
+                let branch = choose(state, rules, default.as_deref(), raw, env)?;
+                (next, assign, output) = (Some(branch.next), branch.assign, branch.output);
+                None
+            }
+            Kind::Wait(wait) => {
+                let delay = self.wait_for(wait, raw, env)?;
+                self.exec.engine.clock.sleep(delay).await;
+                None
+            }
+            Kind::Fail { error, cause } => {
+                return Err(failure(error, cause, raw, env)?);
+            }
+            Kind::Parallel { branches } => {
+                let input = arguments(&states)?;
+                Some(
+                    self.parallel(branches, input, env.variables, cursor)
+                        .await?,
+                )
+            }
+            Kind::Map(spec) => Some(self.map(state, spec, raw, env, cursor).await?),
+        };
+        if let Some(result) = &result {
+            states["result"] = result.clone();
+        }
+        // Output and Assign both see the variables as they were when the state was entered.
+        let assigned = evaluate_assign(assign, &states, env)?;
+        let output = match (output, result) {
+            (Some(output), _) => output.evaluate(&bindings(&states, env.variables))?,
+            (None, Some(result)) => result,
+            (None, None) => raw.clone(),
+        };
+        Ok(Done {
+            next,
+            output,
+            assigned,
+        })
+    }
+}
+
+/// Adds AWS's "where" to a `States.Runtime` or `States.QueryEvaluationError` cause, once.
+fn locate(mut error: StatesError, state: &State, entered_id: u64) -> StatesError {
+    const PREFIX: &str = "An error occurred while executing the state";
+    let located = [names::RUNTIME, names::QUERY_EVALUATION_ERROR];
+    if located.contains(&error.error.as_str()) && !error.cause.starts_with(PREFIX) {
+        error.cause = format!(
+            "{PREFIX} '{}' (entered at the event id #{entered_id}). {}",
+            state.name, error.cause
+        );
+    }
+    error
+}
+
+/// The wait before the next attempt, if the first retrier that matches has attempts left.
+/// AWS uses only the first matching retrier, even when it is exhausted.
+fn retry_delay(
+    retriers: &[Retrier],
+    attempts: &mut [u64],
+    error: &StatesError,
+) -> Option<Duration> {
+    let (index, retrier) = retriers
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.error_equals.iter().any(|name| error.matches(name)))?;
+    let done = attempts[index];
+    if done >= retrier.max_attempts {
+        return None;
+    }
+    attempts[index] += 1;
+    let mut seconds = retrier.interval_seconds as f64
+        * retrier
+            .backoff_rate
+            .powi(i32::try_from(done).unwrap_or(i32::MAX));
+    if let Some(max) = retrier.max_delay_seconds {
+        seconds = seconds.min(max as f64);
+    }
+    if retrier.full_jitter {
+        seconds *= rand::random::<f64>();
+    }
+    Some(Duration::from_secs_f64(seconds.min(1.0e9)))
+}
+
+fn catch<'s>(
+    catcher: &'s Catcher,
+    state: &State,
+    raw: &Value,
+    env: Env<'_>,
+    error: &StatesError,
+) -> Result<Done<'s>, StatesError> {
+    let (output, assigned) = match state.language {
+        Language::Jsonata => {
+            let states =
+                json!({ "input": raw, "context": env.context, "errorOutput": error.to_output() });
+            let assigned = evaluate_assign(catcher.assign.as_ref(), &states, env)?;
+            let output = match &catcher.output {
+                Some(output) => output.evaluate(&bindings(&states, env.variables))?,
+                None => error.to_output(),
+            };
+            (output, assigned)
+        }
+        Language::JsonPath => {
+            let error_output = error.to_output();
+            let assigned = evaluate_assign(catcher.assign.as_ref(), &error_output, env)?;
+            let output = match &catcher.result_path {
+                Some(path) => path.write(raw.clone(), error_output)?,
+                None => raw.clone(),
+            };
+            (output, assigned)
+        }
+    };
+    Ok(Done {
+        next: Some(&catcher.next),
+        output,
+        assigned,
+    })
+}
+
+/// Evaluates an `Assign` field into the values it gives, checked against AWS's limits.
+/// `reads` is what its expressions see: `$` in JSONPath, the `$states` object in JSONata.
+fn evaluate_assign(
+    assign: Option<&Assign>,
+    reads: &Value,
+    env: Env<'_>,
+) -> Result<Option<Assignment>, StatesError> {
+    let values = match assign {
+        None => return Ok(None),
+        Some(Assign::JsonPath(template)) => template.render(reads, env)?,
+        Some(Assign::Jsonata(template)) => template.evaluate(&bindings(reads, env.variables))?,
+    };
+    let Value::Object(values) = values else {
+        unreachable!("validation makes Assign an object");
+    };
+    Assignment::check(values, env.variables).map(Some)
+}
+
+/// The end of a JSONPath state that has no result (Choice, Wait, Succeed): Assign reads
+/// its effective input, which OutputPath then filters.
+fn without_result<'s>(
+    state: &State,
+    next: Option<&'s str>,
+    assign: Option<&Assign>,
+    effective: Value,
+    env: Env<'_>,
+) -> Result<Done<'s>, StatesError> {
+    let assigned = evaluate_assign(assign, &effective, env)?;
+    Ok(Done {
+        next,
+        output: output_path(state, effective, env)?,
+        assigned,
+    })
+}
+
+fn output_path(state: &State, value: Value, env: Env<'_>) -> Result<Value, StatesError> {
+    // The 256 KiB check happens once the attempt is done (`Runner::state`).
+    Ok(match &state.output_path {
+        Some(path) => path.select_io(&value, env)?,
+        None => json!({}),
+    })
+}
+
+fn string_result(value: Value, what: &str) -> Result<String, StatesError> {
+    match value {
+        Value::String(text) => Ok(text),
+        other => Err(StatesError::runtime(format!(
+            "{what} must give a string, got {other}"
+        ))),
+    }
+}
+
+/// Where a Choice state goes, with the `Assign` and `Output` that apply there.
+struct Branch<'s> {
+    next: &'s str,
+    assign: Option<&'s Assign>,
+    output: Option<&'s jsonata::Template>,
+}
+
+/// The first rule that matches, with its own `Assign` and `Output`; else `Default`, with
+/// the state's; else `States.NoChoiceMatched`.
+fn choose<'s>(
+    state: &'s State,
+    rules: &'s [ChoiceRule],
+    default: Option<&'s str>,
+    input: &Value,
+    env: Env<'_>,
+) -> Result<Branch<'s>, StatesError> {
+    for rule in rules {
+        if rule.condition.eval(input, env)? {
+            return Ok(Branch {
+                next: &rule.next,
+                assign: rule.assign.as_ref(),
+                output: rule.output.as_ref(),
+            });
+        }
+    }
+    match default {
+        Some(next) => Ok(Branch {
+            next,
+            assign: state.assign.as_ref(),
+            output: state.output.as_ref(),
+        }),
+        None => Err(StatesError::new(
+            names::NO_CHOICE_MATCHED,
+            format!(
+                "No Choice rule of state '{}' matched, and it has no Default",
+                state.name
+            ),
+        )),
+    }
+}
+
+/// A Fail state's error: its `Error` and `Cause`, fixed or computed.
+fn failure(
+    error: &Option<Text>,
+    cause: &Option<Text>,
+    raw: &Value,
+    env: Env<'_>,
+) -> Result<StatesError, StatesError> {
+    let text = |text: &Option<Text>, field: &str| -> Result<String, StatesError> {
+        match text {
+            None => Ok(String::new()),
+            Some(Text::Fixed(text)) => Ok(text.clone()),
+            Some(Text::Path(path)) => {
+                let field = format!("{field}Path");
+                let value = path
+                    .find(raw, env)
+                    .ok_or_else(|| path.not_found(Some(&field), raw, env))?;
+                string_result(value, path.text())
+            }
+            Some(Text::Call(call)) => string_result(call.eval(raw, env)?, "the intrinsic function"),
+            Some(Text::Expression(expression)) => match evaluate(expression, field, raw, env)? {
+                Value::String(text) => Ok(text),
+                other => Err(wrong_value(expression, field, "a string", &other)),
+            },
+        }
+    };
+    Ok(StatesError::new(
+        text(error, "Error")?,
+        text(cause, "Cause")?,
+    ))
+}

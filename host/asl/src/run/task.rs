@@ -1,0 +1,254 @@
+//! Task states: the invoker call a resource and payload ask for, its events
+//! (`TaskScheduled`... or `LambdaFunction...`), timeouts, and the result AWS wraps it in.
+
+use std::time::Duration;
+
+use futures_util::future::{Either, select};
+use serde_json::{Value, json};
+
+use crate::definition::{Resource, TaskSpec};
+use crate::error::{StatesError, names};
+use crate::execution::check_size;
+use crate::history::not_truncated;
+use crate::invoker::{InvokeError, TaskCall};
+use crate::path::kind_of;
+use crate::variables::Env;
+
+use super::dynamic::seconds;
+use super::{Runner, error_details};
+
+impl Runner<'_> {
+    pub(super) async fn task(
+        &self,
+        spec: &TaskSpec,
+        payload: Value,
+        raw: &Value,
+        env: Env<'_>,
+        cursor: &mut u64,
+    ) -> Result<Value, StatesError> {
+        let timeout = seconds(spec.timeout.as_ref(), raw, env, "TimeoutSeconds")?;
+        let heartbeat = seconds(spec.heartbeat.as_ref(), raw, env, "HeartbeatSeconds")?;
+        let payload_text = payload.to_string();
+        check_size("task's input", &payload_text)?;
+        let call = task_call(&spec.resource, &payload)?;
+        let events = TaskEvents::new(&spec.resource);
+        let mut scheduled = match &spec.resource {
+            Resource::LambdaFunction(arn) => {
+                json!({ "resource": arn, "input": payload_text, "inputDetails": not_truncated() })
+            }
+            _ => events
+                .details(json!({ "parameters": payload_text, "region": self.exec.engine.region })),
+        };
+        if let Some(t) = timeout {
+            scheduled["timeoutInSeconds"] = json!(t);
+        }
+        if let Some(h) = heartbeat {
+            scheduled["heartbeatInSeconds"] = json!(h);
+        }
+        if let (Some(extra), Value::Object(details)) =
+            (self.exec.engine.invoker.annotate(&call), &mut scheduled)
+        {
+            details.extend(extra);
+        }
+        self.event(cursor, &events.kind("Scheduled"), Some(scheduled));
+        let started = (!events.direct_lambda).then(|| events.details(json!({})));
+        self.event(cursor, &events.kind("Started"), started);
+
+        let limit = [
+            (timeout, names::TIMEOUT),
+            (heartbeat, names::HEARTBEAT_TIMEOUT),
+        ]
+        .into_iter()
+        .filter_map(|(seconds, name)| seconds.map(|s| (s, name)))
+        .min_by_key(|(seconds, _)| *seconds);
+        let invocation = self.exec.engine.invoker.invoke(call);
+        let outcome = match limit {
+            Some((seconds, name)) => match select(
+                invocation,
+                self.exec.engine.clock.sleep(Duration::from_secs(seconds)),
+            )
+            .await
+            {
+                Either::Left((outcome, _)) => outcome,
+                Either::Right(_) => {
+                    let error = StatesError::new(
+                        name,
+                        format!("The task did not finish within {seconds} s"),
+                    );
+                    let details = events.details(error_details(&error));
+                    self.event(cursor, &events.kind("TimedOut"), Some(details));
+                    return Err(error);
+                }
+            },
+            None => invocation.await,
+        };
+        let result = match outcome {
+            Ok(result) => wrap_result(&spec.resource, result),
+            Err(err) => Err(invoke_error(err)),
+        };
+        let result = result.and_then(|result| {
+            let text = result.to_string();
+            check_size("task's result", &text).map(|()| (result, text))
+        });
+        match result {
+            Ok((result, text)) => {
+                let details =
+                    events.details(json!({ "output": text, "outputDetails": not_truncated() }));
+                self.event(cursor, &events.kind("Succeeded"), Some(details));
+                Ok(result)
+            }
+            Err(error) => {
+                let details = events.details(error_details(&error));
+                self.event(cursor, &events.kind("Failed"), Some(details));
+                Err(error)
+            }
+        }
+    }
+}
+
+/// The event names and shared fields of one task's events.
+pub(super) struct TaskEvents {
+    direct_lambda: bool,
+    resource_type: &'static str,
+    resource: &'static str,
+}
+
+impl TaskEvents {
+    fn new(resource: &Resource) -> Self {
+        let (direct_lambda, resource_type, resource) = match resource {
+            Resource::LambdaFunction(_) => (true, "lambda", "invoke"),
+            Resource::LambdaInvoke => (false, "lambda", "invoke"),
+            Resource::SnsPublish => (false, "sns", "publish"),
+        };
+        Self {
+            direct_lambda,
+            resource_type,
+            resource,
+        }
+    }
+
+    /// `TaskScheduled`, or `LambdaFunctionScheduled` for a function ARN resource.
+    fn kind(&self, what: &str) -> String {
+        let prefix = if self.direct_lambda {
+            "LambdaFunction"
+        } else {
+            "Task"
+        };
+        format!("{prefix}{what}")
+    }
+
+    /// `extra`'s fields, plus `resourceType` and `resource`, which every Task* event
+    /// carries (LambdaFunction* events do not).
+    fn details(&self, extra: Value) -> Value {
+        let mut details = extra;
+        if !self.direct_lambda {
+            details["resourceType"] = json!(self.resource_type);
+            details["resource"] = json!(self.resource);
+        }
+        details
+    }
+}
+
+/// The invoker call a Task's resource and payload ask for.
+pub(super) fn task_call(resource: &Resource, payload: &Value) -> Result<TaskCall, StatesError> {
+    let invalid = |service: &str, why: String| {
+        StatesError::new(format!("{service}.InvalidParameterException"), why)
+    };
+    match resource {
+        Resource::LambdaFunction(arn) => Ok(TaskCall::Lambda {
+            function: arn.clone(),
+            payload: payload.clone(),
+        }),
+        Resource::LambdaInvoke => {
+            let function = payload
+                .get("FunctionName")
+                .and_then(Value::as_str)
+                .ok_or_else(|| invalid("Lambda", "FunctionName must be a string".into()))?;
+            let payload = match payload.get("Payload") {
+                Some(Value::String(text)) => {
+                    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone()))
+                }
+                Some(value) => value.clone(),
+                None => json!({}),
+            };
+            Ok(TaskCall::Lambda {
+                function: function.to_string(),
+                payload,
+            })
+        }
+        Resource::SnsPublish => {
+            let topic_arn = payload
+                .get("TopicArn")
+                .and_then(Value::as_str)
+                .ok_or_else(|| invalid("SNS", "TopicArn must be a string".into()))?;
+            let message = match payload.get("Message") {
+                Some(Value::String(text)) => text.clone(),
+                Some(other) => other.to_string(),
+                None => return Err(invalid("SNS", "Message is required".into())),
+            };
+            let subject = match payload.get("Subject") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(text)) => Some(text.clone()),
+                Some(other) => {
+                    return Err(invalid(
+                        "SNS",
+                        format!("Subject must be a string, got {}", kind_of(other)),
+                    ));
+                }
+            };
+            Ok(TaskCall::SnsPublish {
+                topic_arn: topic_arn.to_string(),
+                subject,
+                message,
+            })
+        }
+    }
+}
+
+/// The result a Task state sees: the function's own output for a function ARN, AWS's
+/// response envelope for the service integrations.
+pub(super) fn wrap_result(resource: &Resource, result: Value) -> Result<Value, StatesError> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let http = |headers: Value| json!({ "HttpHeaders": headers, "HttpStatusCode": 200 });
+    Ok(match resource {
+        Resource::LambdaFunction(_) => result,
+        Resource::LambdaInvoke => json!({
+            "ExecutedVersion": "$LATEST",
+            "Payload": result,
+            "SdkHttpMetadata": http(json!({
+                "Content-Type": "application/json",
+                "X-Amz-Executed-Version": "$LATEST",
+                "x-amzn-RequestId": request_id,
+            })),
+            "SdkResponseMetadata": { "RequestId": request_id },
+            "StatusCode": 200,
+        }),
+        Resource::SnsPublish => {
+            let message_id = match result {
+                Value::String(id) => id,
+                other => other.to_string(),
+            };
+            json!({
+                "MessageId": message_id,
+                "SdkHttpMetadata": http(json!({ "Content-Type": "text/xml", "x-amzn-RequestId": request_id })),
+                "SdkResponseMetadata": { "RequestId": request_id },
+            })
+        }
+    })
+}
+
+/// A failed call as the state machine sees it. A function's own error keeps its
+/// `errorType` as the error name and becomes a JSON cause, as Lambda reports it.
+pub(super) fn invoke_error(error: InvokeError) -> StatesError {
+    match error {
+        InvokeError::Function {
+            error_type,
+            error_message,
+        } => {
+            let cause =
+                json!({ "errorType": error_type, "errorMessage": error_message }).to_string();
+            StatesError::new(error_type, cause)
+        }
+        InvokeError::Service { error, cause } => StatesError::new(error, cause),
+    }
+}
