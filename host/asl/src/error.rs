@@ -32,12 +32,6 @@ pub mod names {
     pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
 }
 
-impl From<crate::jsonata::QueryError> for StatesError {
-    fn from(err: crate::jsonata::QueryError) -> Self {
-        StatesError::new(names::QUERY_EVALUATION_ERROR, err.cause()).at(&err.field)
-    }
-}
-
 /// An error raised while running a state: its name (`States.TaskFailed`, a Lambda's
 /// `errorType`, a Fail state's `Error`) and a human-readable cause.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -9,14 +9,12 @@ use time::OffsetDateTime;
 
 use crate::clock::Clock;
 use crate::definition::StateMachine;
-use crate::error::{StatesError, names};
+use crate::error::StatesError;
 use crate::history::{History, HistoryEvent, not_truncated};
 use crate::invoker::TaskInvoker;
+use crate::limits::MAX_PAYLOAD_BYTES;
 use crate::run;
 use crate::timestamp;
-
-/// Payloads (inputs, outputs, results) may be at most 256 KiB, as on AWS.
-pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 
 /// The engine: runs executions of validated state machines, calling tasks through a
 /// [`TaskInvoker`] and keeping time with a [`Clock`].
@@ -368,34 +366,6 @@ impl Execution {
             "roleArn": self.engine.role_arn(),
         })
     }
-}
-
-/// Fails with `States.DataLimitExceeded` when a payload is over 256 KiB.
-pub(crate) fn check_size(what: &str, text: &str) -> Result<(), StatesError> {
-    if text.len() > MAX_PAYLOAD_BYTES {
-        return Err(StatesError::new(
-            names::DATA_LIMIT_EXCEEDED,
-            format!(
-                "The {what} is {} bytes, which exceeds the maximum of {MAX_PAYLOAD_BYTES} bytes",
-                text.len()
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// Fails with `States.DataLimitExceeded`, in AWS's words, when a state's output is over
-/// 256 KiB (test_start_large_input).
-pub(crate) fn check_state_size(state: &str, text: &str) -> Result<(), StatesError> {
-    if text.len() > MAX_PAYLOAD_BYTES {
-        return Err(StatesError::new(
-            names::DATA_LIMIT_EXCEEDED,
-            format!(
-                "The state/task '{state}' returned a result with a size exceeding the maximum number of bytes service limit."
-            ),
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -46,6 +46,7 @@ mod history;
 mod intrinsics;
 mod invoker;
 pub mod jsonata;
+mod limits;
 mod path;
 mod run;
 mod template;
@@ -55,9 +56,8 @@ mod variables;
 pub use clock::{Clock, TokioClock};
 pub use definition::{StateMachine, ValidationError, ValidationErrors};
 pub use error::{StatesError, names};
-pub use execution::{
-    Engine, Execution, ExecutionDescription, MAX_PAYLOAD_BYTES, StartError, StartExecution, Status,
-};
+pub use execution::{Engine, Execution, ExecutionDescription, StartError, StartExecution, Status};
 pub use history::HistoryEvent;
 pub use invoker::{BoxFuture, InvokeError, TaskCall, TaskInvoker};
+pub use limits::MAX_PAYLOAD_BYTES;
 pub use timestamp::format as format_timestamp;

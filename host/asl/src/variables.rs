@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::error::{StatesError, names};
-use crate::execution::MAX_PAYLOAD_BYTES;
+use crate::limits::MAX_PAYLOAD_BYTES;
 
 /// AWS's limit on the variables of one execution together, serialized (10 MiB).
 pub(crate) const MAX_TOTAL_BYTES: usize = 10 * 1024 * 1024;

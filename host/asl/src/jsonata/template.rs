@@ -80,6 +80,15 @@ impl QueryError {
     }
 }
 
+/// A field that could not be evaluated fails the state with
+/// `States.QueryEvaluationError`, located in the field (its `EvaluationFailed` event).
+impl From<QueryError> for crate::error::StatesError {
+    fn from(err: QueryError) -> Self {
+        crate::error::StatesError::new(crate::error::names::QUERY_EVALUATION_ERROR, err.cause())
+            .at(&err.field)
+    }
+}
+
 impl Expression {
     /// Evaluates an expression written in a state's `field`: a failure, or nothing
     /// (undefined), is a [`QueryError`] that names the field.

@@ -14,10 +14,11 @@ use crate::definition::{
     Assign, Catcher, ChoiceRule, Kind, Language, Retrier, State, States, Text,
 };
 use crate::error::{Recorded, StatesError, names};
-use crate::execution::{Execution, check_size, check_state_size};
+use crate::execution::Execution;
 use crate::history::{History, details_key, not_truncated};
 use crate::invoker::BoxFuture;
 use crate::jsonata::{self, bindings};
+use crate::limits::{check_size, check_state_size};
 use crate::timestamp;
 use crate::variables::{Assignment, Env, Variables};
 

@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 
 use crate::definition::{Resource, TaskSpec};
 use crate::error::{StatesError, names};
-use crate::execution::check_size;
 use crate::history::not_truncated;
 use crate::invoker::{InvokeError, TaskCall};
+use crate::limits::check_size;
 use crate::path::kind_of;
 use crate::variables::Env;
 
