@@ -196,6 +196,14 @@ impl<'a> Fields<'a, '_> {
         self.errors.push(ValidationError::new(SCHEMA, &at, message));
     }
 
+    /// Refuses every field not in `allowed`: "The field 'X' is not supported {place}".
+    fn only(&mut self, allowed: &[&str], place: &str) {
+        let map = self.map;
+        for key in map.keys().filter(|key| !allowed.contains(&key.as_str())) {
+            self.error(key, format!("The field '{key}' is not supported {place}"));
+        }
+    }
+
     fn get(&self, key: &str) -> Option<&'a Value> {
         self.map.get(key)
     }
@@ -418,25 +426,17 @@ pub(super) fn machine(value: &Value, errors: &mut Vec<ValidationError>) -> Optio
         at: String::new(),
         errors,
     };
-    for key in top.map.keys() {
-        if ![
+    top.only(
+        &[
             "StartAt",
             "States",
             "Comment",
             "Version",
             "TimeoutSeconds",
             "QueryLanguage",
-        ]
-        .contains(&key.as_str())
-        {
-            let at = top.at(key);
-            top.errors.push(ValidationError::new(
-                SCHEMA,
-                &at,
-                format!("The field '{key}' is not supported by Step Functions"),
-            ));
-        }
-    }
+        ],
+        "by Step Functions",
+    );
     if let Some(version) = top.string("Version").filter(|v| *v != "1.0") {
         top.error(
             "Version",
@@ -939,14 +939,10 @@ fn sub_machine(
         at: at.clone(),
         errors,
     };
-    for key in map.keys() {
-        if !["StartAt", "States", "Comment", "ProcessorConfig"].contains(&key.as_str()) {
-            fields.error(
-                key,
-                format!("The field '{key}' is not supported by Step Functions here"),
-            );
-        }
-    }
+    fields.only(
+        &["StartAt", "States", "Comment", "ProcessorConfig"],
+        "by Step Functions here",
+    );
     if let Some(mut config) = fields.nested("ProcessorConfig") {
         if let Some(mode) = config
             .string("Mode")
@@ -1190,8 +1186,8 @@ fn entries<T>(
 
 fn retriers(fields: &mut Fields<'_, '_>) -> Vec<Retrier> {
     entries(fields, "Retry", |entry| {
-        for key in entry.map.keys() {
-            if ![
+        entry.only(
+            &[
                 "ErrorEquals",
                 "IntervalSeconds",
                 "MaxAttempts",
@@ -1199,15 +1195,9 @@ fn retriers(fields: &mut Fields<'_, '_>) -> Vec<Retrier> {
                 "MaxDelaySeconds",
                 "JitterStrategy",
                 "Comment",
-            ]
-            .contains(&key.as_str())
-            {
-                entry.error(
-                    key,
-                    format!("The field '{key}' is not supported in a Retry entry"),
-                );
-            }
-        }
+            ],
+            "in a Retry entry",
+        );
         let interval_seconds = entry.integer("IntervalSeconds", 1);
         let max_attempts = entry.integer("MaxAttempts", 0);
         let max_delay_seconds = entry.integer("MaxDelaySeconds", 1);
@@ -1266,15 +1256,8 @@ fn catchers(fields: &mut Fields<'_, '_>, language: Language) -> Vec<Catcher> {
         Language::Jsonata => &["Output"],
     };
     entries(fields, "Catch", |entry| {
-        for key in entry.map.keys() {
-            let key = key.as_str();
-            if !["ErrorEquals", "Next", "Comment", "Assign"].contains(&key) && !own.contains(&key) {
-                entry.error(
-                    key,
-                    format!("The field '{key}' is not supported in a Catch entry"),
-                );
-            }
-        }
+        let allowed = [["ErrorEquals", "Next", "Comment", "Assign"].as_slice(), own].concat();
+        entry.only(&allowed, "in a Catch entry");
         let next = entry.required_string("Next")?.to_string();
         let result_path = entry.reference_path_or_null("ResultPath");
         if entry.map.get("ResultPath").is_some_and(|v| !v.is_null()) && result_path.is_none() {
