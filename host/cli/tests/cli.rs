@@ -296,6 +296,66 @@ fn execute_prints_describe_execution_and_history() {
 }
 
 #[test]
+fn execute_runs_as_the_named_state_machine_and_role() {
+    // As a deployment would: the state machine's name in the ARNs, its role in
+    // ExecutionStarted and the context object (AWS records both there).
+    let dir = tempfile::tempdir().unwrap();
+    let definition = dir.path().join("flow.asl.json");
+    std::fs::write(
+        &definition,
+        r#"{"StartAt": "Who", "States": {"Who": {"Type": "Pass", "Parameters": {"role.$": "$$.Execution.RoleArn", "machine.$": "$$.StateMachine.Name"}, "End": true}}}"#,
+    )
+    .unwrap();
+    let role = "arn:aws:iam::111111111111:role/report-runner";
+    let output = cafe_report(
+        dir.path(),
+        &[
+            "execute",
+            definition.to_str().unwrap(),
+            "--name",
+            "n2",
+            "--state-machine-name",
+            "InventoryReport",
+            "--role-arn",
+            role,
+            "--history",
+        ],
+    );
+    let described = stdout_json(&output);
+    assert_eq!(
+        described["executionArn"],
+        "arn:aws:states:us-east-1:000000000000:execution:InventoryReport:n2"
+    );
+    let result: Value = serde_json::from_str(described["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        result,
+        serde_json::json!({"role": role, "machine": "InventoryReport"})
+    );
+    assert_eq!(
+        described["events"][0]["executionStartedEventDetails"],
+        serde_json::json!({"input": "{}", "inputDetails": {"truncated": false}, "roleArn": role})
+    );
+
+    // A role that is not a role ARN is refused before anything runs.
+    let refused = cafe_report(
+        dir.path(),
+        &[
+            "execute",
+            definition.to_str().unwrap(),
+            "--role-arn",
+            "admin",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(refused.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("InvalidArn: \"admin\" is not a role ARN"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn execute_failures_print_the_record_and_exit_non_zero() {
     let dir = tempfile::tempdir().unwrap();
     let definition = dir.path().join("fail.json");
