@@ -149,11 +149,20 @@ pub async fn run(definition: Value, input: Value) -> Outcome {
 
 /// Runs `definition` on `input` with the given functions.
 pub async fn run_with(functions: Arc<Functions>, definition: Value, input: Value) -> Outcome {
-    let machine = StateMachine::from_value(&definition)
-        .unwrap_or_else(|errors| panic!("definition rejected: {errors}"));
+    run_on(test_engine(functions), definition, input).await
+}
+
+/// An engine over `functions` whose clock starts at [`START`].
+pub fn test_engine(functions: Arc<Functions>) -> Engine {
     let start =
         time::OffsetDateTime::parse(START, &time::format_description::well_known::Rfc3339).unwrap();
-    let engine = Engine::new(functions, Arc::new(TokioClock::starting_at(start)));
+    Engine::new(functions, Arc::new(TokioClock::starting_at(start)))
+}
+
+/// Runs `definition` on `input` on the given engine, as machine `test-machine`.
+pub async fn run_on(engine: Engine, definition: Value, input: Value) -> Outcome {
+    let machine = StateMachine::from_value(&definition)
+        .unwrap_or_else(|errors| panic!("definition rejected: {errors}"));
     let request = StartExecution {
         name: Some("test-execution".into()),
         input: Some(input.to_string()),

@@ -5,43 +5,17 @@
 
 use std::sync::Arc;
 
-use cafe_report_asl::{Engine, StartExecution, StateMachine, Status, TokioClock};
+use cafe_report_asl::Status;
 use serde_json::{Value, json};
 
-use crate::common::{Functions, Outcome, run, single};
+use crate::common::{Functions, Outcome, run, run_on, single, test_engine};
 
 const ROLE: &str = "arn:aws:iam::111111111111:role/report-runner";
 
 /// Runs `definition` on an engine created with a role, as CreateStateMachine's `roleArn`.
 async fn run_with_role(definition: Value, input: Value) -> Outcome {
-    let machine = StateMachine::from_value(&definition).unwrap();
-    let start = time::macros::datetime!(2026-11-24 09:00 UTC);
-    let engine = Engine::new(
-        Arc::new(Functions::new()),
-        Arc::new(TokioClock::starting_at(start)),
-    )
-    .with_role_arn(ROLE);
-    let request = StartExecution {
-        name: Some("run-1".into()),
-        input: Some(input.to_string()),
-    };
-    let execution = engine
-        .execute(Arc::new(machine), "fidelity", request)
-        .await
-        .unwrap();
-    let description = execution.describe();
-    Outcome {
-        status: description.status,
-        output: description
-            .output
-            .as_deref()
-            .map_or(Value::Null, |o| serde_json::from_str(o).unwrap()),
-        error: description.error,
-        cause: description.cause,
-        events: execution.history(),
-        start_date: description.start_date,
-        stop_date: description.stop_date.unwrap(),
-    }
+    let engine = test_engine(Arc::new(Functions::new())).with_role_arn(ROLE);
+    run_on(engine, definition, input).await
 }
 
 /// The history as JSON, every timestamp replaced by "timestamp" (as LocalStack's
@@ -111,7 +85,7 @@ async fn the_context_object_has_aws_s_fields_in_aws_s_order() {
     assert_eq!(keys(&out.output["State"]), ["Name", "EnteredTime"]);
     assert_eq!(
         out.output["StateMachine"]["Id"],
-        json!("arn:aws:states:us-east-1:000000000000:stateMachine:fidelity")
+        json!("arn:aws:states:us-east-1:000000000000:stateMachine:test-machine")
     );
 }
 
