@@ -132,6 +132,20 @@ fn report_runs_the_whole_job() {
 }
 
 #[test]
+fn a_configured_role_that_is_no_role_arn_stops_the_report() {
+    // `[workflow] role_arn` is checked wherever a workflow is built, not only by execute.
+    let dir = tempfile::tempdir().unwrap();
+    let output = cafe_report_with(
+        dir.path(),
+        &[("CAFE_REPORT_WORKFLOW_ROLE_ARN", OsStr::new("admin"))],
+        &["report"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("InvalidArn: \"admin\" is not a role ARN"), "{stderr}");
+}
+
+#[test]
 fn config_masks_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_cafe-report"))

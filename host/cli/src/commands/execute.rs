@@ -64,10 +64,6 @@ fn machine_name(path: &std::path::Path) -> String {
 }
 
 pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
-    let role_arn = args.role_arn.as_ref().or(config.workflow.role_arn.as_ref());
-    if let Some(role_arn) = role_arn {
-        check_role_arn(role_arn)?;
-    }
     let text = workflow::read_definition(&args.definition)?;
     let input = crate::input::read(&args.input)?;
     let runtime = super::runtime(config, args.now.as_deref()).await?;
@@ -115,47 +111,9 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A role ARN as CreateStateMachine takes it: `arn:<partition>:iam::<account>:role/<name>`.
-fn check_role_arn(arn: &str) -> anyhow::Result<()> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let valid = match parts.as_slice() {
-        ["arn", partition, "iam", "", account, resource] => {
-            partition.starts_with("aws")
-                && account.len() == 12
-                && account.bytes().all(|b| b.is_ascii_digit())
-                && resource
-                    .strip_prefix("role/")
-                    .is_some_and(|name| !name.is_empty())
-        }
-        _ => false,
-    };
-    if !valid {
-        bail!(
-            "InvalidArn: {arn:?} is not a role ARN (arn:aws:iam::<12-digit account>:role/<name>)"
-        );
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn role_arns_are_checked_as_create_state_machine_checks_them() {
-        assert!(check_role_arn("arn:aws:iam::111111111111:role/aslc-sfn-role").is_ok());
-        assert!(check_role_arn("arn:aws:iam::123456789012:role/path/to/role").is_ok());
-        for bad in [
-            "role/x",
-            "arn:aws:iam::1234:role/x",
-            "arn:aws:iam::123456789012:user/x",
-            "arn:aws:s3::123456789012:role/x",
-            "arn:aws:iam::123456789012:role/",
-        ] {
-            let err = check_role_arn(bad).unwrap_err().to_string();
-            assert!(err.starts_with("InvalidArn: "), "{bad}: {err}");
-        }
-    }
 
     #[test]
     fn machine_names_drop_the_extensions() {
