@@ -121,12 +121,12 @@ impl Assignment {
         })
     }
 
-    /// `assignedVariables` of the exited event: each value as JSON text, as AWS records it.
     /// Whether the `Assign` set no variable (`"Assign": {}`).
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
+    /// `assignedVariables` of the exited event: each value as JSON text, as AWS records it.
     pub(crate) fn record(&self) -> Value {
         Value::Object(
             self.entries

@@ -43,12 +43,7 @@ pub(crate) fn translate(text: &str) -> Result<Translated, String> {
                         chars.next();
                         out.push('*');
                     }
-                    _ => {
-                        let name = dot_name(&mut chars)?;
-                        out.push('[');
-                        out.push_str(&quoted(&name));
-                        out.push(']');
-                    }
+                    _ => out.push_str(&member(&dot_name(&mut chars)?)),
                 }
             }
             '.' => match chars.peek() {
@@ -57,12 +52,7 @@ pub(crate) fn translate(text: &str) -> Result<Translated, String> {
                     singular = false;
                     out.push_str("[*]");
                 }
-                _ => {
-                    let name = dot_name(&mut chars)?;
-                    out.push('[');
-                    out.push_str(&quoted(&name));
-                    out.push(']');
-                }
+                _ => out.push_str(&member(&dot_name(&mut chars)?)),
             },
             '[' => {
                 let (selector, definite) = bracket(&mut chars)?;
@@ -145,6 +135,11 @@ fn dot_name(chars: &mut Cursor<'_>) -> Result<String, String> {
         )),
         _ => Ok(name),
     }
+}
+
+/// A member-name segment in normal form: `['name']`.
+fn member(name: &str) -> String {
+    format!("[{}]", quoted(name))
 }
 
 /// A name as an RFC 9535 single-quoted string literal.
@@ -318,9 +313,7 @@ fn filter_body(chars: &mut Cursor<'_>) -> Result<String, String> {
                     if name.is_empty() {
                         return Err("expected a name after '.' in filter".into());
                     }
-                    out.push('[');
-                    out.push_str(&quoted(&name));
-                    out.push(']');
+                    out.push_str(&member(&name));
                 }
             }
             other => out.push(other),
@@ -351,7 +344,7 @@ mod tests {
     }
 
     #[test]
-    fn bracketed_names_unescape_either_quote() {
+    fn a_backslash_escapes_only_the_enclosing_quote() {
         // test_escape_sequence_parsing (AWS): in `$['Test\""Name"']` the backslash stays.
         assert_eq!(rfc(r#"$['Test\""Name"']"#), r#"$['Test\\""Name"']"#);
         assert_eq!(rfc(r"$['it\'s']"), r"$['it\'s']");

@@ -221,12 +221,18 @@ impl Runner<'_> {
         let mut outputs = vec![Value::Null; total];
         let mut failures = 0;
         let mut last_end = started;
+        // The map's end events follow the map run's end, written then, or `at`.
+        let end_run = |cursor: &mut u64, kind: &str, at: u64| match map_run {
+            Some(run) => {
+                *cursor = run;
+                self.event(cursor, kind, None);
+            }
+            None => *cursor = at,
+        };
         while let Some((index, result, at, end)) = running.next().await {
+            last_end = last_end.max(end);
             match result {
-                Ok(output) => {
-                    last_end = last_end.max(end);
-                    outputs[index] = output;
-                }
+                Ok(output) => outputs[index] = output,
                 Err(error) => {
                     failures += 1;
                     outputs[index] = error.to_output();
@@ -235,13 +241,7 @@ impl Runner<'_> {
                         // `MapStateFailed` is the state's to write, after this iteration's
                         // last event (or the map run's end), unless it retries
                         // (test_map_state_retry).
-                        match map_run {
-                            Some(run) => {
-                                *cursor = run;
-                                self.event(cursor, "MapRunFailed", None);
-                            }
-                            None => *cursor = at,
-                        }
+                        end_run(cursor, "MapRunFailed", at);
                         let mut error = if tolerant && error.is_recoverable() {
                             StatesError::new(
                                 names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
@@ -256,19 +256,12 @@ impl Runner<'_> {
                         error.recorded = Recorded::FromInside;
                         return Err(error);
                     }
-                    last_end = last_end.max(end);
                 }
             }
         }
         // `MapStateSucceeded` and the state's exit both follow the last iteration's end
         // (or the map run's).
-        match map_run {
-            Some(run) => {
-                *cursor = run;
-                self.event(cursor, "MapRunSucceeded", None);
-            }
-            None => *cursor = last_end,
-        }
+        end_run(cursor, "MapRunSucceeded", last_end);
         self.event(&mut cursor.clone(), "MapStateSucceeded", None);
         Ok(Value::Array(outputs))
     }
