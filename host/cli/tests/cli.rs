@@ -142,7 +142,10 @@ fn a_configured_role_that_is_no_role_arn_stops_the_report() {
     );
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("InvalidArn: \"admin\" is not a role ARN"), "{stderr}");
+    assert!(
+        stderr.contains("InvalidArn: \"admin\" is not a role ARN"),
+        "{stderr}"
+    );
 }
 
 #[test]
