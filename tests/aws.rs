@@ -260,12 +260,12 @@ async fn serve_with_engine_aws_starts_and_describes_executions_on_step_functions
         .await;
 
     let dir = tempfile::tempdir().unwrap();
-    let mut config = cafe_report_engine::Config {
+    let mut config = cafe_report_runtime::Config {
         data_dir: dir.path().to_path_buf(),
         ..Default::default()
     };
     config.serve.listen = "127.0.0.1:0".into();
-    config.serve.engine = cafe_report_engine::EngineKind::Aws;
+    config.serve.engine = cafe_report_runtime::EngineKind::Aws;
     config.serve.state_machine_arn = Some(machine_arn.clone());
     config.objects.endpoint = Some(moto.endpoint.clone());
     config.signer.access_key_id = Some("testing".into());

@@ -1,7 +1,7 @@
 //! Each task component through the real host: real wasmtime, embedded SQLite, embedded S3
 //! endpoint, outbox.
 
-use cafe_report_engine::TaskError;
+use cafe_report_runtime::TaskError;
 use cafe_report_tests::{FIXED_NOW, Harness, Options};
 use serde_json::{Value, json};
 

@@ -379,7 +379,7 @@ async fn a_watched_directory_swaps_to_what_is_written_there() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_s3_prefix_is_polled_for_new_versions() {
     use cafe_report_capabilities::objects::S3Store;
-    use cafe_report_engine::{Polled, S3Source};
+    use cafe_report_runtime::{Polled, S3Source};
 
     let h = Harness::new().await;
     let v1_bytes = std::fs::read(components_dir().join("render.wasm")).unwrap();

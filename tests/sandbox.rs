@@ -2,7 +2,7 @@
 //! hogs become task errors with Step Functions names, and the next task still succeeds.
 //! Components that are not what their world allows are refused at load time.
 
-use cafe_report_engine::{Limits, World, error_names};
+use cafe_report_runtime::{Limits, World, error_names};
 use cafe_report_tests::{Harness, Options, fixture};
 use serde_json::json;
 
@@ -233,7 +233,7 @@ async fn a_full_instance_pool_is_a_task_failure_not_a_crash() {
 
 #[tokio::test]
 async fn a_tasks_own_limits_apply_to_it_alone() {
-    use cafe_report_engine::TaskLimits;
+    use cafe_report_runtime::TaskLimits;
     let tight = TaskLimits {
         timeout_ms: Some(300),
         memory_bytes: Some(8 << 20),
@@ -268,7 +268,7 @@ async fn a_tasks_own_limits_apply_to_it_alone() {
 
 #[tokio::test]
 async fn a_task_memory_limit_over_the_pool_slot_is_refused() {
-    use cafe_report_engine::TaskLimits;
+    use cafe_report_runtime::TaskLimits;
     let limits = Limits {
         tasks: [(
             "render".to_string(),
@@ -281,12 +281,12 @@ async fn a_task_memory_limit_over_the_pool_slot_is_refused() {
         ..Limits::default()
     };
     let dir = tempfile::tempdir().unwrap();
-    let config = cafe_report_engine::Config {
+    let config = cafe_report_runtime::Config {
         limits,
         data_dir: dir.path().to_path_buf(),
         ..Default::default()
     };
-    let err = cafe_report_engine::Runtime::from_config(&config)
+    let err = cafe_report_runtime::Runtime::from_config(&config)
         .await
         .unwrap_err();
     assert!(

@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 
-use cafe_report_engine::Limits;
+use cafe_report_runtime::Limits;
 use cafe_report_tests::{Harness, Options, many_beans_sql, seeded_mysql};
 use mysql_async::prelude::Queryable;
 use serde_json::{Value, json};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use cafe_report_engine::Limits;
+use cafe_report_runtime::Limits;
 use cafe_report_tests::bench::time_task;
 use cafe_report_tests::{Harness, Options, components_dir, fixture, own_components_dir, summarize};
 use serde_json::json;

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use cafe_guest::{Bean, Inventory, Supplier, SupplierTotals, parse_input};
 use cafe_render::input::RenderInput;
 use cafe_report_capabilities::objects::{ObjectInfo, ObjectStore};
-use cafe_report_engine::{Limits, Runtime, World};
+use cafe_report_runtime::{Limits, Runtime, World};
 use cafe_report_tests::bench::{median, time_task};
 use cafe_report_tests::{Harness, components_dir, summarize};
 use serde_json::json;

@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use cafe_report_engine::{Limits, World};
+use cafe_report_runtime::{Limits, World};
 use cafe_report_tests::bench::time_task;
 use cafe_report_tests::{Harness, Options, components_dir, fixture, summarize};
 use serde_json::json;

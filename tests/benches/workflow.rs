@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use cafe_report_asl::{Engine, InvokeError, StartExecution, StateMachine, TaskCall, TokioClock};
 use cafe_report_capabilities::sql::MysqlBackend;
-use cafe_report_engine::Limits;
+use cafe_report_runtime::Limits;
 use cafe_report_tests::{Harness, Options, mysql_url, seeded_mysql, summarize};
 use serde_json::{Map, Value, json};
 

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use cafe_report_engine::Runtime;
+use cafe_report_runtime::Runtime;
 
 /// Prints one benchmark line: percentiles and mean of the samples.
 pub fn summarize(name: &str, mut samples: Vec<std::time::Duration>) {

@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use cafe_report_capabilities::clock::FixedClock;
 use cafe_report_capabilities::notify::{Outbox, OutboxEntry};
 use cafe_report_capabilities::sql::MysqlBackend;
-use cafe_report_engine::{Config, Limits, Runtime, TaskError};
+use cafe_report_runtime::{Config, Limits, Runtime, TaskError};
 use serde_json::Value;
 
 /// Where `cargo xtask components` puts the built components.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use cafe_report_engine::{Config, LoadedComponent, Runtime, World};
+use cafe_report_runtime::{Config, LoadedComponent, Runtime, World};
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
 

@@ -87,7 +87,7 @@ async fn main() -> ExitCode {
     init_logging(cli.verbose);
     let is_lambda = matches!(cli.command, Command::Lambda(_));
     let result = async {
-        let config = cafe_report_engine::Config::load(cli.config.as_deref())?;
+        let config = cafe_report_runtime::Config::load(cli.config.as_deref())?;
         match cli.command {
             Command::Report(args) => commands::report::run(&config, args).await,
             Command::Serve(args) => commands::serve::run(&config, args).await,

@@ -40,8 +40,8 @@ pub struct VersionStore {
     versions_dir: PathBuf,
 }
 
-use cafe_report_engine::World;
-pub use cafe_report_engine::sha256;
+use cafe_report_runtime::World;
+pub use cafe_report_runtime::sha256;
 
 /// Writes a file so readers (and watchers) only ever see the whole of it.
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

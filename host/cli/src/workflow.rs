@@ -10,7 +10,7 @@ use cafe_report_asl::{
     BoxFuture, Engine, Execution, InvokeError, StartError, StartExecution, StateMachine, TaskCall,
     TaskInvoker, TokioClock,
 };
-use cafe_report_engine::{Config, LoadedComponent, Runtime};
+use cafe_report_runtime::{Config, LoadedComponent, Runtime};
 use serde_json::{Map, Value};
 
 /// `statemachine/report.asl.json`, built in so `report` runs from any directory.

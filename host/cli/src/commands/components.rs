@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use cafe_report::versions::VersionStore;
-use cafe_report_engine::{Config, Runtime, S3Location};
+use cafe_report_runtime::{Config, Runtime, S3Location};
 
 /// `components` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -138,7 +138,7 @@ async fn upload(runtime: &Runtime, url: &str, task: &str, bytes: &[u8]) -> anyho
 
 async fn precompile(config: &Config) -> anyhow::Result<()> {
     let runtime = Runtime::from_config(config).await?;
-    for world in cafe_report_engine::World::ALL {
+    for world in cafe_report_runtime::World::ALL {
         let component = runtime.component(world.name())?;
         super::print(&format!(
             "{}: {} compiled",

@@ -1,7 +1,7 @@
 //! `cafe-report db seed`: create the café tables with sample data.
 
 use cafe_report_capabilities::sql;
-use cafe_report_engine::Config;
+use cafe_report_runtime::Config;
 
 /// Database subcommands.
 #[derive(Debug, clap::Subcommand)]

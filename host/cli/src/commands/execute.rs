@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::bail;
 use cafe_report::workflow::{self, Workflow};
 use cafe_report_asl::{StartExecution, Status};
-use cafe_report_engine::Config;
+use cafe_report_runtime::Config;
 
 /// Arguments of `execute`.
 #[derive(Debug, clap::Args)]

@@ -2,7 +2,7 @@
 //! `bootstrap` runs with no arguments). One function runs one task component.
 
 use cafe_report::lambda::{LambdaTask, lambda_config, task_for};
-use cafe_report_engine::Config;
+use cafe_report_runtime::Config;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 

@@ -14,7 +14,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use cafe_report_capabilities::clock::FixedClock;
-use cafe_report_engine::{Config, Runtime};
+use cafe_report_runtime::{Config, Runtime};
 
 /// The runtime from configuration, with the clock fixed at `now` (RFC 3339) when given.
 pub async fn runtime(config: &Config, now: Option<&str>) -> anyhow::Result<Runtime> {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::bail;
 use cafe_report::workflow::Workflow;
 use cafe_report_asl::{Execution, StartExecution, Status};
-use cafe_report_engine::Config;
+use cafe_report_runtime::Config;
 use serde_json::{Value, json};
 
 /// Arguments of `report`.

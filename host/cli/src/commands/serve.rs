@@ -2,7 +2,7 @@
 //! health) on the local engine, plus the S3-compatible endpoint the emailed links use.
 
 use cafe_report::serve::{Server, shutdown_signal};
-use cafe_report_engine::Config;
+use cafe_report_runtime::Config;
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::bail;
 use cafe_report::workflow;
 use cafe_report_asl::ValidationErrors;
-use cafe_report_engine::Config;
+use cafe_report_runtime::Config;
 
 /// Arguments of `validate`.
 #[derive(Debug, clap::Args)]

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use cafe_report_asl::{MAX_PAYLOAD_BYTES, StartError, StartExecution, Status};
-use cafe_report_engine::Runtime;
+use cafe_report_runtime::Runtime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use cafe_report_asl::format_timestamp;
-use cafe_report_engine::{Config, DirectoryWatcher, EngineKind, Runtime, S3Poller};
+use cafe_report_runtime::{Config, DirectoryWatcher, EngineKind, Runtime, S3Poller};
 use tokio::net::TcpListener;
 
 use aws::AwsExecutions;

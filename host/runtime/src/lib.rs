@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use cafe_report_engine::{Config, Runtime};
+//! use cafe_report_runtime::{Config, Runtime};
 //! let config = Config::load(None)?;
 //! let runtime = Runtime::from_config(&config).await?;
 //! let output = runtime.run("query", "{}").await?;
