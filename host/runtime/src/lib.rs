@@ -24,6 +24,7 @@ mod loader;
 mod registry;
 mod runtime;
 mod s3_source;
+mod store;
 mod watch;
 
 pub use cafe_report_world::World;

@@ -12,7 +12,7 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, HasSelf, Linker};
 
 use crate::cache::ArtifactCache;
-use crate::runtime::StoreState;
+use crate::store::StoreState;
 
 /// A component ready to run: compiled, linked with its world's capabilities, pre-instantiated.
 pub struct LoadedComponent {

@@ -18,6 +18,7 @@ use crate::error::{TaskError, error_names};
 use crate::limits::{Limits, TaskLimiter};
 use crate::loader::{self, LoadedComponent};
 use crate::registry::{Registry, Rejection, VersionInfo};
+use crate::store::StoreState;
 
 /// How often the epoch advances; a running component yields to the scheduler this often,
 /// which is what lets a time limit stop a component stuck in a loop.
@@ -25,12 +26,6 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// `CAFE_REPORT_PERFMAP=1`: write a perf map of the compiled components (for profiling).
 const PERFMAP_VAR: &str = "CAFE_REPORT_PERFMAP";
-
-/// What one task's store holds.
-pub(crate) struct StoreState {
-    pub(crate) ctx: TaskCtx,
-    limiter: TaskLimiter,
-}
 
 /// Loads components and runs tasks. Cheap to share behind an `Arc`; tasks run concurrently.
 #[derive(Debug)]
