@@ -260,17 +260,17 @@ async fn serve_with_engine_aws_starts_and_describes_executions_on_step_functions
         .await;
 
     let dir = tempfile::tempdir().unwrap();
-    let mut config = cafe_report_runtime::Config {
+    let mut config = cafe_report_server::Config {
         data_dir: dir.path().to_path_buf(),
         ..Default::default()
     };
     config.serve.listen = "127.0.0.1:0".into();
-    config.serve.engine = cafe_report_runtime::EngineKind::Aws;
+    config.serve.engine = cafe_report_server::EngineKind::Aws;
     config.serve.state_machine_arn = Some(machine_arn.clone());
     config.objects.endpoint = Some(moto.endpoint.clone());
     config.signer.access_key_id = Some("testing".into());
     config.signer.secret_access_key = Some("testing".into());
-    let server = cafe_report::serve::Server::bind(&config).await.unwrap();
+    let server = cafe_report_server::Server::bind(&config).await.unwrap();
     let api = format!("http://{}", server.api_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server.run(async {

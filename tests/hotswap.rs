@@ -78,7 +78,7 @@ async fn rejected_versions_leave_the_current_one_serving() {
             "{what}: {}",
             rejection.reason
         );
-        assert_eq!(rejection.sha256, cafe_report::versions::sha256(&bytes));
+        assert_eq!(rejection.sha256, cafe_report_runtime::sha256(&bytes));
     }
     assert_eq!(h.runtime.rejections().len(), 5);
 
@@ -255,7 +255,7 @@ async fn executions_keep_succeeding_while_render_is_swapped() {
 
 #[tokio::test]
 async fn an_execution_keeps_the_versions_it_started_with() {
-    use cafe_report::workflow::ComponentInvoker;
+    use cafe_report_server::workflow::ComponentInvoker;
     use cafe_report_asl::{TaskCall, TaskInvoker};
 
     let h = Harness::new().await;
@@ -338,7 +338,7 @@ async fn a_watched_directory_swaps_to_what_is_written_there() {
     let _watcher = h.runtime.watch(watched.path(), smoke).unwrap();
 
     let v2_bytes = fixture("render-v2");
-    let v2 = cafe_report::versions::sha256(&v2_bytes);
+    let v2 = cafe_report_runtime::sha256(&v2_bytes);
     replace(&watched.path().join("render.wasm"), &v2_bytes);
     assert!(
         wait_for_version(&h, "render", &v2, std::time::Duration::from_secs(10)).await,
@@ -356,7 +356,7 @@ async fn a_watched_directory_swaps_to_what_is_written_there() {
         std::fs::read(components_dir().join("query.wasm")).unwrap(),
     ] {
         replace(&watched.path().join("render.wasm"), &bad);
-        let refused = cafe_report::versions::sha256(&bad);
+        let refused = cafe_report_runtime::sha256(&bad);
         assert!(
             !wait_for_version(
                 &h,
@@ -425,7 +425,7 @@ async fn an_s3_prefix_is_polled_for_new_versions() {
     assert!(polled.values().all(|p| *p == Polled::Missing), "{polled:?}");
 
     let v2_bytes = fixture("render-v2");
-    let v2 = cafe_report::versions::sha256(&v2_bytes);
+    let v2 = cafe_report_runtime::sha256(&v2_bytes);
     put(v2_bytes.clone()).await;
     assert_eq!(poll().await["render"], Polled::Published(v2.clone()));
     assert_eq!(

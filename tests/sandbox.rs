@@ -281,12 +281,12 @@ async fn a_task_memory_limit_over_the_pool_slot_is_refused() {
         ..Limits::default()
     };
     let dir = tempfile::tempdir().unwrap();
-    let config = cafe_report_runtime::Config {
+    let config = cafe_report_server::Config {
         limits,
         data_dir: dir.path().to_path_buf(),
         ..Default::default()
     };
-    let err = cafe_report_runtime::Runtime::from_config(&config)
+    let err = cafe_report_runtime::Runtime::from_config(&config.runtime())
         .await
         .unwrap_err();
     assert!(

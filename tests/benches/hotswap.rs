@@ -71,7 +71,7 @@ async fn main() {
     let mut watched_samples = Vec::new();
     for i in 0..20 {
         let bytes = &versions[i % 2];
-        let sha = cafe_report::versions::sha256(bytes);
+        let sha = cafe_report_runtime::sha256(bytes);
         let tmp = watched.path().join("render.wasm.partial");
         let start = Instant::now();
         std::fs::write(&tmp, bytes).unwrap();

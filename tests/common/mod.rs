@@ -16,7 +16,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use cafe_report_capabilities::clock::FixedClock;
 use cafe_report_capabilities::notify::{Outbox, OutboxEntry};
 use cafe_report_capabilities::sql::MysqlBackend;
-use cafe_report_runtime::{Config, Limits, Runtime, TaskError};
+use cafe_report_runtime::{Limits, Runtime, TaskError};
+use cafe_report_server::Config;
 use serde_json::Value;
 
 /// Where `cargo xtask components` puts the built components.
@@ -147,7 +148,7 @@ impl Harness {
             configure(&mut config);
         }
         let clock = Arc::new(FixedClock::new(options.now.unwrap_or_else(now_millis)));
-        let runtime = Runtime::from_config(&config)
+        let runtime = Runtime::from_config(&config.runtime())
             .await
             .expect("runtime from config")
             .with_clock(clock.clone());
@@ -202,8 +203,8 @@ impl Harness {
     }
 
     /// The report workflow (statemachine/report.asl.json) on this harness's runtime.
-    pub fn workflow(&self) -> cafe_report::workflow::Workflow {
-        cafe_report::workflow::Workflow::from_config(&self.config, self.runtime.clone(), &[], None)
+    pub fn workflow(&self) -> cafe_report_server::workflow::Workflow {
+        cafe_report_server::workflow::Workflow::from_config(&self.config, self.runtime.clone(), &[], None)
             .expect("the report definition loads")
     }
 

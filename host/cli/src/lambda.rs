@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use cafe_report_runtime::{Config, LoadedComponent, Runtime, World};
+use cafe_report_runtime::{LoadedComponent, Runtime, World};
+use cafe_report_server::Config;
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
 
@@ -65,7 +66,7 @@ pub fn task_for(config: &Config, task: Option<String>) -> anyhow::Result<World> 
             let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").context(
                 "no task given (--task or [lambda] task) and AWS_LAMBDA_FUNCTION_NAME is unset",
             )?;
-            crate::workflow::component_for(&config.workflow.functions, &function)
+            cafe_report_server::workflow::component_for(&config.workflow.functions, &function)
         }
     };
     World::from_name(&name).with_context(|| {
@@ -77,7 +78,7 @@ impl LambdaTask {
     /// Builds the capabilities and loads the task's component: from `[components] s3`
     /// when set, else from `[components] dir`.
     pub async fn init(config: &Config, world: World) -> anyhow::Result<LambdaTask> {
-        let runtime = Arc::new(Runtime::from_config(config).await?);
+        let runtime = Arc::new(Runtime::from_config(&config.runtime()).await?);
         let task = world.name();
         let component = match &config.components.s3 {
             Some(url) => {
@@ -91,11 +92,6 @@ impl LambdaTask {
         };
         tracing::info!(task, sha256 = %component.sha256, "component ready");
         Ok(LambdaTask { runtime, component })
-    }
-
-    /// The component serving invocations.
-    pub fn component(&self) -> &LoadedComponent {
-        &self.component
     }
 
     /// One invocation: the event is the task's input; its output is the response.

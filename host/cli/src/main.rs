@@ -4,6 +4,7 @@
 
 mod commands;
 mod input;
+mod lambda;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,7 +88,7 @@ async fn main() -> ExitCode {
     init_logging(cli.verbose);
     let is_lambda = matches!(cli.command, Command::Lambda(_));
     let result = async {
-        let config = cafe_report_runtime::Config::load(cli.config.as_deref())?;
+        let config = cafe_report_server::Config::load(cli.config.as_deref())?;
         match cli.command {
             Command::Report(args) => commands::report::run(&config, args).await,
             Command::Serve(args) => commands::serve::run(&config, args).await,
@@ -107,7 +108,7 @@ async fn main() -> ExitCode {
             if is_lambda {
                 // In Lambda, any error before serving (configuration included) is an
                 // init error, which the Runtime API should hear about.
-                cafe_report::lambda::report_init_error(&err).await;
+                crate::lambda::report_init_error(&err).await;
             }
             // One line, whatever the cause contains, so scripts can read it.
             let message = format!("{err:#}").replace(['\r', '\n'], " ");

@@ -1,4 +1,4 @@
-//! The wasmtime side of cafe-report: one [`Runtime`] holds the engine, loads components
+//! The wasm runtime of cafe-report: one [`Runtime`] holds the wasmtime engine, loads components
 //! (compiled once, cached as precompiled artifacts keyed by content hash), links each one
 //! with only the capabilities its world grants, and runs tasks in a fresh store under
 //! [`Limits`]. A misbehaving component becomes a [`TaskError`] with a Step Functions error
@@ -6,8 +6,8 @@
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use cafe_report_runtime::{Config, Runtime};
-//! let config = Config::load(None)?;
+//! use cafe_report_runtime::{Runtime, RuntimeConfig};
+//! let config = RuntimeConfig { data_dir: ".cafe-report".into(), ..Default::default() };
 //! let runtime = Runtime::from_config(&config).await?;
 //! let output = runtime.run("query", "{}").await?;
 //! println!("{output}");
@@ -25,10 +25,12 @@ mod registry;
 mod runtime;
 mod s3_source;
 mod store;
+pub mod versions;
 mod watch;
 
 pub use cafe_report_world::World;
-pub use config::{Config, EngineKind};
+pub use config::{ComponentsConfig, RuntimeConfig};
+pub use versions::VersionStore;
 pub use error::{TaskError, error_names};
 pub use limits::{Limits, TaskLimits};
 pub use loader::LoadedComponent;

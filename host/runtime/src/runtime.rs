@@ -13,7 +13,7 @@ use cafe_report_world::World;
 use wasmtime::{Engine, Store, Trap};
 
 use crate::cache::ArtifactCache;
-use crate::config::Config;
+use crate::config::RuntimeConfig;
 use crate::error::{TaskError, error_names};
 use crate::limits::{Limits, TaskLimiter};
 use crate::loader::{self, LoadedComponent};
@@ -110,9 +110,8 @@ impl Runtime {
     }
 
     /// Builds capabilities and the runtime from configuration.
-    pub async fn from_config(config: &Config) -> anyhow::Result<Runtime> {
-        let capabilities =
-            Capabilities::from_config(&config.capabilities(), &config.data_dir).await?;
+    pub async fn from_config(config: &RuntimeConfig) -> anyhow::Result<Runtime> {
+        let capabilities = Capabilities::from_config(&config.capabilities, &config.data_dir).await?;
         Runtime::new(
             config.limits.clone(),
             capabilities,

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use cafe_report::versions::VersionStore;
-use cafe_report_runtime::{Config, Runtime, S3Location};
+use cafe_report_runtime::VersionStore;
+use cafe_report_runtime::{Runtime, S3Location};
+use cafe_report_server::Config;
 
 /// `components` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -99,7 +100,7 @@ async fn activate(
     source: &str,
     smoke: Option<&str>,
 ) -> anyhow::Result<()> {
-    let runtime = Arc::new(Runtime::from_config(config).await?);
+    let runtime = Arc::new(Runtime::from_config(&config.runtime()).await?);
     runtime
         .publish(task, bytes, source, smoke)
         .await
@@ -137,7 +138,7 @@ async fn upload(runtime: &Runtime, url: &str, task: &str, bytes: &[u8]) -> anyho
 }
 
 async fn precompile(config: &Config) -> anyhow::Result<()> {
-    let runtime = Runtime::from_config(config).await?;
+    let runtime = Runtime::from_config(&config.runtime()).await?;
     for world in cafe_report_runtime::World::ALL {
         let component = runtime.component(world.name())?;
         super::print(&format!(

@@ -1,7 +1,7 @@
 //! `cafe-report db seed`: create the café tables with sample data.
 
 use cafe_report_capabilities::sql;
-use cafe_report_runtime::Config;
+use cafe_report_server::Config;
 
 /// Database subcommands.
 #[derive(Debug, clap::Subcommand)]

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::bail;
-use cafe_report::workflow::{self, Workflow};
+use cafe_report_server::workflow::{self, Workflow};
 use cafe_report_asl::{StartExecution, Status};
-use cafe_report_runtime::Config;
+use cafe_report_server::Config;
 
 /// Arguments of `execute`.
 #[derive(Debug, clap::Args)]

@@ -1,8 +1,8 @@
 //! `cafe-report lambda`: the AWS Lambda custom runtime (also what a binary named
 //! `bootstrap` runs with no arguments). One function runs one task component.
 
-use cafe_report::lambda::{LambdaTask, lambda_config, task_for};
-use cafe_report_runtime::Config;
+use crate::lambda::{LambdaTask, lambda_config, task_for};
+use cafe_report_server::Config;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 

@@ -14,11 +14,12 @@ use std::io::Write;
 use std::sync::Arc;
 
 use cafe_report_capabilities::clock::FixedClock;
-use cafe_report_runtime::{Config, Runtime};
+use cafe_report_runtime::Runtime;
+use cafe_report_server::Config;
 
 /// The runtime from configuration, with the clock fixed at `now` (RFC 3339) when given.
 pub async fn runtime(config: &Config, now: Option<&str>) -> anyhow::Result<Runtime> {
-    let runtime = Runtime::from_config(config).await?;
+    let runtime = Runtime::from_config(&config.runtime()).await?;
     match now {
         Some(now) => {
             let millis = crate::input::parse_now(now)?;

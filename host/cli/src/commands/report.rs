@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
-use cafe_report::workflow::Workflow;
+use cafe_report_server::workflow::Workflow;
 use cafe_report_asl::{Execution, StartExecution, Status};
-use cafe_report_runtime::Config;
+use cafe_report_server::Config;
 use serde_json::{Value, json};
 
 /// Arguments of `report`.

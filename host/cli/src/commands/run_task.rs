@@ -1,7 +1,7 @@
 //! `cafe-report run-task <task> --input <json|@file|->`
 
 use anyhow::bail;
-use cafe_report_runtime::Config;
+use cafe_report_server::Config;
 
 /// Arguments of `run-task`.
 #[derive(Debug, clap::Args)]

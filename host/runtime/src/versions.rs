@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::{World, sha256};
+
 /// One line of a task's history: a version that became current.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Activation {
@@ -40,8 +42,6 @@ pub struct VersionStore {
     versions_dir: PathBuf,
 }
 
-use cafe_report_runtime::World;
-pub use cafe_report_runtime::sha256;
 
 /// Writes a file so readers (and watchers) only ever see the whole of it.
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

@@ -1,5 +1,11 @@
-//! `cafe-report serve`: the café's REST API over the local engine, and the S3-compatible
-//! endpoint the emailed links point at.
+//! The application around the two engines (the ASL engine, `cafe-report-asl`, and the
+//! wasm runtime, `cafe-report-runtime`):
+//!
+//! - [`config`]: the configuration file and environment, every section.
+//! - [`workflow`]: a state machine on the local engine whose tasks run as components.
+//!
+//! and `cafe-report serve`, the café's REST API over the local engine or AWS Step
+//! Functions, with the S3-compatible endpoint the emailed links point at:
 //!
 //! - [`api`]: routes and JSON answers (axum).
 //! - [`service`]: what the API needs from an execution backend.
@@ -10,9 +16,13 @@
 
 pub mod api;
 pub mod aws;
+pub mod config;
 pub mod executions;
 pub mod service;
 pub mod store;
+pub mod workflow;
+
+pub use config::{Config, EngineKind};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,7 +30,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use cafe_report_asl::format_timestamp;
-use cafe_report_runtime::{Config, DirectoryWatcher, EngineKind, Runtime, S3Poller};
+use cafe_report_runtime::{DirectoryWatcher, Runtime, S3Poller};
 use tokio::net::TcpListener;
 
 use aws::AwsExecutions;
@@ -143,7 +153,7 @@ impl Server {
 
 /// The local engine over the configured components and backends.
 async fn local_backend(config: &Config) -> anyhow::Result<Backend> {
-    let runtime = Arc::new(Runtime::from_config(config).await?);
+    let runtime = Arc::new(Runtime::from_config(&config.runtime()).await?);
     let store = ExecutionStore::open(&config.data_dir.join("executions.db"))?;
     let now = format_timestamp(time::OffsetDateTime::now_utc());
     let failed = store

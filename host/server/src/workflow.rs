@@ -10,7 +10,9 @@ use cafe_report_asl::{
     BoxFuture, Engine, Execution, InvokeError, StartError, StartExecution, StateMachine, TaskCall,
     TaskInvoker, TokioClock,
 };
-use cafe_report_runtime::{Config, LoadedComponent, Runtime};
+use cafe_report_runtime::{LoadedComponent, Runtime};
+
+use crate::config::Config;
 use serde_json::{Map, Value};
 
 /// `statemachine/report.asl.json`, built in so `report` runs from any directory.
@@ -136,7 +138,7 @@ impl TaskInvoker for ComponentInvoker {
 }
 
 /// The component a function runs: its `[workflow.functions]` entry, else its own name.
-pub(crate) fn component_for(functions: &BTreeMap<String, String>, function: &str) -> String {
+pub fn component_for(functions: &BTreeMap<String, String>, function: &str) -> String {
     let name = function_name(function);
     functions
         .get(name)

@@ -278,7 +278,7 @@ async fn health(State(state): State<AppState>) -> ApiResult {
 }
 
 /// The API's description (`host/cli/openapi.yaml`).
-pub const OPENAPI: &str = include_str!("../../openapi.yaml");
+pub const OPENAPI: &str = include_str!("../openapi.yaml");
 
 /// `GET /openapi.yaml`.
 async fn openapi() -> impl IntoResponse {
