@@ -5,7 +5,7 @@
 //! in JSONPath and in JSONata, and on MySQL (the local MariaDB; skipped when it is not
 //! reachable).
 //!
-//! `cargo bench -p cafe-report-tests --bench workflow` (after `cargo xtask components`).
+//! `cargo bench -p cafe-report --bench workflow` (after `cargo xtask components`).
 //! Method and results: BENCHMARKS.md.
 
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! A 100k-bean report through the components: query (MySQL) then render (HTML + PUT to the
 //! embedded S3 endpoint), timed, with the process's peak memory.
 //!
-//! `cargo bench -p cafe-report-tests --bench big` (after `cargo xtask components`; needs the
+//! `cargo bench -p cafe-report --bench big` (after `cargo xtask components`; needs the
 //! local MariaDB). The state machine cannot carry this inventory: Step Functions passes at
 //! most 256 KiB between states, so the workflow fails it with `States.DataLimitExceeded`
 //! (tests/hostile.rs). This measures what the components themselves cost at that size, with

@@ -1,6 +1,6 @@
 //! Task latency through the real host: compile vs. cached load, and per-task run time.
 //!
-//! `cargo bench -p cafe-report-tests --bench tasks` (after `cargo xtask components`).
+//! `cargo bench -p cafe-report --bench tasks` (after `cargo xtask components`).
 //! Each measurement runs N times after a warm-up and prints median, p95 and mean.
 //! Method and results: BENCHMARKS.md.
 

@@ -1,7 +1,7 @@
 //! Hot-swap costs: time from publishing a version to the first task that runs it, and
 //! render's latency while versions are swapped underneath it versus without.
 //!
-//! `cargo bench -p cafe-report-tests --bench hotswap` (after `cargo xtask components`).
+//! `cargo bench -p cafe-report --bench hotswap` (after `cargo xtask components`).
 //! Method and results: BENCHMARKS.md.
 
 use std::sync::Arc;

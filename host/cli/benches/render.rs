@@ -1,6 +1,6 @@
 //! The render component in WebAssembly versus the same code compiled natively.
 //!
-//! `cargo bench -p cafe-report-tests --bench render` (after `cargo xtask components`).
+//! `cargo bench -p cafe-report --bench render` (after `cargo xtask components`).
 //! Both sides do the same work on the same input text: parse the task input, render the
 //! page, hand the HTML on. The wasm side is `Runtime::run("render")` with an object store
 //! that keeps nothing (so no HTTP or disk time is counted), which adds the sandbox's fixed

@@ -1,7 +1,7 @@
 //! The same report.asl.json on moto's Step Functions and on the local engine, side by side
 //! in one run, with the same canned Lambda answers (no components run on either side).
 //!
-//! `cargo bench -p cafe-report-tests --bench moto` (moto comes from `scripts/test-tools.sh`).
+//! `cargo bench -p cafe-report --bench moto` (moto comes from `scripts/test-tools.sh`).
 //! Each execution is timed from StartExecution to its end as its own client sees it: for
 //! moto that includes polling DescribeExecution every 5 ms over loopback HTTP, for the
 //! local engine it is an in-process call. Moto's own startDate/stopDate are printed too.
