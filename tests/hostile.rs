@@ -209,7 +209,7 @@ async fn deeply_nested_input_is_refused_not_a_crash() {
         let err = h.run_text(task, &deep).await.unwrap_err();
         assert!(
             [
-                cafe_report_runtime::error_names::TASK_FAILED,
+                cafe_report_runtime::names::TASK_FAILED,
                 "CafeReport.InvalidInput"
             ]
             .contains(&err.error()),

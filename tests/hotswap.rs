@@ -255,8 +255,8 @@ async fn executions_keep_succeeding_while_render_is_swapped() {
 
 #[tokio::test]
 async fn an_execution_keeps_the_versions_it_started_with() {
-    use cafe_report_server::workflow::ComponentInvoker;
     use cafe_report_asl::{TaskCall, TaskInvoker};
+    use cafe_report_server::workflow::ComponentInvoker;
 
     let h = Harness::new().await;
     let v1 = h.runtime.component("render").unwrap().sha256.clone();

@@ -2,7 +2,7 @@
 //! hogs become task errors with Step Functions names, and the next task still succeeds.
 //! Components that are not what their world allows are refused at load time.
 
-use cafe_report_runtime::{Limits, World, error_names};
+use cafe_report_runtime::{Limits, World, names};
 use cafe_report_tests::{Harness, Options, fixture};
 use serde_json::json;
 
@@ -39,7 +39,7 @@ async fn still_healthy(h: &Harness) {
 async fn a_trap_is_a_task_failure() {
     let h = harness_with_misbehave(Limits::default()).await;
     let err = h.runtime.run("misbehave", "\"trap\"").await.unwrap_err();
-    assert_eq!(err.error(), error_names::TASK_FAILED);
+    assert_eq!(err.error(), names::TASK_FAILED);
     assert!(err.cause().contains("trapped"), "{err}");
     // The guest's panic message, logged just before the abort, explains the trap.
     assert!(
@@ -54,7 +54,7 @@ async fn an_endless_loop_times_out() {
     let h = harness_with_misbehave(limits(300, 64 << 20)).await;
     let started = std::time::Instant::now();
     let err = h.runtime.run("misbehave", "\"loop\"").await.unwrap_err();
-    assert_eq!(err.error(), error_names::TIMEOUT, "{err}");
+    assert_eq!(err.error(), names::TIMEOUT, "{err}");
     assert!(err.cause().contains("300 ms"), "{err}");
     assert!(started.elapsed().as_secs() < 5, "the loop was stopped");
     still_healthy(&h).await;
@@ -64,7 +64,7 @@ async fn an_endless_loop_times_out() {
 async fn unbounded_memory_growth_hits_the_limit() {
     let h = harness_with_misbehave(limits(10_000, 16 << 20)).await;
     let err = h.runtime.run("misbehave", "\"grow\"").await.unwrap_err();
-    assert_eq!(err.error(), error_names::TASK_FAILED);
+    assert_eq!(err.error(), names::TASK_FAILED);
     assert!(
         err.cause().contains("memory (bytes) limit of 16777216"),
         "{err}"
@@ -84,14 +84,14 @@ async fn a_component_error_keeps_its_name() {
 async fn bad_outputs_are_task_errors() {
     let h = harness_with_misbehave(Limits::default()).await;
     let err = h.runtime.run("misbehave", "\"big\"").await.unwrap_err();
-    assert_eq!(err.error(), error_names::DATA_LIMIT_EXCEEDED);
+    assert_eq!(err.error(), names::DATA_LIMIT_EXCEEDED);
     assert!(err.cause().contains("output"), "{err}");
     let err = h
         .runtime
         .run("misbehave", "\"not-json\"")
         .await
         .unwrap_err();
-    assert_eq!(err.error(), error_names::TASK_FAILED);
+    assert_eq!(err.error(), names::TASK_FAILED);
     assert!(err.cause().contains("invalid JSON"), "{err}");
     still_healthy(&h).await;
 }
@@ -101,7 +101,7 @@ async fn oversized_input_is_refused_before_running() {
     let h = Harness::new().await;
     let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(300 * 1024));
     let err = h.runtime.run("query", &big).await.unwrap_err();
-    assert_eq!(err.error(), error_names::DATA_LIMIT_EXCEEDED);
+    assert_eq!(err.error(), names::DATA_LIMIT_EXCEEDED);
 }
 
 #[tokio::test]
@@ -122,8 +122,8 @@ async fn concurrent_tasks_each_get_a_fresh_store() {
     for task in tasks {
         let (i, result) = task.await.unwrap();
         match i % 4 {
-            0 => assert_eq!(result.unwrap_err().error(), error_names::TASK_FAILED),
-            1 => assert_eq!(result.unwrap_err().error(), error_names::TIMEOUT),
+            0 => assert_eq!(result.unwrap_err().error(), names::TASK_FAILED),
+            1 => assert_eq!(result.unwrap_err().error(), names::TIMEOUT),
             _ => assert_eq!(result.unwrap(), format!("\"echo-{i}\"")),
         }
     }
@@ -219,13 +219,10 @@ async fn a_full_instance_pool_is_a_task_failure_not_a_crash() {
         .collect();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let err = h.runtime.run("misbehave", "\"x\"").await.unwrap_err();
-    assert_eq!(err.error(), error_names::TASK_FAILED);
+    assert_eq!(err.error(), names::TASK_FAILED);
     assert!(err.cause().contains("could not be instantiated"), "{err}");
     for task in loops {
-        assert_eq!(
-            task.await.unwrap().unwrap_err().error(),
-            error_names::TIMEOUT
-        );
+        assert_eq!(task.await.unwrap().unwrap_err().error(), names::TIMEOUT);
     }
     // Slots are free again.
     assert_eq!(h.runtime.run("misbehave", "\"x\"").await.unwrap(), "\"x\"");
@@ -247,17 +244,17 @@ async fn a_tasks_own_limits_apply_to_it_alone() {
     .await;
 
     let err = h.runtime.run("misbehave", "\"loop\"").await.unwrap_err();
-    assert_eq!(err.error(), error_names::TIMEOUT, "{err}");
+    assert_eq!(err.error(), names::TIMEOUT, "{err}");
     assert!(err.cause().contains("time limit of 300 ms"), "{err}");
     let err = h.runtime.run("misbehave", "\"grow\"").await.unwrap_err();
-    assert_eq!(err.error(), error_names::TASK_FAILED, "{err}");
+    assert_eq!(err.error(), names::TASK_FAILED, "{err}");
     assert!(
         err.cause().contains("memory (bytes) limit of 8388608"),
         "{err}"
     );
     let long_input = format!("\"{}\"", "x".repeat(100));
     let err = h.runtime.run("misbehave", &long_input).await.unwrap_err();
-    assert_eq!(err.error(), error_names::DATA_LIMIT_EXCEEDED, "{err}");
+    assert_eq!(err.error(), names::DATA_LIMIT_EXCEEDED, "{err}");
     assert!(err.cause().contains("64-byte limit"), "{err}");
 
     // The other tasks keep the general limits: query's output is far over 64 bytes.

@@ -147,7 +147,9 @@ impl Harness {
         if let Some(configure) = options.configure {
             configure(&mut config);
         }
-        let clock = Arc::new(FixedClock::new(options.now.unwrap_or_else(now_millis)));
+        let clock = Arc::new(FixedClock::from_millis(
+            options.now.unwrap_or_else(now_millis),
+        ));
         let runtime = Runtime::from_config(&config.runtime())
             .await
             .expect("runtime from config")
@@ -204,7 +206,7 @@ impl Harness {
 
     /// The report workflow (statemachine/report.asl.json) on this harness's runtime.
     pub fn workflow(&self) -> cafe_report_server::workflow::Workflow {
-        cafe_report_server::workflow::Workflow::from_config(&self.config, self.runtime.clone(), &[], None)
+        cafe_report_server::workflow::Workflow::from_config(&self.config, self.runtime.clone(), &[])
             .expect("the report definition loads")
     }
 

@@ -142,9 +142,11 @@ pub async fn report_machine_on(moto: &Moto) -> (String, String) {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let definition =
-        cafe_report_server::workflow::substitute(cafe_report_server::workflow::REPORT_DEFINITION, &substitutions)
-            .unwrap();
+    let definition = cafe_report_server::workflow::substitute(
+        cafe_report_server::workflow::REPORT_DEFINITION,
+        &substitutions,
+    )
+    .unwrap();
     let machine = aws_sdk_sfn::Client::new(&config)
         .create_state_machine()
         .name("cafe-report")

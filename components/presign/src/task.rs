@@ -3,6 +3,7 @@
 
 use crate::input::PresignInput;
 use cafe_guest::{parse_input, to_output};
+use cafe_report_base::names;
 use serde::Serialize;
 
 wit_bindgen::generate!({ path: "../../wit", world: "presign" });
@@ -50,7 +51,7 @@ impl Guest for Presign {
             request.region,
             "s3",
         )
-        .map_err(|cause| TaskError::Failed(("Signer.Failed".into(), cause)))?;
+        .map_err(|cause| TaskError::Failed((names::SIGNER_FAILED.into(), cause)))?;
         let url = unsigned.url_with(&signature);
 
         let expires_at_ms = now.saturating_add(expires_in as u64 * 1000);
@@ -62,7 +63,7 @@ impl Guest for Presign {
             input.inventory.as_ref(),
         );
         let message_id = notify::publish(&note.subject, &note.body)
-            .map_err(|cause| TaskError::Failed(("Notify.PublishFailed".into(), cause)))?;
+            .map_err(|cause| TaskError::Failed((names::NOTIFY_PUBLISH_FAILED.into(), cause)))?;
         log::log(
             log::Level::Info,
             &format!(

@@ -3,6 +3,7 @@
 
 use crate::input::QueryInput;
 use cafe_guest::{Bean, Inventory, Supplier, SupplierTotals, parse_input, timefmt, to_output};
+use cafe_report_base::names;
 
 wit_bindgen::generate!({ path: "../../wit", world: "query" });
 
@@ -34,8 +35,10 @@ impl Guest for Query {
 
 fn sql_failure(err: SqlError) -> TaskError {
     match err {
-        SqlError::Unavailable(cause) => TaskError::Failed(("Sql.Unavailable".into(), cause)),
-        SqlError::InvalidStatement(cause) => TaskError::Failed(("Sql.QueryFailed".into(), cause)),
+        SqlError::Unavailable(cause) => TaskError::Failed((names::SQL_UNAVAILABLE.into(), cause)),
+        SqlError::InvalidStatement(cause) => {
+            TaskError::Failed((names::SQL_QUERY_FAILED.into(), cause))
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::input::RenderInput;
 use cafe_guest::{parse_input, timefmt, to_output};
+use cafe_report_base::names;
 use serde::Serialize;
 
 wit_bindgen::generate!({ path: "../../wit", world: "render" });
@@ -34,7 +35,7 @@ impl Guest for Render {
         let rendered_at = timefmt::human(clock::now());
         let html = crate::page::render(title, &rendered_at, &input.inventory);
         let info = objects::put(&key, html.as_bytes(), CONTENT_TYPE, CACHE_CONTROL)
-            .map_err(|cause| TaskError::Failed(("Objects.PutFailed".into(), cause)))?;
+            .map_err(|cause| TaskError::Failed((names::OBJECTS_PUT_FAILED.into(), cause)))?;
         log::log(
             log::Level::Info,
             &format!("stored {} bytes at {}/{}", info.size, info.bucket, info.key),

@@ -2,35 +2,8 @@
 
 use serde_json::{Value, json};
 
-/// The predefined error names of the States Language.
-pub mod names {
-    /// Wildcard that matches any error name except the terminal ones below.
-    pub const ALL: &str = "States.ALL";
-    /// A task failed; as a matcher, any error except `States.Timeout`.
-    pub const TASK_FAILED: &str = "States.TaskFailed";
-    /// A task or the execution ran longer than its `TimeoutSeconds`.
-    pub const TIMEOUT: &str = "States.Timeout";
-    /// A task sent no heartbeat within `HeartbeatSeconds`.
-    pub const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
-    /// An error in the definition's processing (bad path, bad type); never retried or caught.
-    pub const RUNTIME: &str = "States.Runtime";
-    /// A payload over 256 KiB; caught only when named explicitly.
-    pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
-    /// A branch of a Parallel state failed.
-    pub const BRANCH_FAILED: &str = "States.BranchFailed";
-    /// No Choice rule matched and there is no `Default`.
-    pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
-    /// An intrinsic function failed on its arguments.
-    pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
-    /// `ResultPath` cannot be applied to the state's input.
-    pub const RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
-    /// A Map state had more failed items than it tolerates.
-    pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
-    /// A parameter could not be resolved (e.g. a bad `Payload` for a task).
-    pub const PARAMETER_PATH_FAILURE: &str = "States.ParameterPathFailure";
-    /// A JSONata expression failed or returned nothing (undefined).
-    pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
-}
+/// Error names (the States Language's and ours), defined once for host and guests.
+pub use cafe_report_base::names;
 
 /// An error raised while running a state: its name (`States.TaskFailed`, a Lambda's
 /// `errorType`, a Fail state's `Error`) and a human-readable cause.

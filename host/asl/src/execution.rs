@@ -7,7 +7,6 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::clock::Clock;
 use crate::definition::StateMachine;
 use crate::error::StatesError;
 use crate::history::{History, HistoryEvent, not_truncated};
@@ -15,6 +14,8 @@ use crate::invoker::TaskInvoker;
 use crate::limits::MAX_PAYLOAD_BYTES;
 use crate::run;
 use crate::timestamp;
+use cafe_report_base::clock::Clock;
+use cafe_report_base::random::{Random, SystemRandom};
 
 /// The engine: runs executions of validated state machines, calling tasks through a
 /// [`TaskInvoker`] and keeping time with a [`Clock`].
@@ -22,16 +23,29 @@ use crate::timestamp;
 pub struct Engine {
     pub(crate) invoker: Arc<dyn TaskInvoker>,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) random: Arc<dyn Random>,
     pub(crate) region: String,
     pub(crate) account: String,
     /// The IAM role the state machine was created with (`None`: a local stand-in).
     role_arn: Option<String>,
 }
 
+/// The ARN of state machine `machine` in `region` and `account`.
+pub fn state_machine_arn(region: &str, account: &str, machine: &str) -> String {
+    format!("arn:aws:states:{region}:{account}:stateMachine:{machine}")
+}
+
+/// The ARN of execution `name` of state machine `machine`: the one format the engine,
+/// the server's records and its lookups share.
+pub fn execution_arn(region: &str, account: &str, machine: &str, name: &str) -> String {
+    format!("arn:aws:states:{region}:{account}:execution:{machine}:{name}")
+}
+
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("clock", &self.clock)
+            .field("random", &self.random)
             .field("region", &self.region)
             .field("account", &self.account)
             .field("role_arn", &self.role_arn)
@@ -45,10 +59,18 @@ impl Engine {
         Self {
             invoker,
             clock,
+            random: Arc::new(SystemRandom),
             region: "us-east-1".into(),
             account: "000000000000".into(),
             role_arn: None,
         }
+    }
+
+    /// Sets the source of execution names, request ids and retry jitter (e.g. seeded,
+    /// for repeatable runs).
+    pub fn with_random(mut self, random: Arc<dyn Random>) -> Self {
+        self.random = random;
+        self
     }
 
     /// Sets the region and account that execution ARNs show.
@@ -86,7 +108,7 @@ impl Engine {
                 check_name(&name)?;
                 name
             }
-            None => uuid::Uuid::new_v4().to_string(),
+            None => self.random.uuid(),
         };
         let input_text = request.input.unwrap_or_else(|| "{}".to_string());
         if input_text.len() > MAX_PAYLOAD_BYTES {
@@ -98,12 +120,11 @@ impl Engine {
         let input: Value = serde_json::from_str(&input_text).map_err(|err| {
             StartError::InvalidExecutionInput(format!("the input is not JSON: {err}"))
         })?;
-        let arn_base = format!("arn:aws:states:{}:{}", self.region, self.account);
         Ok(Arc::new(Execution {
             engine: self.clone(),
             machine,
-            arn: format!("{arn_base}:execution:{machine_name}:{name}"),
-            state_machine_arn: format!("{arn_base}:stateMachine:{machine_name}"),
+            arn: execution_arn(&self.region, &self.account, machine_name, &name),
+            state_machine_arn: state_machine_arn(&self.region, &self.account, machine_name),
             state_machine_name: machine_name.to_string(),
             name,
             input_text,

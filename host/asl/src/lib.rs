@@ -38,7 +38,6 @@
 //! ```
 #![deny(missing_docs)]
 
-mod clock;
 mod definition;
 mod error;
 mod execution;
@@ -53,11 +52,15 @@ mod template;
 mod timestamp;
 mod variables;
 
-pub use clock::{Clock, TokioClock};
+pub use cafe_report_base::clock::{Clock, FixedClock, TokioClock};
+pub use cafe_report_base::limits::MAX_PAYLOAD_BYTES;
+pub use cafe_report_base::random::{Random, SeededRandom, SystemRandom};
 pub use definition::{StateMachine, ValidationError, ValidationErrors};
 pub use error::{StatesError, names};
-pub use execution::{Engine, Execution, ExecutionDescription, StartError, StartExecution, Status};
+pub use execution::{
+    Engine, Execution, ExecutionDescription, StartError, StartExecution, Status, execution_arn,
+    state_machine_arn,
+};
 pub use history::HistoryEvent;
 pub use invoker::{BoxFuture, InvokeError, TaskCall, TaskInvoker};
-pub use limits::MAX_PAYLOAD_BYTES;
 pub use timestamp::format as format_timestamp;

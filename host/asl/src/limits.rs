@@ -3,8 +3,7 @@
 
 use crate::error::{StatesError, names};
 
-/// Payloads (inputs, outputs, results, an `Assign`) may be at most 256 KiB, as on AWS.
-pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+pub(crate) use cafe_report_base::limits::MAX_PAYLOAD_BYTES;
 
 /// Fails with `States.DataLimitExceeded` when a payload is over 256 KiB.
 pub(crate) fn check_size(what: &str, text: &str) -> Result<(), StatesError> {

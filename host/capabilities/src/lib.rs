@@ -7,7 +7,7 @@
 //! | `objects` | [`objects::ObjectStore`] | any S3 endpoint via aws-sdk-s3; [`objects::EmbeddedS3`] serves one locally |
 //! | `notify` | [`notify::Notifier`] | outbox directory, SMTP |
 //! | `signer` | [`signer::Signer`] | static credentials (config/env) |
-//! | `clock` | [`clock::Clock`] | system time, fixed time |
+//! | `clock` | [`clock::Clock`] | the engine's clock (system, from `--now`, fixed) |
 //! | `log` | - | the host's `tracing` |
 //!
 //! [`Capabilities::from_config`] builds them all once; each task gets a [`TaskCtx`] that
@@ -67,7 +67,7 @@ impl Capabilities {
             objects,
             notifier,
             signer,
-            clock: Arc::new(clock::SystemClock),
+            clock: Arc::new(clock::TokioClock::system()),
             embedded_s3,
         })
     }

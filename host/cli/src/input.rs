@@ -19,20 +19,15 @@ pub fn read(arg: &str) -> anyhow::Result<String> {
     }
 }
 
-/// Parses `--now` (RFC 3339) into milliseconds since the epoch.
-pub fn parse_now(text: &str) -> anyhow::Result<u64> {
+/// Parses `--now` (RFC 3339, not before 1970).
+pub fn parse_now(text: &str) -> anyhow::Result<time::OffsetDateTime> {
     let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .with_context(|| {
-            format!("--now {text:?} is not an RFC 3339 time like 2026-11-24T09:31:00Z")
+        .map_err(|_| {
+            anyhow::anyhow!("--now {text:?} is not an RFC 3339 time like 2026-11-24T09:31:00Z")
         })?;
-    u64::try_from(at.unix_timestamp_nanos() / 1_000_000)
-        .with_context(|| format!("--now {text:?} is before 1970"))
-}
-
-/// Parses `--now` (RFC 3339) into a time.
-pub fn parse_time(text: &str) -> anyhow::Result<time::OffsetDateTime> {
-    let millis = parse_now(text)?;
-    Ok(time::OffsetDateTime::from_unix_timestamp_nanos(
-        i128::from(millis) * 1_000_000,
-    )?)
+    anyhow::ensure!(
+        at >= time::OffsetDateTime::UNIX_EPOCH,
+        "--now {text:?} is before 1970"
+    );
+    Ok(at)
 }

@@ -13,8 +13,7 @@ use cafe_report_server::Config;
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
 
-/// The error type Lambda reports when init fails.
-const INIT_ERROR: &str = "CafeReport.InitError";
+use cafe_report_base::names::INIT_ERROR;
 
 /// A task ready to serve invocations.
 #[derive(Debug, Clone)]
@@ -96,21 +95,13 @@ impl LambdaTask {
 
     /// One invocation: the event is the task's input; its output is the response.
     pub async fn invoke(&self, event: Value) -> Result<Value, TaskFailure> {
-        let output = self
-            .runtime
-            .run_component(&self.component, &event.to_string())
+        self.runtime
+            .run_json(&self.component, &event)
             .await
             .map_err(|err| TaskFailure {
                 error_type: err.error().to_string(),
                 message: err.cause().to_string(),
-            })?;
-        serde_json::from_str(&output).map_err(|err| TaskFailure {
-            error_type: "States.TaskFailed".into(),
-            message: format!(
-                "component {} returned text that is not JSON: {err}",
-                self.component.name
-            ),
-        })
+            })
     }
 }
 

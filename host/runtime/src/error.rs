@@ -1,22 +1,12 @@
 //! How a task fails, in Step Functions' terms.
 
-/// Error names that cross the state machine (what `ErrorEquals` matches).
-pub mod error_names {
-    /// A task failed: trap, memory limit, bad output, or the component said so.
-    pub const TASK_FAILED: &str = "States.TaskFailed";
-    /// A task ran longer than its time limit.
-    pub const TIMEOUT: &str = "States.Timeout";
-    /// Input or output over the payload limit.
-    pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
-    /// The component rejected its input (`task-error::invalid-input`).
-    pub const INVALID_INPUT: &str = "CafeReport.InvalidInput";
-}
+use cafe_report_base::names;
 
 /// Why a task produced no output.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TaskError {
     /// The component rejected its input; the message names the problem.
-    #[error("{name}: {0}", name = error_names::INVALID_INPUT)]
+    #[error("{name}: {0}", name = names::INVALID_INPUT)]
     InvalidInput(String),
     /// The task failed with a Step Functions error name and a cause.
     #[error("{error}: {cause}")]
@@ -40,7 +30,7 @@ impl TaskError {
     /// The Step Functions error name.
     pub fn error(&self) -> &str {
         match self {
-            TaskError::InvalidInput(_) => error_names::INVALID_INPUT,
+            TaskError::InvalidInput(_) => names::INVALID_INPUT,
             TaskError::Failed { error, .. } => error,
         }
     }

@@ -28,15 +28,16 @@ mod store;
 pub mod versions;
 mod watch;
 
+pub use cafe_report_base::names;
 pub use cafe_report_world::World;
 pub use config::{ComponentsConfig, RuntimeConfig};
-pub use versions::VersionStore;
-pub use error::{TaskError, error_names};
+pub use error::TaskError;
 pub use limits::{Limits, TaskLimits};
 pub use loader::LoadedComponent;
 pub use registry::{Rejection, VersionInfo};
 pub use runtime::Runtime;
 pub use s3_source::{Polled, S3Location, S3Poller, S3Source};
+pub use versions::VersionStore;
 pub use watch::DirectoryWatcher;
 
 /// Hex sha256 of a component's bytes: its version everywhere (cache, registry, history).

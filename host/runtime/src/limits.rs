@@ -2,10 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use cafe_report_base::limits::MAX_PAYLOAD_BYTES;
 use serde::{Deserialize, Serialize};
-
-/// Step Functions' payload limit, for inputs and outputs alike.
-pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 
 /// Limits applied to every task run (`[limits]` in the configuration).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

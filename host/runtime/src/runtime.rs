@@ -14,11 +14,12 @@ use wasmtime::{Engine, Store, Trap};
 
 use crate::cache::ArtifactCache;
 use crate::config::RuntimeConfig;
-use crate::error::{TaskError, error_names};
+use crate::error::TaskError;
 use crate::limits::{Limits, TaskLimiter};
 use crate::loader::{self, LoadedComponent};
 use crate::registry::{Registry, Rejection, VersionInfo};
 use crate::store::StoreState;
+use cafe_report_base::names;
 
 /// How often the epoch advances; a running component yields to the scheduler this often,
 /// which is what lets a time limit stop a component stuck in a loop.
@@ -111,7 +112,8 @@ impl Runtime {
 
     /// Builds capabilities and the runtime from configuration.
     pub async fn from_config(config: &RuntimeConfig) -> anyhow::Result<Runtime> {
-        let capabilities = Capabilities::from_config(&config.capabilities, &config.data_dir).await?;
+        let capabilities =
+            Capabilities::from_config(&config.capabilities, &config.data_dir).await?;
         Runtime::new(
             config.limits.clone(),
             capabilities,
@@ -280,7 +282,7 @@ impl Runtime {
     pub async fn run(&self, name: &str, input: &str) -> Result<String, TaskError> {
         let component = self
             .component(name)
-            .map_err(|err| TaskError::failed(error_names::TASK_FAILED, format!("{err:#}")))?;
+            .map_err(|err| TaskError::failed(names::TASK_FAILED, format!("{err:#}")))?;
         self.run_component(&component, input).await
     }
 
@@ -290,7 +292,7 @@ impl Runtime {
             return Ok(());
         }
         Err(TaskError::failed(
-            error_names::DATA_LIMIT_EXCEEDED,
+            names::DATA_LIMIT_EXCEEDED,
             format!(
                 "task {what} is {} bytes, over the {limit}-byte limit",
                 payload.len()
@@ -298,12 +300,31 @@ impl Runtime {
         ))
     }
 
-    /// Runs one component on `input` in a fresh store.
+    /// Runs one component on `input` (JSON text) in a fresh store; its output is JSON text.
     pub async fn run_component(
         &self,
         component: &LoadedComponent,
         input: &str,
     ) -> Result<String, TaskError> {
+        let output = self.execute(component, input).await?;
+        parse_output::<serde::de::IgnoredAny>(&output)?;
+        Ok(output)
+    }
+
+    /// Runs one component on a JSON value and returns its output as one: what the local
+    /// engine's invoker and the Lambda host both need. The output is parsed once, here.
+    pub async fn run_json(
+        &self,
+        component: &LoadedComponent,
+        input: &serde_json::Value,
+    ) -> Result<serde_json::Value, TaskError> {
+        let output = self.execute(component, &input.to_string()).await?;
+        parse_output(&output)
+    }
+
+    /// Runs one component in a fresh store under its limits; the output is not yet
+    /// checked to be JSON.
+    async fn execute(&self, component: &LoadedComponent, input: &str) -> Result<String, TaskError> {
         let limits = self.limits.for_task(&component.name);
         Self::check_payload(limits.payload_bytes, "input", input)?;
         let state = StoreState {
@@ -332,7 +353,7 @@ impl Runtime {
         let output = match outcome {
             Err(_elapsed) => {
                 return Err(TaskError::failed(
-                    error_names::TIMEOUT,
+                    names::TIMEOUT,
                     format!(
                         "task {} did not finish within its time limit of {} ms",
                         component.name, limits.timeout_ms
@@ -351,17 +372,21 @@ impl Runtime {
                     cause
                 });
                 tracing::warn!(task = %component.name, %cause, "task failed");
-                return Err(TaskError::failed(error_names::TASK_FAILED, cause));
+                return Err(TaskError::failed(names::TASK_FAILED, cause));
             }
             Ok(Ok(result)) => result.map_err(TaskError::from)?,
         };
         Self::check_payload(limits.payload_bytes, "output", &output)?;
-        if let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(&output) {
-            return Err(TaskError::failed(
-                error_names::TASK_FAILED,
-                format!("component returned invalid JSON: {err}"),
-            ));
-        }
         Ok(output)
     }
+}
+
+/// A component's output as `T`; text that is not JSON fails the task.
+fn parse_output<T: serde::de::DeserializeOwned>(output: &str) -> Result<T, TaskError> {
+    serde_json::from_str(output).map_err(|err| {
+        TaskError::failed(
+            names::TASK_FAILED,
+            format!("component returned invalid JSON: {err}"),
+        )
+    })
 }

@@ -42,7 +42,6 @@ pub struct VersionStore {
     versions_dir: PathBuf,
 }
 
-
 /// Writes a file so readers (and watchers) only ever see the whole of it.
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("wasm.partial");

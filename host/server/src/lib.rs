@@ -177,7 +177,7 @@ async fn local_backend(config: &Config) -> anyhow::Result<Backend> {
             "max_concurrent_executions may need more wasm instances than limits.pool_instances; tasks beyond it fail with States.TaskFailed"
         );
     }
-    let workflow = Workflow::from_config(config, runtime.clone(), &[], None)?;
+    let workflow = Workflow::from_config(config, runtime.clone(), &[])?;
     let executions = Arc::new(Executions::new(workflow, store, slots));
     let (watcher, poller) = hot_swap_sources(config, &runtime)?;
     Ok(Backend::Local {

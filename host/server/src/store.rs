@@ -237,7 +237,7 @@ impl ExecutionStore {
 }
 
 /// The error name an execution gets when the host stopped under it.
-pub const HOST_STOPPED: &str = "States.Runtime";
+pub const HOST_STOPPED: &str = cafe_report_asl::names::RUNTIME;
 
 /// Ends a RUNNING record as FAILED: status, stop date, error, cause and the
 /// ExecutionFailed event, as AWS would show an execution its service gave up on.

@@ -6,9 +6,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
+use cafe_report_asl::names;
 use cafe_report_asl::{
-    BoxFuture, Engine, Execution, InvokeError, StartError, StartExecution, StateMachine, TaskCall,
-    TaskInvoker, TokioClock,
+    BoxFuture, Clock, Engine, Execution, InvokeError, StartError, StartExecution, StateMachine,
+    TaskCall, TaskInvoker, execution_arn,
 };
 use cafe_report_runtime::{LoadedComponent, Runtime};
 
@@ -62,7 +63,7 @@ impl ComponentInvoker {
             .runtime
             .component(&name)
             .map_err(|err| InvokeError::Service {
-                error: "Lambda.ResourceNotFoundException".into(),
+                error: names::LAMBDA_RESOURCE_NOT_FOUND.into(),
                 cause: format!("Function not found: {function} (component {name:?}: {err:#})"),
             })?;
         pinned.insert(name, component.clone());
@@ -71,21 +72,13 @@ impl ComponentInvoker {
 
     async fn run(&self, function: String, payload: Value) -> Result<Value, InvokeError> {
         let component = self.resolve(&function)?;
-        let output = self
-            .runtime
-            .run_component(&component, &payload.to_string())
+        self.runtime
+            .run_json(&component, &payload)
             .await
             .map_err(|err| InvokeError::Function {
                 error_type: err.error().to_string(),
                 error_message: err.cause().to_string(),
-            })?;
-        serde_json::from_str(&output).map_err(|err| InvokeError::Function {
-            error_type: "States.TaskFailed".into(),
-            error_message: format!(
-                "component {} returned text that is not JSON: {err}",
-                component.name
-            ),
-        })
+            })
     }
 
     async fn publish(
@@ -102,7 +95,7 @@ impl ComponentInvoker {
             .await
             .map(Value::String)
             .map_err(|cause| InvokeError::Service {
-                error: "SNS.InternalErrorException".into(),
+                error: names::SNS_INTERNAL_ERROR.into(),
                 cause,
             })
     }
@@ -258,7 +251,7 @@ pub fn read_definition(path: &Path) -> anyhow::Result<String> {
 pub struct Workflow {
     runtime: Arc<Runtime>,
     functions: BTreeMap<String, String>,
-    clock: Arc<TokioClock>,
+    clock: Arc<dyn Clock>,
     region: String,
     account: String,
     role_arn: Option<String>,
@@ -267,22 +260,13 @@ pub struct Workflow {
 }
 
 impl Workflow {
-    /// The workflow for `machine`, its tasks run by `runtime`, its clock starting at
-    /// `start` (default: now).
-    pub fn new(
-        config: &Config,
-        runtime: Arc<Runtime>,
-        machine: StateMachine,
-        start: Option<time::OffsetDateTime>,
-    ) -> Self {
-        let clock = match start {
-            Some(at) => TokioClock::starting_at(at),
-            None => TokioClock::system(),
-        };
+    /// The workflow for `machine`, its tasks run by `runtime`. The engine reads the
+    /// runtime's clock, so executions and the tasks they run share one time (`--now`).
+    pub fn new(config: &Config, runtime: Arc<Runtime>, machine: StateMachine) -> Self {
         Self {
+            clock: runtime.capabilities().clock.clone(),
             runtime,
             functions: config.workflow.functions.clone(),
-            clock: Arc::new(clock),
             region: config.signer.region.clone(),
             account: config.workflow.account.clone(),
             role_arn: config.workflow.role_arn.clone(),
@@ -296,9 +280,8 @@ impl Workflow {
         config: &Config,
         runtime: Arc<Runtime>,
         extra: &[(String, String)],
-        start: Option<time::OffsetDateTime>,
     ) -> anyhow::Result<Self> {
-        Self::from_definition(config, runtime, &definition_text(config)?, extra, start)
+        Self::from_definition(config, runtime, &definition_text(config)?, extra)
     }
 
     /// The workflow for a definition's text, with the local substitutions (see
@@ -308,14 +291,13 @@ impl Workflow {
         runtime: Arc<Runtime>,
         text: &str,
         extra: &[(String, String)],
-        start: Option<time::OffsetDateTime>,
     ) -> anyhow::Result<Self> {
         if let Some(role_arn) = &config.workflow.role_arn {
             check_role_arn(role_arn)?;
         }
         let substitutions = substitutions(config, runtime.capabilities().objects_endpoint(), extra);
         let machine = load_definition(text, &substitutions)?;
-        Ok(Self::new(config, runtime, machine, start))
+        Ok(Self::new(config, runtime, machine))
     }
 
     /// Starts an execution (it runs when [`Execution::run`] is awaited), pinning the
@@ -340,10 +322,7 @@ impl Workflow {
 
     /// The ARN an execution named `name` of this workflow has.
     pub fn execution_arn(&self, name: &str) -> String {
-        format!(
-            "arn:aws:states:{}:{}:execution:{}:{name}",
-            self.region, self.account, self.name
-        )
+        execution_arn(&self.region, &self.account, &self.name, name)
     }
 
     /// The runtime running the tasks.

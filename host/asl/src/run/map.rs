@@ -139,13 +139,13 @@ impl Runner<'_> {
             let label = spec
                 .label
                 .clone()
-                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                .unwrap_or_else(|| self.exec.engine.random.uuid());
             let arn = format!(
                 "arn:aws:states:{}:{}:mapRun:{}/{label}:{}",
                 self.exec.engine.region,
                 self.exec.engine.account,
                 self.exec.state_machine_name(),
-                uuid::Uuid::new_v4()
+                self.exec.engine.random.uuid()
             );
             let details = json!({ "mapRunArn": arn });
             let id = self.event(cursor, "MapRunStarted", Some(details));

@@ -5,6 +5,7 @@ mod dynamic;
 mod map;
 mod task;
 
+use cafe_report_base::random::Random;
 use std::time::Duration;
 
 use futures_util::future::{Either, select};
@@ -200,7 +201,12 @@ impl<'e> Runner<'e> {
                 Err(error) => locate(error, state, entered_id),
             };
             let retry = if error.is_recoverable() {
-                retry_delay(&state.retry, &mut attempts, &error)
+                retry_delay(
+                    &state.retry,
+                    &mut attempts,
+                    &error,
+                    &*self.exec.engine.random,
+                )
             } else {
                 None
             };
@@ -449,6 +455,7 @@ fn retry_delay(
     retriers: &[Retrier],
     attempts: &mut [u64],
     error: &StatesError,
+    random: &dyn Random,
 ) -> Option<Duration> {
     let (index, retrier) = retriers
         .iter()
@@ -467,7 +474,7 @@ fn retry_delay(
         seconds = seconds.min(max as f64);
     }
     if retrier.full_jitter {
-        seconds *= rand::random::<f64>();
+        seconds *= random.unit();
     }
     Some(Duration::from_secs_f64(seconds.min(1.0e9)))
 }

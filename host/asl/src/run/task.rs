@@ -83,7 +83,7 @@ impl Runner<'_> {
             None => invocation.await,
         };
         let result = match outcome {
-            Ok(result) => wrap_result(&spec.resource, result),
+            Ok(result) => wrap_result(&spec.resource, result, &self.exec.engine.random.uuid()),
             Err(err) => Err(invoke_error(err)),
         };
         let result = result.and_then(|result| {
@@ -207,8 +207,11 @@ pub(super) fn task_call(resource: &Resource, payload: &Value) -> Result<TaskCall
 
 /// The result a Task state sees: the function's own output for a function ARN, AWS's
 /// response envelope for the service integrations.
-pub(super) fn wrap_result(resource: &Resource, result: Value) -> Result<Value, StatesError> {
-    let request_id = uuid::Uuid::new_v4().to_string();
+pub(super) fn wrap_result(
+    resource: &Resource,
+    result: Value,
+    request_id: &str,
+) -> Result<Value, StatesError> {
     let http = |headers: Value| json!({ "HttpHeaders": headers, "HttpStatusCode": 200 });
     Ok(match resource {
         Resource::LambdaFunction(_) => result,

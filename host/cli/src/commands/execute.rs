@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::bail;
-use cafe_report_server::workflow::{self, Workflow};
 use cafe_report_asl::{StartExecution, Status};
 use cafe_report_server::Config;
+use cafe_report_server::workflow::{self, Workflow};
 
 /// Arguments of `execute`.
 #[derive(Debug, clap::Args)]
@@ -32,9 +32,8 @@ pub struct Args {
     history: bool,
     #[command(flatten)]
     substitutions: Substitutions,
-    /// Start the engine's clock, and fix the tasks' clock, at this time (RFC 3339).
-    #[arg(long, value_name = "RFC3339")]
-    now: Option<String>,
+    #[command(flatten)]
+    now: super::Now,
 }
 
 /// `--subst NAME=VALUE`, shared by `execute` and `validate`.
@@ -66,7 +65,7 @@ fn machine_name(path: &std::path::Path) -> String {
 pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
     let text = workflow::read_definition(&args.definition)?;
     let input = crate::input::read(&args.input)?;
-    let runtime = super::runtime(config, args.now.as_deref()).await?;
+    let runtime = super::runtime(config, args.now.running()).await?;
     let mut config = config.clone();
     config.workflow.name = args
         .state_machine_name
@@ -75,17 +74,11 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
         config.workflow.role_arn = Some(role_arn);
     }
 
-    let start = args
-        .now
-        .as_deref()
-        .map(crate::input::parse_time)
-        .transpose()?;
     let workflow = Workflow::from_definition(
         &config,
         Arc::new(runtime),
         &text,
         &args.substitutions.values,
-        start,
     )?;
     let execution = workflow
         .execute(StartExecution {

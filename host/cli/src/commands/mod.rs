@@ -13,20 +13,49 @@ pub mod validate;
 use std::io::Write;
 use std::sync::Arc;
 
-use cafe_report_capabilities::clock::FixedClock;
+use cafe_report_capabilities::clock::{Clock, FixedClock, TokioClock};
 use cafe_report_runtime::Runtime;
 use cafe_report_server::Config;
+use time::OffsetDateTime;
 
-/// The runtime from configuration, with the clock fixed at `now` (RFC 3339) when given.
-pub async fn runtime(config: &Config, now: Option<&str>) -> anyhow::Result<Runtime> {
-    let runtime = Runtime::from_config(&config.runtime()).await?;
-    match now {
-        Some(now) => {
-            let millis = crate::input::parse_now(now)?;
-            Ok(runtime.with_clock(Arc::new(FixedClock::new(millis))))
+/// `--now`: the time a run starts at, for repeatable runs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Now {
+    /// Start the clock at this time (RFC 3339): the engine's and, through the same
+    /// clock, the tasks'.
+    #[arg(long = "now", value_name = "RFC3339", value_parser = parse_now)]
+    at: Option<OffsetDateTime>,
+}
+
+fn parse_now(text: &str) -> Result<OffsetDateTime, String> {
+    crate::input::parse_now(text).map_err(|err| err.to_string())
+}
+
+impl Now {
+    /// A clock that starts at `--now` and runs on (the system's without it): for an
+    /// execution, whose Waits, retries and timestamps must move.
+    pub fn running(&self) -> Arc<dyn Clock> {
+        match self.at {
+            Some(at) => Arc::new(TokioClock::starting_at(at)),
+            None => Arc::new(TokioClock::system()),
         }
-        None => Ok(runtime),
     }
+
+    /// A clock that stands at `--now` (the system's without it): for one task run,
+    /// so the same input gives the same output.
+    pub fn standing(&self) -> Arc<dyn Clock> {
+        match self.at {
+            Some(at) => Arc::new(FixedClock::new(at)),
+            None => Arc::new(TokioClock::system()),
+        }
+    }
+}
+
+/// The runtime from configuration, its tasks (and the engine over it) reading `clock`.
+pub async fn runtime(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runtime> {
+    Ok(Runtime::from_config(&config.runtime())
+        .await?
+        .with_clock(clock))
 }
 
 /// Writes `text` and a newline to stdout. A closed pipe (`cafe-report ... | head`) is not

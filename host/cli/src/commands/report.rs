@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
-use cafe_report_server::workflow::Workflow;
 use cafe_report_asl::{Execution, StartExecution, Status};
 use cafe_report_server::Config;
+use cafe_report_server::workflow::Workflow;
 use serde_json::{Value, json};
 
 /// Arguments of `report`.
@@ -21,9 +21,8 @@ pub struct Args {
     /// default: time + random suffix.
     #[arg(long)]
     report_id: Option<String>,
-    /// Fix the clock the tasks see (RFC 3339).
-    #[arg(long, value_name = "RFC3339")]
-    now: Option<String>,
+    #[command(flatten)]
+    now: super::Now,
     /// Keep serving the embedded object store until the link expires (or Ctrl-C), so the
     /// link can be opened in a browser.
     #[arg(long)]
@@ -57,13 +56,8 @@ fn failure_message_id(execution: &Execution) -> Option<String> {
 }
 
 pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
-    let runtime = Arc::new(super::runtime(config, args.now.as_deref()).await?);
-    let start = args
-        .now
-        .as_deref()
-        .map(crate::input::parse_time)
-        .transpose()?;
-    let workflow = Workflow::from_config(config, runtime.clone(), &[], start)?;
+    let runtime = Arc::new(super::runtime(config, args.now.running()).await?);
+    let workflow = Workflow::from_config(config, runtime.clone(), &[])?;
     let request = StartExecution {
         name: Some(args.report_id.unwrap_or_else(default_report_id)),
         input: Some(json!({ "expires_in": args.expires_in }).to_string()),

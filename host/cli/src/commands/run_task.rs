@@ -12,14 +12,13 @@ pub struct Args {
     /// JSON input: inline, @file, or - for standard input.
     #[arg(long, default_value = "{}")]
     input: String,
-    /// Fix the clock the task sees (RFC 3339), for deterministic runs.
-    #[arg(long, value_name = "RFC3339")]
-    now: Option<String>,
+    #[command(flatten)]
+    now: super::Now,
 }
 
 pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
     let input = crate::input::read(&args.input)?;
-    let runtime = super::runtime(config, args.now.as_deref()).await?;
+    let runtime = super::runtime(config, args.now.standing()).await?;
     match runtime.run(&args.task, &input).await {
         Ok(output) => super::print_json(&serde_json::from_str(&output)?),
         Err(err) => bail!("task {} failed: {err}", args.task),

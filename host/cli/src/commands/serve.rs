@@ -1,8 +1,8 @@
 //! `cafe-report serve`: the REST API (`POST /create_report`, executions, components,
 //! health) on the local engine, plus the S3-compatible endpoint the emailed links use.
 
-use cafe_report_server::{Server, shutdown_signal};
 use cafe_report_server::Config;
+use cafe_report_server::{Server, shutdown_signal};
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::bail;
-use cafe_report_server::workflow;
 use cafe_report_asl::ValidationErrors;
 use cafe_report_server::Config;
+use cafe_report_server::workflow;
 
 /// Arguments of `validate`.
 #[derive(Debug, clap::Args)]
