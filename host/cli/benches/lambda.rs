@@ -6,11 +6,13 @@
 //! holds the compiled component (what a package with a warm cache, or a second start in
 //! the same sandbox, sees); "compile": an empty one, so init compiles with Cranelift.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
 #[path = "../tests/lambda/runtime_api.rs"]
 mod runtime_api;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use runtime_api::{Answer, RuntimeApi};
@@ -19,14 +21,10 @@ use serde_json::{Value, json};
 const STARTS: usize = 20;
 const INVOCATIONS: usize = 500;
 
-fn components_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/components")
-}
+use common::components_dir;
 
 fn spawn(bootstrap: &Path, data: &Path, components: &Path, api: &RuntimeApi, task: &str) -> Child {
-    Command::new(bootstrap)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    common::clean_command(bootstrap)
         .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", task)
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
@@ -99,7 +97,7 @@ async fn cold_starts(
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let bootstrap = dir.path().join("bootstrap");
-    std::fs::copy(env!("CARGO_BIN_EXE_cafe-report"), &bootstrap).unwrap();
+    std::fs::copy(common::binary(), &bootstrap).unwrap();
 
     for task in ["query", "render"] {
         let (inits, _) = cold_starts(dir.path(), &bootstrap, task, true).await;

@@ -6,6 +6,8 @@
 //!
 //! `CAFE_REPORT_LOAD_CLIENTS` (default 16) and `CAFE_REPORT_LOAD_SECONDS` (default 20).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
 #[allow(dead_code)]
 #[path = "../tests/serve/server.rs"]
 mod server;

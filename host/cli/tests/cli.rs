@@ -2,13 +2,13 @@
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-fn components_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/components")
-}
+mod common;
+
+use common::components_dir;
 
 /// The binary with a fresh data directory and no ambient configuration.
 fn cafe_report(data_dir: &Path, args: &[&str]) -> Output {
@@ -17,20 +17,7 @@ fn cafe_report(data_dir: &Path, args: &[&str]) -> Output {
 
 /// The same, with some environment variables set (after the defaults, so they win).
 fn cafe_report_with(data_dir: &Path, env: &[(&str, &OsStr)], args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cafe-report"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("CAFE_REPORT_")
-            || name.starts_with("AWS_")
-            || name == "DATABASE_URL"
-            || name == "SMTP_URL"
-        {
-            command.env_remove(name);
-        }
-    }
-    command
-        .current_dir(data_dir)
-        .env("CAFE_REPORT_DATA_DIR", data_dir.join("data"))
-        .env("CAFE_REPORT_COMPONENTS_DIR", components_dir())
+    common::in_dir(data_dir)
         .envs(env.iter().copied())
         .args(args)
         .output()
@@ -100,9 +87,18 @@ fn task_errors_exit_non_zero_with_one_line() {
         "{stderr}"
     );
 
+    // A bad --now is a usage error, said once (not "could not be parsed: could not be parsed").
     let output = cafe_report(dir.path(), &["run-task", "query", "--now", "yesterday"]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--now \"yesterday\""));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("'--now <RFC3339>'"), "{stderr}");
+    assert_eq!(
+        stderr
+            .matches("\"yesterday\" is not an RFC 3339 time")
+            .count(),
+        1,
+        "{stderr}"
+    );
 
     let output = cafe_report(dir.path(), &["run-task", "bake"]);
     assert_eq!(output.status.code(), Some(2), "clap rejects unknown tasks");
@@ -151,7 +147,7 @@ fn a_configured_role_that_is_no_role_arn_stops_the_report() {
 #[test]
 fn config_masks_secrets() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_cafe-report"))
+    let output = common::cafe_report()
         .current_dir(dir.path())
         .env("AWS_SECRET_ACCESS_KEY", "super-secret-value")
         .env(
@@ -182,7 +178,7 @@ fn db_seed_prepares_mysql_for_query() {
         .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_string());
     let url = format!("{}/cafe_report_cli_test", base.trim_end_matches('/'));
     let with_db = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_cafe-report"))
+        common::cafe_report()
             .current_dir(dir.path())
             .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
             .env("CAFE_REPORT_COMPONENTS_DIR", components_dir())
@@ -206,7 +202,7 @@ fn db_seed_prepares_mysql_for_query() {
 #[test]
 fn a_closed_stdout_is_not_a_crash() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cafe-report"))
+    let mut child = common::cafe_report()
         .current_dir(dir.path())
         .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
         .env("CAFE_REPORT_COMPONENTS_DIR", components_dir())
@@ -646,4 +642,44 @@ fn components_precompile_fills_the_configured_cache() {
     assert_eq!(artifacts, 3);
     // The data directory's own cache stays empty: everything went to the configured one.
     assert!(!dir.path().join("data/cache").exists());
+}
+
+#[test]
+fn the_binary_finds_its_components_from_any_directory() {
+    // No CAFE_REPORT_COMPONENTS_DIR and a working directory outside the repository: the
+    // binary finds the components built beside it (target/<profile>/../components).
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        common::cafe_report()
+            .current_dir(dir.path())
+            .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let inventory = stdout_json(&run(&["run-task", "query"]));
+    assert_eq!(inventory["totals"]["suppliers"], 7);
+    let summary = stdout_json(&run(&["report", "--json", "--report-id", "anywhere"]));
+    assert_eq!(summary["report"]["key"], "reports/anywhere.html");
+}
+
+#[test]
+fn components_list_with_nothing_to_list_says_where_it_looked_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("no-components");
+    let output = cafe_report_with(
+        dir.path(),
+        &[("CAFE_REPORT_COMPONENTS_DIR", empty.as_os_str())],
+        &["components", "list"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: no components found (looked in {}; build the components with",
+            empty.display()
+        )),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "no empty table");
 }

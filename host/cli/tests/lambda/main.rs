@@ -1,10 +1,12 @@
 //! `cafe-report lambda` driven through a Lambda Runtime API on loopback: the real binary
 //! as Lambda would run it, one function per task component.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod runtime_api;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use cafe_report_capabilities::config::{LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY};
@@ -15,9 +17,7 @@ use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn components_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/components")
-}
+use common::components_dir;
 
 /// The binary as Lambda starts it: named `bootstrap`, no arguments, Lambda's variables.
 struct Function {
@@ -28,15 +28,9 @@ impl Function {
     fn start(dir: &Path, api: &RuntimeApi, name: &str, env: &[(&str, &str)]) -> Function {
         let bootstrap = dir.join("bootstrap");
         if !bootstrap.exists() {
-            std::fs::copy(env!("CARGO_BIN_EXE_cafe-report"), &bootstrap).unwrap();
+            std::fs::copy(common::binary(), &bootstrap).unwrap();
         }
-        let mut command = Command::new(&bootstrap);
-        for (var, _) in std::env::vars() {
-            if var.starts_with("CAFE_REPORT_") || var.starts_with("AWS_") || var == "DATABASE_URL" {
-                command.env_remove(var);
-            }
-        }
-        let child = command
+        let child = common::clean_command(&bootstrap)
             .current_dir(dir)
             .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", name)

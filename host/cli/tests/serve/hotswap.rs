@@ -3,7 +3,6 @@
 //! the watched directory is refused and changes nothing.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -59,7 +58,7 @@ async fn report_page(serve: &Serve, name: &str) -> String {
 }
 
 fn publish(dir: &Path, components: &Path, file: &Path) {
-    let output = Command::new(env!("CARGO_BIN_EXE_cafe-report"))
+    let output = crate::common::cafe_report()
         .env("CAFE_REPORT_DATA_DIR", dir.join("publisher"))
         .env("CAFE_REPORT_COMPONENTS_DIR", components)
         .args(["components", "publish", "render"])

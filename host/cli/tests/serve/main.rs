@@ -4,6 +4,8 @@
 
 mod api;
 mod browser;
+#[path = "../common/mod.rs"]
+mod common;
 mod hotswap;
 mod mail;
 mod restart;

@@ -20,9 +20,7 @@ pub struct Serve {
     pub http: reqwest::Client,
 }
 
-pub fn components_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/components")
-}
+pub use crate::common::components_dir;
 
 impl Serve {
     /// Starts the binary over `dir/data` with `env` set (and nothing from the ambient
@@ -31,17 +29,7 @@ impl Serve {
         let data = dir.join("data");
         std::fs::create_dir_all(&data).unwrap();
         let log = dir.join(format!("serve-{}.log", crate::server::unique()));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_cafe-report"));
-        for (name, _) in std::env::vars() {
-            if name.starts_with("CAFE_REPORT_")
-                || name.starts_with("AWS_")
-                || name == "DATABASE_URL"
-                || name == "SMTP_URL"
-            {
-                command.env_remove(name);
-            }
-        }
-        let mut child = command
+        let mut child = crate::common::cafe_report()
             .current_dir(dir)
             .env("CAFE_REPORT_DATA_DIR", &data)
             .env("CAFE_REPORT_COMPONENTS_DIR", components_dir())
