@@ -138,7 +138,7 @@ impl Harness {
             data_dir: dir.path().to_path_buf(),
             ..Config::default()
         };
-        config.components.dir = options.components_dir.unwrap_or_else(components_dir);
+        config.components.dir = Some(options.components_dir.unwrap_or_else(components_dir));
         config.sql.url = options.sql_url;
         config.limits = options.limits.unwrap_or_else(|| Limits {
             timeout_ms: 3_000,

@@ -23,11 +23,11 @@ pub fn read(arg: &str) -> anyhow::Result<String> {
 pub fn parse_now(text: &str) -> anyhow::Result<time::OffsetDateTime> {
     let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .map_err(|_| {
-            anyhow::anyhow!("--now {text:?} is not an RFC 3339 time like 2026-11-24T09:31:00Z")
+            anyhow::anyhow!("{text:?} is not an RFC 3339 time like 2026-11-24T09:31:00Z")
         })?;
     anyhow::ensure!(
         at >= time::OffsetDateTime::UNIX_EPOCH,
-        "--now {text:?} is before 1970"
+        "{text:?} is before 1970"
     );
     Ok(at)
 }

@@ -48,10 +48,10 @@ pub fn lambda_config(config: &Config) -> Config {
     if config.data_dir == defaults.data_dir {
         config.data_dir = std::env::temp_dir().join("cafe-report");
     }
-    if config.components.dir == defaults.components.dir
+    if config.components.dir.is_none()
         && let Some(root) = std::env::var_os("LAMBDA_TASK_ROOT")
     {
-        config.components.dir = PathBuf::from(root).join("components");
+        config.components.dir = Some(PathBuf::from(root).join("components"));
     }
     config
 }
@@ -87,7 +87,7 @@ impl LambdaTask {
             }
             None => runtime
                 .component(task)
-                .with_context(|| component_hint(&config.components.dir, task))?,
+                .with_context(|| component_hint(&config.components.dir(), task))?,
         };
         tracing::info!(task, sha256 = %component.sha256, "component ready");
         Ok(LambdaTask { runtime, component })

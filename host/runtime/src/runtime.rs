@@ -36,6 +36,8 @@ pub struct Runtime {
     limits: Limits,
     capabilities: Capabilities,
     components_dir: PathBuf,
+    /// Said when a component is not found: where the runtime looked.
+    components_hint: String,
     registry: Registry,
 }
 
@@ -105,6 +107,10 @@ impl Runtime {
             engine,
             limits,
             capabilities,
+            components_hint: format!(
+                "looked in {}; build the components with `scripts/build-components.sh`",
+                components_dir.display()
+            ),
             components_dir,
             registry: Registry::default(),
         })
@@ -114,7 +120,7 @@ impl Runtime {
     pub async fn from_config(config: &RuntimeConfig) -> anyhow::Result<Runtime> {
         let capabilities =
             Capabilities::from_config(&config.capabilities, &config.data_dir).await?;
-        Runtime::new(
+        let mut runtime = Runtime::new(
             config.limits.clone(),
             capabilities,
             config
@@ -122,8 +128,10 @@ impl Runtime {
                 .cache_dir
                 .clone()
                 .unwrap_or_else(|| config.data_dir.join("cache")),
-            config.components.dir.clone(),
-        )
+            config.components.dir(),
+        )?;
+        runtime.components_hint = config.components.hint();
+        Ok(runtime)
     }
 
     /// The same runtime with tasks seeing `clock` (e.g. fixed, for deterministic runs).
@@ -266,12 +274,8 @@ impl Runtime {
         let world = World::from_name(name)
             .with_context(|| format!("no component is loaded for task {name:?}"))?;
         let path = self.components_dir.join(format!("{name}.wasm"));
-        let bytes = std::fs::read(&path).with_context(|| {
-            format!(
-                "reading {} (build the components with `cargo xtask components`)",
-                path.display()
-            )
-        })?;
+        let bytes = std::fs::read(&path)
+            .with_context(|| format!("reading {} ({})", path.display(), self.components_hint))?;
         let component = self.compile(name, world, &bytes)?;
         self.registry
             .activate(component.clone(), &path.display().to_string());

@@ -209,8 +209,9 @@ fn hot_swap_sources(
     runtime: &Arc<Runtime>,
 ) -> anyhow::Result<(Option<DirectoryWatcher>, Option<S3Poller>)> {
     let smoke = &config.components.smoke;
-    let watcher = if config.components.dir.is_dir() {
-        Some(runtime.watch(&config.components.dir, smoke.clone())?)
+    let dir = config.components.dir();
+    let watcher = if dir.is_dir() {
+        Some(runtime.watch(&dir, smoke.clone())?)
     } else {
         None
     };

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use cafe_report_runtime::VersionStore;
 use cafe_report_runtime::{Runtime, S3Location};
 use cafe_report_server::Config;
@@ -44,9 +44,9 @@ pub enum Command {
 }
 
 pub async fn run(config: &Config, command: Command) -> anyhow::Result<()> {
-    let store = VersionStore::new(&config.components.dir, &config.data_dir);
+    let store = VersionStore::new(&config.components.dir(), &config.data_dir);
     match command {
-        Command::List { json } => list(&store, json),
+        Command::List { json } => list(&store, json, &config.components.hint()),
         Command::Precompile => precompile(config).await,
         Command::Publish {
             task,
@@ -150,8 +150,16 @@ async fn precompile(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn list(store: &VersionStore, json: bool) -> anyhow::Result<()> {
+/// Lists every task's versions; with none at all, says where it looked and fails, so a
+/// script does not take an empty table for success.
+fn list(store: &VersionStore, json: bool, hint: &str) -> anyhow::Result<()> {
     let tasks = store.list()?;
+    if tasks
+        .iter()
+        .all(|task| task.current.is_none() && task.history.is_empty())
+    {
+        bail!("no components found ({hint})");
+    }
     if json {
         return super::print_json(&serde_json::to_value(&tasks)?);
     }
