@@ -5,4 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build-components.sh >&2
-exec cargo run --quiet --package cafe-report -- report "$@"
+if [ ! -x target/debug/cafe-report ]; then
+    echo "report: building the cafe-report binary (the first build compiles wasmtime and the AWS SDK: about ten minutes on 2 cores)" >&2
+fi
+# cargo's own progress goes to stderr; the report alone to stdout.
+cargo build --package cafe-report --bin cafe-report
+exec target/debug/cafe-report report "$@"

@@ -683,3 +683,59 @@ fn components_list_with_nothing_to_list_says_where_it_looked_and_fails() {
     );
     assert!(output.stdout.is_empty(), "no empty table");
 }
+
+/// The `cafe-report` lines of README.md's shell blocks, as written (comments dropped);
+/// `serve` runs until stopped, so the serve tests run it instead.
+fn readme_commands() -> Vec<Vec<String>> {
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let mut in_shell = false;
+    let mut commands = Vec::new();
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_shell = line == "```sh";
+            continue;
+        }
+        let command = line.split(" #").next().unwrap().trim();
+        if in_shell && command.starts_with("cafe-report ") && !command.contains(" serve") {
+            commands.push(
+                command
+                    .split_whitespace()
+                    .skip(1)
+                    .map(String::from)
+                    .collect(),
+            );
+        }
+    }
+    commands
+}
+
+#[test]
+fn every_cafe_report_command_in_the_readme_works_as_written() {
+    let commands = readme_commands();
+    assert!(commands.len() >= 5, "{commands:?}");
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let data = tempfile::tempdir().unwrap();
+    for args in commands {
+        // From the repository root, as the README says; only the data directory is a
+        // temporary one, so the test leaves nothing behind.
+        let output = common::cafe_report()
+            .current_dir(&repo)
+            .env("CAFE_REPORT_DATA_DIR", data.path())
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "cafe-report {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            !output.stdout.is_empty(),
+            "cafe-report {} printed nothing",
+            args.join(" ")
+        );
+    }
+}

@@ -296,6 +296,22 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_parses_and_shows_the_defaults() {
+        let example = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../cafe-report.example.toml"
+        );
+        let parsed: Config = Figment::from(Toml::file_exact(example))
+            .extract()
+            .unwrap_or_else(|err| panic!("{example}: {err}"));
+        assert_eq!(
+            parsed,
+            Config::default(),
+            "a value in {example} is not the default"
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_errors() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("cafe-report.toml", "[limits]\ntimeout = 5\n")?;
