@@ -129,7 +129,7 @@ async fn objects_and_messages_go_through_the_aws_sdks() {
     .unwrap();
     let err = missing.publish("s", "m").await.unwrap_err();
     assert!(
-        err.contains("publishing to the SNS topic arn:aws:sns:us-east-1:123456789012:nope failed"),
+        matches!(&err, cafe_report_capabilities::notify::NotifyError::Delivery(text) if text.contains("publishing to the SNS topic arn:aws:sns:us-east-1:123456789012:nope failed")),
         "{err}"
     );
 }

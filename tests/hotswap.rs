@@ -121,9 +121,9 @@ async fn rollback_returns_to_an_earlier_version() {
 
     assert_eq!(h.runtime.rollback("render", None).unwrap().sha256, v1);
     assert_eq!(current(&h, "render"), v1);
-    assert!(
-        h.runtime.rollback("render", None).is_err(),
-        "nothing before v1"
+    assert_eq!(
+        h.runtime.rollback("render", None).unwrap_err().to_string(),
+        "\"render\" has no version before the current one"
     );
 
     assert_eq!(
@@ -134,10 +134,16 @@ async fn rollback_returns_to_an_earlier_version() {
         v2
     );
     assert_eq!(current(&h, "render"), v2);
-    assert!(h.runtime.rollback("render", Some("ffffffffffff")).is_err());
-    assert!(
-        h.runtime.rollback("presign", None).is_err(),
-        "nothing loaded for presign"
+    assert_eq!(
+        h.runtime
+            .rollback("render", Some("ffffffffffff"))
+            .unwrap_err()
+            .to_string(),
+        "no version of \"render\" has sha256 \"ffffffffffff\""
+    );
+    assert_eq!(
+        h.runtime.rollback("presign", None).unwrap_err().to_string(),
+        "no version of \"presign\" is loaded"
     );
 
     let listed: Vec<(String, bool)> = h

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use cafe_guest::{Bean, Inventory, Supplier, SupplierTotals, parse_input};
 use cafe_render::input::RenderInput;
-use cafe_report_capabilities::objects::{ObjectInfo, ObjectStore};
+use cafe_report_capabilities::objects::{ObjectInfo, ObjectStore, ObjectsError};
 use cafe_report_runtime::{Limits, Runtime, World};
 use cafe_report_tests::bench::{median, time_task};
 use cafe_report_tests::{Harness, components_dir, summarize};
@@ -31,7 +31,13 @@ impl ObjectStore for Discard {
     fn endpoint(&self) -> Option<String> {
         None
     }
-    async fn put(&self, key: &str, body: Vec<u8>, _: &str, _: &str) -> Result<ObjectInfo, String> {
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        _: &str,
+        _: &str,
+    ) -> Result<ObjectInfo, ObjectsError> {
         Ok(ObjectInfo {
             bucket: "discard".into(),
             key: key.into(),

@@ -345,6 +345,10 @@ mod tests {
             "arn:aws:states:eu-west-1:123456789012:execution:cafe-report:r1"
         );
         assert_eq!(aws.execution_arn("arn:x"), "arn:x");
-        assert!(AwsExecutions::new("arn:aws:sns:us-east-1:1:t", None, &credentials).is_err());
+        let err = AwsExecutions::new("arn:aws:sns:us-east-1:1:t", None, &credentials).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "\"arn:aws:sns:us-east-1:1:t\" is not a state machine ARN"
+        );
     }
 }

@@ -353,7 +353,14 @@ mod tests {
         assert_eq!(second.next_token, None);
         let all = store.list(None, 10, None).await.unwrap();
         assert_eq!(names(&all), ["4", "3", "2", "1"]);
-        assert!(store.list(None, 10, Some("x".into())).await.is_err());
+        for bad in ["x", "0", "-3"] {
+            let err = store.list(None, 10, Some(bad.into())).await.unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "nextToken is not one this server gave",
+                "{bad}"
+            );
+        }
     }
 
     #[tokio::test]

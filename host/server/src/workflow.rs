@@ -94,9 +94,9 @@ impl ComponentInvoker {
             .publish(&subject, &message)
             .await
             .map(Value::String)
-            .map_err(|cause| InvokeError::Service {
+            .map_err(|err| InvokeError::Service {
                 error: names::SNS_INTERNAL_ERROR.into(),
-                cause,
+                cause: err.to_string(),
             })
     }
 }

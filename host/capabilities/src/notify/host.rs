@@ -11,5 +11,6 @@ impl Host for TaskCtx {
             .publish(&subject, &message)
             .await
             .inspect_err(|err| tracing::warn!(task = %self.task, %err, "publish failed"))
+            .map_err(|err| err.to_string())
     }
 }

@@ -19,11 +19,25 @@ use async_trait::async_trait;
 use crate::config::NotifyConfig;
 use crate::signer::Credentials;
 
+/// Why a message was not published. The text says what failed and where the message is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotifyError {
+    /// The message could not be built (e.g. a subject no mail header can carry).
+    #[error("{0}")]
+    Message(String),
+    /// The outbox could not be written.
+    #[error("{0}")]
+    Outbox(String),
+    /// The delivery path (SMTP server, SNS) refused or could not be reached.
+    #[error("{0}")]
+    Delivery(String),
+}
+
 /// Publishes messages to the configured topic.
 #[async_trait]
 pub trait Notifier: Send + Sync + std::fmt::Debug {
     /// Publishes one message and returns its id.
-    async fn publish(&self, subject: &str, body: &str) -> Result<String, String>;
+    async fn publish(&self, subject: &str, body: &str) -> Result<String, NotifyError>;
 }
 
 /// An SNS topic when `sns_topic_arn` is set (with `default_endpoint` unless the config

@@ -9,7 +9,7 @@ use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use serde::{Deserialize, Serialize};
 
-use super::Notifier;
+use super::{Notifier, NotifyError};
 use crate::config::NotifyConfig;
 
 /// What the `.json` beside each `.eml` records.
@@ -65,7 +65,12 @@ impl Outbox {
     }
 
     /// Builds the email for a message.
-    pub(crate) fn email(&self, id: &str, subject: &str, body: &str) -> Result<Message, String> {
+    pub(crate) fn email(
+        &self,
+        id: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<Message, NotifyError> {
         let mut builder = Message::builder()
             .from(self.from.clone())
             .subject(subject)
@@ -76,7 +81,7 @@ impl Outbox {
         builder
             .header(ContentType::TEXT_PLAIN)
             .body(body.to_string())
-            .map_err(|err| format!("building the email failed: {err}"))
+            .map_err(|err| NotifyError::Message(format!("building the email failed: {err}")))
     }
 
     /// Writes a new message; returns its id, entry and email.
@@ -84,7 +89,7 @@ impl Outbox {
         &self,
         subject: &str,
         body: &str,
-    ) -> Result<(OutboxEntry, Message), String> {
+    ) -> Result<(OutboxEntry, Message), NotifyError> {
         let now = time::OffsetDateTime::now_utc();
         let id = format!(
             "{}-{}",
@@ -108,18 +113,25 @@ impl Outbox {
     }
 
     /// Writes (or rewrites) a message's `.json`, and its `.eml` when given.
-    pub(crate) async fn save(&self, entry: &OutboxEntry, eml: Option<&[u8]>) -> Result<(), String> {
-        let json = serde_json::to_vec_pretty(entry).map_err(|err| err.to_string())?;
+    pub(crate) async fn save(
+        &self,
+        entry: &OutboxEntry,
+        eml: Option<&[u8]>,
+    ) -> Result<(), NotifyError> {
+        let json = serde_json::to_vec_pretty(entry)
+            .map_err(|err| NotifyError::Message(err.to_string()))?;
         if let Some(eml) = eml {
             self.write_file(&entry.message_id, "eml", eml).await?;
         }
         self.write_file(&entry.message_id, "json", &json).await
     }
 
-    async fn write_file(&self, id: &str, ext: &str, bytes: &[u8]) -> Result<(), String> {
+    async fn write_file(&self, id: &str, ext: &str, bytes: &[u8]) -> Result<(), NotifyError> {
         let path = self.dir.join(format!("{id}.{ext}"));
         let tmp = self.dir.join(format!(".{id}.{ext}.tmp"));
-        let fail = |err: std::io::Error| format!("writing {} failed: {err}", path.display());
+        let fail = |err: std::io::Error| {
+            NotifyError::Outbox(format!("writing {} failed: {err}", path.display()))
+        };
         tokio::fs::write(&tmp, bytes).await.map_err(fail)?;
         tokio::fs::rename(&tmp, &path).await.map_err(fail)
     }
@@ -140,7 +152,7 @@ impl Outbox {
 
 #[async_trait]
 impl Notifier for Outbox {
-    async fn publish(&self, subject: &str, body: &str) -> Result<String, String> {
+    async fn publish(&self, subject: &str, body: &str) -> Result<String, NotifyError> {
         let (entry, _) = self.write(subject, body).await?;
         tracing::info!(message_id = %entry.message_id, dir = %self.dir.display(), "message written to the outbox");
         Ok(entry.message_id)

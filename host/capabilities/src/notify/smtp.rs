@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-use super::{Notifier, Outbox};
+use super::{Notifier, NotifyError, Outbox};
 
 /// Sends every message by SMTP; the outbox keeps a copy whether or not sending works.
 #[derive(Debug, Clone)]
@@ -30,13 +30,13 @@ impl SmtpNotifier {
 
 #[async_trait]
 impl Notifier for SmtpNotifier {
-    async fn publish(&self, subject: &str, body: &str) -> Result<String, String> {
+    async fn publish(&self, subject: &str, body: &str) -> Result<String, NotifyError> {
         let (mut entry, email) = self.outbox.write(subject, body).await?;
         self.transport.send(email).await.map_err(|err| {
-            format!(
+            NotifyError::Delivery(format!(
                 "sending message {} via SMTP ({}) failed: {err}; it stays in the outbox",
                 entry.message_id, self.server
-            )
+            ))
         })?;
         entry.delivered = true;
         self.outbox.save(&entry, None).await?;

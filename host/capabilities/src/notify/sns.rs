@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_sns::config::{BehaviorVersion, Region};
 use aws_sdk_sns::error::DisplayErrorContext;
 
-use super::Notifier;
+use super::{Notifier, NotifyError};
 use crate::signer::Credentials;
 
 /// SNS allows subjects of at most 100 ASCII characters, without line breaks.
@@ -71,7 +71,7 @@ fn sns_subject(subject: &str) -> String {
 
 #[async_trait]
 impl Notifier for SnsNotifier {
-    async fn publish(&self, subject: &str, body: &str) -> Result<String, String> {
+    async fn publish(&self, subject: &str, body: &str) -> Result<String, NotifyError> {
         let output = self
             .client
             .publish()
@@ -81,11 +81,11 @@ impl Notifier for SnsNotifier {
             .send()
             .await
             .map_err(|err| {
-                format!(
+                NotifyError::Delivery(format!(
                     "publishing to the SNS topic {} failed: {}",
                     self.topic_arn,
                     DisplayErrorContext(&err)
-                )
+                ))
             })?;
         let id = output.message_id().unwrap_or_default().to_string();
         tracing::info!(message_id = %id, topic = %self.topic_arn, "message published to SNS");

@@ -17,7 +17,8 @@ impl Host for TaskCtx {
             .objects
             .put(&key, body, &content_type, &cache_control)
             .await
-            .inspect_err(|err| tracing::warn!(task = %self.task, %err, "object put failed"))?;
+            .inspect_err(|err| tracing::warn!(task = %self.task, %err, "object put failed"))
+            .map_err(|err| err.to_string())?;
         Ok(ObjectInfo {
             bucket: info.bucket,
             key: info.key,

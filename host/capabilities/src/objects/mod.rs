@@ -49,7 +49,15 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
         body: Vec<u8>,
         content_type: &str,
         cache_control: &str,
-    ) -> Result<ObjectInfo, String>;
+    ) -> Result<ObjectInfo, ObjectsError>;
+}
+
+/// Why an object was not stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ObjectsError {
+    /// The store refused the request or could not be reached; the text names the object.
+    #[error("{0}")]
+    Put(String),
 }
 
 /// Opens the configured store: a configured endpoint (or AWS), else an embedded S3 endpoint

@@ -8,7 +8,7 @@ use aws_sdk_s3::config::{BehaviorVersion, Region};
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
 
-use super::{ObjectInfo, ObjectStore};
+use super::{ObjectInfo, ObjectStore, ObjectsError};
 use crate::signer::Credentials;
 
 /// The SDK's own retries of one request. They run inside a task's time limit (seconds),
@@ -82,7 +82,7 @@ impl ObjectStore for S3Store {
         body: Vec<u8>,
         content_type: &str,
         cache_control: &str,
-    ) -> Result<ObjectInfo, String> {
+    ) -> Result<ObjectInfo, ObjectsError> {
         let size = body.len() as u64;
         let output = self
             .client
@@ -95,11 +95,11 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map_err(|err| {
-                format!(
+                ObjectsError::Put(format!(
                     "storing s3://{}/{key} failed: {}",
                     self.bucket,
                     DisplayErrorContext(&err)
-                )
+                ))
             })?;
         Ok(ObjectInfo {
             bucket: self.bucket.clone(),

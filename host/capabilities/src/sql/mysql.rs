@@ -155,7 +155,14 @@ mod tests {
         assert!(ensure_query("  select 1").is_ok());
         assert!(ensure_query("(SELECT 1) UNION (SELECT 2)").is_ok());
         assert!(ensure_query("WITH x AS (SELECT 1) SELECT * FROM x").is_ok());
-        assert!(ensure_query("DROP TABLE beans").is_err());
-        assert!(ensure_query("UPDATE beans SET quantity = 0").is_err());
+        for statement in ["DROP TABLE beans", "UPDATE beans SET quantity = 0"] {
+            assert_eq!(
+                ensure_query(statement),
+                Err(SqlError::InvalidStatement(
+                    "only read-only statements are allowed (SELECT or WITH)".into()
+                )),
+                "{statement}"
+            );
+        }
     }
 }
