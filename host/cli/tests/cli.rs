@@ -650,9 +650,7 @@ fn the_binary_finds_its_components_from_any_directory() {
     // binary finds the components built beside it (target/<profile>/../components).
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        common::cafe_report()
-            .current_dir(dir.path())
-            .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
+        common::run_from(dir.path(), &dir.path().join("data"))
             .args(args)
             .output()
             .unwrap()
@@ -720,9 +718,7 @@ fn every_cafe_report_command_in_the_readme_works_as_written() {
     for args in commands {
         // From the repository root, as the README says; only the data directory is a
         // temporary one, so the test leaves nothing behind.
-        let output = common::cafe_report()
-            .current_dir(&repo)
-            .env("CAFE_REPORT_DATA_DIR", data.path())
+        let output = common::run_from(&repo, data.path())
             .args(&args)
             .output()
             .unwrap();

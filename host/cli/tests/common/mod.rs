@@ -41,10 +41,15 @@ pub fn components_dir() -> PathBuf {
 /// The binary over a fresh data directory under `dir` and the built components, run
 /// from `dir`: what most tests start from.
 pub fn in_dir(dir: &Path) -> Command {
-    let mut command = cafe_report();
+    let mut command = run_from(dir, &dir.join("data"));
+    command.env("CAFE_REPORT_COMPONENTS_DIR", components_dir());
     command
-        .current_dir(dir)
-        .env("CAFE_REPORT_DATA_DIR", dir.join("data"))
-        .env("CAFE_REPORT_COMPONENTS_DIR", components_dir());
+}
+
+/// The binary run from `cwd` over the data directory `data`, finding its components as
+/// a user's would (no `CAFE_REPORT_COMPONENTS_DIR`).
+pub fn run_from(cwd: &Path, data: &Path) -> Command {
+    let mut command = cafe_report();
+    command.current_dir(cwd).env("CAFE_REPORT_DATA_DIR", data);
     command
 }
