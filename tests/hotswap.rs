@@ -373,6 +373,10 @@ async fn a_watched_directory_swaps_to_what_is_written_there() {
             .await
         );
         assert!(wait_for_version(&h, "render", &v2, std::time::Duration::from_millis(1)).await);
+        // One write, one rejection: reading the file to publish it is not a change.
+        let rejections = h.runtime.rejections();
+        let times = rejections.iter().filter(|r| r.sha256 == refused).count();
+        assert_eq!(times, 1, "{rejections:?}");
     }
     // Writing v1 back swaps back.
     replace(

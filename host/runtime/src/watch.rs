@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use notify::{RecursiveMode, Watcher};
+use notify::event::{AccessKind, AccessMode};
+use notify::{EventKind, RecursiveMode, Watcher};
 
 use crate::runtime::Runtime;
 
@@ -29,6 +30,16 @@ impl Drop for DirectoryWatcher {
     }
 }
 
+/// Whether an event can mean new bytes: a file created, written, renamed or removed, or
+/// closed after writing. Opening, reading and closing after reading cannot.
+fn changes_content(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
+    }
+}
+
 /// The task a path is the component of, if it is `<task>.wasm` for a known task.
 fn task_of(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_str()?.strip_suffix(".wasm")?;
@@ -46,7 +57,11 @@ impl Runtime {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                if let Ok(event) = event {
+                // Reads (ours included: publishing reads the file) are not changes;
+                // reacting to them re-read the file for ever.
+                if let Ok(event) = event
+                    && changes_content(&event.kind)
+                {
                     for path in event.paths {
                         let _ = tx.send(path);
                     }
