@@ -167,6 +167,14 @@ async fn signatures_match_aws_sigv4_and_paths_match_the_sdk() {
             expected_host: "127.0.0.1",
         },
         Case {
+            // Virtual addressing asked for an IP endpoint: path style, as the SDK does.
+            endpoint: Some("http://127.0.0.1:9000"),
+            addressing: Some("virtual"),
+            key: "reports/weekly.html",
+            session_token: None,
+            expected_host: "127.0.0.1",
+        },
+        Case {
             endpoint: Some("https://s3.example.com"),
             addressing: Some("virtual"),
             key: "reports/ünïcode + space.html",

@@ -105,6 +105,17 @@ fn virtual_host_compatible(bucket: &str) -> bool {
         && !bucket.ends_with('-')
 }
 
+/// Whether an endpoint's authority (`host[:port]`) is an IP address.
+fn is_ip_host(authority: &str) -> bool {
+    if authority.starts_with('[') {
+        return true; // an IPv6 literal
+    }
+    let host = authority
+        .rsplit_once(':')
+        .map_or(authority, |(host, _)| host);
+    host.parse::<core::net::Ipv4Addr>().is_ok()
+}
+
 fn encode(text: &str) -> String {
     utf8_percent_encode(text, UNRESERVED).to_string()
 }
@@ -144,6 +155,9 @@ impl PresignRequest<'_> {
                     self.bucket
                 ));
             }
+            // S3's rule, as the SDKs apply it: an IP address cannot carry the bucket as a
+            // subdomain, so it is addressed path-style whatever was asked.
+            Some(Addressing::Virtual) if is_ip_host(&endpoint.authority) => Addressing::Path,
             Some(addressing) => addressing,
             None if !custom && virtual_host_compatible(self.bucket) => Addressing::Virtual,
             None => Addressing::Path,
