@@ -199,6 +199,12 @@ async fn the_object_store_down_fails_render_after_its_retries_and_says_so() {
         "{}",
         failure.body
     );
+    // The cause reads as a sentence: the SDK's messages, not its Debug dumps.
+    let cause = failure.body.split("Cause: ").nth(1).unwrap_or_default();
+    assert!(cause.contains("storing s3://"), "{}", failure.body);
+    for dump in ["DispatchFailure(", "ConnectorError {", "Os {", "kind: "] {
+        assert!(!cause.contains(dump), "{dump} in: {cause}");
+    }
 }
 
 #[tokio::test]
@@ -210,7 +216,7 @@ async fn deeply_nested_input_is_refused_not_a_crash() {
         assert!(
             [
                 cafe_report_runtime::names::TASK_FAILED,
-                "CafeReport.InvalidInput"
+                cafe_report_runtime::names::INVALID_INPUT
             ]
             .contains(&err.error()),
             "{task}: {err}"

@@ -69,4 +69,11 @@ async fn mysql_backend() {
     )
     .await
     .expect("other tasks still run");
+
+    // A database that does not exist is a configuration problem, not a bad statement.
+    let base = url.rsplit_once('/').unwrap().0;
+    let missing = harness(Some(format!("{base}/cafe_report_no_such_db"))).await;
+    let err = missing.run("query", &json!({})).await.unwrap_err();
+    assert_eq!(err.error(), "Sql.Unavailable", "{err}");
+    assert!(err.cause().contains("cafe_report_no_such_db"), "{err}");
 }

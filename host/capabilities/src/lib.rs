@@ -113,3 +113,64 @@ impl TaskCtx {
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
+
+/// An error and its causes as people read them: each cause's own words once, joined by
+/// `: `. Errors that repeat their source in their message (mysql_async's `Input/output
+/// error: <source>`, anyhow's contexts) or that only wrap it are said once; and not
+/// `DisplayErrorContext`, which ends with a `Debug` dump that reached the failure mail.
+pub fn error_text(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        let message = err.to_string();
+        let source = err.source().map(ToString::to_string);
+        // What this error says beyond its source.
+        let own = match &source {
+            Some(source) if message == *source => "",
+            Some(source) => message
+                .strip_suffix(source.as_str())
+                .map_or(message.as_str(), |own| own.trim_end_matches([':', ' '])),
+            None => message.as_str(),
+        };
+        if !own.is_empty() && parts.last().is_none_or(|last| last != own) {
+            parts.push(own.to_string());
+        }
+        cause = err.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_text_says_each_cause_once_without_debug() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let err = anyhow::Error::new(io)
+            .context("Connection refused")
+            .context("dispatch failure");
+        let text = super::error_text(err.as_ref());
+        assert_eq!(text, "dispatch failure: Connection refused");
+
+        // An error whose message already holds its source's, over one that does too.
+        #[derive(Debug)]
+        struct Wrap(&'static str, Box<dyn std::error::Error + 'static>);
+        impl std::fmt::Display for Wrap {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}: {}", self.0, self.1)
+            }
+        }
+        impl std::error::Error for Wrap {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&*self.1)
+            }
+        }
+        let refused =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let inner = Wrap("Input/output error", Box::new(refused));
+        let outer = Wrap("Input/output error", Box::new(inner));
+        assert_eq!(
+            super::error_text(&outer),
+            "Input/output error: Connection refused"
+        );
+    }
+}

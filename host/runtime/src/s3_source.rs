@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::error::SdkError;
 
 use crate::World;
 use crate::runtime::Runtime;
@@ -114,7 +114,7 @@ impl S3Source {
             Err(err) => Err(anyhow::anyhow!(
                 "HEAD s3://{}/{key}: {}",
                 self.location.bucket,
-                DisplayErrorContext(&err)
+                cafe_report_capabilities::error_text(&err)
             )),
         }
     }
@@ -132,7 +132,7 @@ impl S3Source {
                 anyhow::anyhow!(
                     "GET s3://{}/{key}: {}",
                     self.location.bucket,
-                    DisplayErrorContext(&err)
+                    cafe_report_capabilities::error_text(&err)
                 )
             })?;
         Ok(object

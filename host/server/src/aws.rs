@@ -3,7 +3,7 @@
 //! ListExecutions, answered in the same JSON shapes as the local engine's.
 
 use anyhow::Context;
-use aws_sdk_sfn::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_sfn::error::ProvideErrorMetadata;
 use aws_sdk_sfn::primitives::DateTime;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
 use cafe_report_asl::{StartError, StartExecution, Status, format_timestamp};
@@ -86,7 +86,7 @@ impl ExecutionService for AwsExecutions {
                     }
                     _ => StartFailure::Backend(anyhow::anyhow!(
                         "StartExecution: {}",
-                        DisplayErrorContext(&err)
+                        cafe_report_capabilities::error_text(&err)
                     )),
                 }
             })?;
@@ -107,7 +107,10 @@ impl ExecutionService for AwsExecutions {
         {
             Ok(described) => described,
             Err(err) if err.code() == Some("ExecutionDoesNotExist") => return Ok(None),
-            Err(err) => anyhow::bail!("DescribeExecution: {}", DisplayErrorContext(&err)),
+            Err(err) => anyhow::bail!(
+                "DescribeExecution: {}",
+                cafe_report_capabilities::error_text(&err)
+            ),
         };
         let mut description = object([
             ("executionArn", Some(described.execution_arn())),
@@ -142,7 +145,10 @@ impl ExecutionService for AwsExecutions {
             match page {
                 Ok(page) => events.extend(page.events().iter().map(event_json)),
                 Err(err) if err.code() == Some("ExecutionDoesNotExist") => return Ok(None),
-                Err(err) => anyhow::bail!("GetExecutionHistory: {}", DisplayErrorContext(&err)),
+                Err(err) => anyhow::bail!(
+                    "GetExecutionHistory: {}",
+                    cafe_report_capabilities::error_text(&err)
+                ),
             }
         }
         Ok(Some(events))
@@ -164,7 +170,12 @@ impl ExecutionService for AwsExecutions {
             .set_next_token(token)
             .send()
             .await
-            .map_err(|err| anyhow::anyhow!("ListExecutions: {}", DisplayErrorContext(&err)))?;
+            .map_err(|err| {
+                anyhow::anyhow!(
+                    "ListExecutions: {}",
+                    cafe_report_capabilities::error_text(&err)
+                )
+            })?;
         let executions = listed
             .executions()
             .iter()

@@ -3,7 +3,6 @@
 
 use async_trait::async_trait;
 use aws_sdk_sns::config::{BehaviorVersion, Region};
-use aws_sdk_sns::error::DisplayErrorContext;
 
 use super::{Notifier, NotifyError};
 use crate::signer::Credentials;
@@ -84,7 +83,7 @@ impl Notifier for SnsNotifier {
                 NotifyError::Delivery(format!(
                     "publishing to the SNS topic {} failed: {}",
                     self.topic_arn,
-                    DisplayErrorContext(&err)
+                    crate::error_text(&err)
                 ))
             })?;
         let id = output.message_id().unwrap_or_default().to_string();

@@ -5,7 +5,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::{BehaviorVersion, Region};
-use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
 
 use super::{ObjectInfo, ObjectStore, ObjectsError};
@@ -98,7 +97,7 @@ impl ObjectStore for S3Store {
                 ObjectsError::Put(format!(
                     "storing s3://{}/{key} failed: {}",
                     self.bucket,
-                    DisplayErrorContext(&err)
+                    crate::error_text(&err)
                 ))
             })?;
         Ok(ObjectInfo {

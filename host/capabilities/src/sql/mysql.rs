@@ -105,10 +105,20 @@ fn ensure_query(statement: &str) -> Result<(), SqlError> {
 }
 
 /// Server errors are the statement's fault; I/O and driver errors mean the database is down.
+/// MySQL's codes for a database that is not there or not ours to use: configuration,
+/// not the statement (ER_BAD_DB_ERROR, ER_DBACCESS_DENIED_ERROR, ER_ACCESS_DENIED_ERROR).
+const NOT_CONFIGURED: [u16; 3] = [1049, 1044, 1045];
+
 fn classify(err: mysql_async::Error) -> SqlError {
     match err {
+        mysql_async::Error::Server(server) if NOT_CONFIGURED.contains(&server.code) => {
+            SqlError::Unavailable(format!(
+                "the database refused the connection: {}",
+                server.message
+            ))
+        }
         mysql_async::Error::Server(server) => SqlError::InvalidStatement(server.to_string()),
-        other => SqlError::Unavailable(other.to_string()),
+        other => SqlError::Unavailable(crate::error_text(&other)),
     }
 }
 
