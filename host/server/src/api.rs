@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -37,7 +38,28 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/openapi.yaml", get(openapi))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+/// A query string the route cannot read: the JSON error shape, like every other refusal.
+fn query<T>(params: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    params.map(|Query(params)| params).map_err(|rejection| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValue",
+            rejection.body_text(),
+        )
+    })
+}
+
+/// A known path with a method it does not take (`GET /create_report`).
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        format!("{} does not take {method}", uri.path()),
+    )
 }
 
 /// An error answer: `{"error": <name>, "message": <text>}`, with AWS's error names
@@ -105,9 +127,10 @@ struct CreateParams {
 /// `POST /create_report`: the body (optional) is the execution's input.
 async fn create_report(
     State(state): State<AppState>,
-    Query(params): Query<CreateParams>,
+    params: Result<Query<CreateParams>, QueryRejection>,
     body: Body,
 ) -> ApiResult {
+    let params = query(params)?;
     let input = read_input(body).await?;
     let started = state
         .executions
@@ -148,6 +171,15 @@ async fn read_input(body: Body) -> Result<Option<String>, ApiError> {
             format!("the body is not JSON: {err}"),
         ));
     }
+    // The report's input is an object (its fields are merged over the defaults); anything
+    // else would start an execution only to fail it.
+    if !text.trim_start().starts_with('{') {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidExecutionInput",
+            "the body must be a JSON object, e.g. {\"expires_in\": 300} (the link's lifetime in seconds, 1 to 604800), or empty",
+        ));
+    }
     Ok(Some(text))
 }
 
@@ -166,8 +198,9 @@ async fn describe_execution(State(state): State<AppState>, Path(id): Path<String
 async fn execution_history(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(params): Query<HistoryParams>,
+    params: Result<Query<HistoryParams>, QueryRejection>,
 ) -> ApiResult {
+    let params = query(params)?;
     let mut events = state
         .executions
         .history(&id)
@@ -206,8 +239,9 @@ struct ListParams {
 /// `GET /executions?status=&maxResults=&nextToken=`: ListExecutions, newest first.
 async fn list_executions(
     State(state): State<AppState>,
-    Query(params): Query<ListParams>,
+    params: Result<Query<ListParams>, QueryRejection>,
 ) -> ApiResult {
+    let params = query(params)?;
     let status = params.status.as_deref().map(parse_status).transpose()?;
     let max = match params.max_results {
         None | Some(0) => 100,
@@ -299,6 +333,50 @@ async fn not_found() -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The error names this file returns: every string literal right after a
+    /// `StatusCode::…,` argument.
+    fn names_in_code() -> std::collections::BTreeSet<String> {
+        let source = include_str!("api.rs");
+        let mut names = std::collections::BTreeSet::new();
+        for (at, _) in source.match_indices("StatusCode::") {
+            let rest = &source[at..];
+            let Some(comma) = rest.find(',') else {
+                continue;
+            };
+            let after = rest[comma + 1..].trim_start();
+            if let Some(literal) = after.strip_prefix('"')
+                && let Some(end) = literal.find('"')
+                && literal[..end].chars().all(|c| c.is_ascii_alphabetic())
+                && !literal[..end].is_empty()
+            {
+                names.insert(literal[..end].to_string());
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn the_documented_error_table_lists_every_error_the_api_returns() {
+        let doc = include_str!("../../../docs/server.md");
+        let documented: std::collections::BTreeSet<String> = doc
+            .lines()
+            .filter_map(|line| {
+                // Rows of the error table: `| <status> | `<error>` | <when> |`.
+                let mut cells = line.strip_prefix("| ")?.split(" | ");
+                let status = cells.next()?;
+                (status.len() == 3 && status.bytes().all(|b| b.is_ascii_digit())).then_some(())?;
+                cells.next()?.strip_prefix('`')?.strip_suffix('`')
+            })
+            .map(str::to_string)
+            .collect();
+        let code = names_in_code();
+        assert!(code.len() >= 9, "{code:?}");
+        assert_eq!(
+            documented, code,
+            "docs/server.md's error table and api.rs differ"
+        );
+    }
 
     #[test]
     fn the_openapi_file_documents_every_route() {

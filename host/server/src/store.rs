@@ -171,15 +171,27 @@ impl ExecutionStore {
         max: usize,
         token: Option<String>,
     ) -> anyhow::Result<Page> {
-        let after = match token {
-            Some(token) => token
-                .parse::<i64>()
-                .ok()
-                .filter(|seq| *seq > 0)
-                .context("nextToken is not one this server gave")?,
-            None => i64::MAX,
+        let filter = status.clone().unwrap_or_else(|| "ALL".into());
+        let after = match &token {
+            Some(token) => Some(parse_token(token, &filter).context(INVALID_TOKEN)?),
+            None => None,
         };
         self.with(move |db| {
+            // A token names the last row of the page before, listed with the same filter:
+            // that row must still be there and match it.
+            if let Some(seq) = after {
+                let listed: Option<String> = db
+                    .query_row(
+                        "SELECT status FROM executions WHERE seq = ?1",
+                        params![seq],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                let matches =
+                    listed.is_some_and(|listed| status.is_none() || status == Some(listed));
+                anyhow::ensure!(matches, INVALID_TOKEN);
+            }
+            let after = after.unwrap_or(i64::MAX);
             let mut query = db.prepare(
                 "SELECT seq, description FROM executions
                  WHERE seq < ?1 AND (?2 IS NULL OR status = ?2)
@@ -195,7 +207,8 @@ impl ExecutionStore {
                 if executions.len() == max {
                     return Ok(Page {
                         executions,
-                        next_token: last_seq.map(|seq: i64| seq.to_string()),
+                        next_token: last_seq
+                            .map(|seq: i64| format!("{TOKEN_PREFIX}{filter}.{seq}")),
                     });
                 }
                 executions.push(list_item(&serde_json::from_str(&description)?));
@@ -234,6 +247,19 @@ impl ExecutionStore {
         })
         .await
     }
+}
+
+/// What a `nextToken` this store did not give (or gave for another filter) gets.
+const INVALID_TOKEN: &str = "nextToken is not one this server gave for this listing";
+
+/// Tokens are `v1.<status filter or ALL>.<seq of the last row listed>`.
+const TOKEN_PREFIX: &str = "v1.";
+
+/// The row a token continues after, if it was given for `filter`.
+fn parse_token(token: &str, filter: &str) -> Option<i64> {
+    let (given_for, seq) = token.strip_prefix(TOKEN_PREFIX)?.rsplit_once('.')?;
+    let seq = seq.parse::<i64>().ok().filter(|seq| *seq > 0)?;
+    (given_for == filter).then_some(seq)
 }
 
 /// The error name an execution gets when the host stopped under it.
@@ -353,13 +379,21 @@ mod tests {
         assert_eq!(second.next_token, None);
         let all = store.list(None, 10, None).await.unwrap();
         assert_eq!(names(&all), ["4", "3", "2", "1"]);
-        for bad in ["x", "0", "-3"] {
-            let err = store.list(None, 10, Some(bad.into())).await.unwrap_err();
-            assert_eq!(
-                err.to_string(),
-                "nextToken is not one this server gave",
-                "{bad}"
-            );
+        // Foreign, forged and stale tokens, and a token given for another filter.
+        let token = first.next_token.clone().unwrap();
+        for (filter, bad) in [
+            (None, "x".to_string()),
+            (None, "99999".to_string()),
+            (None, "v1.ALL.0".to_string()),
+            (None, "v1.ALL.999".to_string()),
+            (Some("FAILED"), token.clone()),
+            (None, token.clone()),
+        ] {
+            let err = store
+                .list(filter.map(String::from), 10, Some(bad.clone()))
+                .await
+                .unwrap_err();
+            assert_eq!(err.to_string(), INVALID_TOKEN, "{bad}");
         }
     }
 

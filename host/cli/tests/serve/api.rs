@@ -161,8 +161,11 @@ async fn bad_requests_get_json_errors_and_start_nothing() {
 
     let huge = json!({ "padding": "x".repeat(300 * 1024) }).to_string();
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    let cases: [(&str, String, u16, &str); 6] = [
+    let cases: [(&str, String, u16, &str); 8] = [
         ("", "{\"expires_in\": ".into(), 400, "InvalidExecutionInput"),
+        // JSON, but not an object: refused before an execution starts.
+        ("", "[1,2]".into(), 400, "InvalidExecutionInput"),
+        ("", "\"text\"".into(), 400, "InvalidExecutionInput"),
         ("", deep, 400, "InvalidExecutionInput"),
         ("", "not json".into(), 400, "InvalidExecutionInput"),
         ("", huge, 400, "InvalidExecutionInput"),
@@ -206,6 +209,24 @@ async fn bad_requests_get_json_errors_and_start_nothing() {
         error_of(serve.get("/executions?nextToken=zzz").await),
         (400, "InvalidToken".into())
     );
+    // Every malformed request gets the JSON error shape (json_answer panics on text).
+    for (path, status, error) in [
+        ("/executions?nextToken=99999", 400, "InvalidToken"),
+        ("/executions?maxResults=abc", 400, "InvalidParameterValue"),
+        ("/executions?maxResults=-1", 400, "InvalidParameterValue"),
+        (
+            "/executions/nope/history?reverseOrder=yes",
+            400,
+            "InvalidParameterValue",
+        ),
+        ("/create_report", 405, "MethodNotAllowed"),
+    ] {
+        assert_eq!(
+            error_of(serve.get(path).await),
+            (status, error.into()),
+            "{path}"
+        );
+    }
     assert_eq!(
         error_of(serve.get("/nowhere").await),
         (404, "NotFound".into())
@@ -220,6 +241,25 @@ async fn bad_requests_get_json_errors_and_start_nothing() {
         .map(|e| e["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["empty", "ok"]);
+
+    // A token is good for the listing that gave it, not another filter's.
+    let (_, page) = serve.get("/executions?maxResults=1").await;
+    let token = page["nextToken"].as_str().unwrap();
+    let (status, next) = serve
+        .get(&format!("/executions?maxResults=1&nextToken={token}"))
+        .await;
+    assert_eq!(
+        (status, next["executions"][0]["name"].as_str()),
+        (200, Some("ok"))
+    );
+    assert_eq!(
+        error_of(
+            serve
+                .get(&format!("/executions?status=FAILED&nextToken={token}"))
+                .await
+        ),
+        (400, "InvalidToken".into())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
