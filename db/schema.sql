@@ -1,5 +1,5 @@
 -- The café database (portable: runs on MySQL/MariaDB and SQLite).
--- MySQL: run inside database COFFEE (see db/mysql-setup.sql).
+-- MySQL: `cafe-report db seed` creates the database and runs this file and seed.sql in it.
 CREATE TABLE suppliers (
     id INTEGER NOT NULL PRIMARY KEY,
     name VARCHAR(200) NOT NULL,

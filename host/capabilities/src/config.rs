@@ -162,10 +162,10 @@ impl SignerConfig {
     }
 }
 
-/// Replaces the secret part of a value for display: the first 4 characters stay.
-pub fn mask(secret: &str) -> String {
-    let shown: String = secret.chars().take(4).collect();
-    format!("{shown}****")
+/// Replaces a secret for display: whatever it is, `****`.
+pub fn mask(_secret: &str) -> String {
+    // Not one character of it: a prefix of a short token is most of the token.
+    "****".to_string()
 }
 
 impl CapabilitiesConfig {
@@ -204,7 +204,12 @@ mod tests {
         config.signer.secret_access_key = Some("wJalrXUtnFEMI".into());
         config.sql.url = Some("mysql://app:hunter2@db:3306/COFFEE".into());
         let masked = config.masked();
-        assert_eq!(masked.signer.secret_access_key.as_deref(), Some("wJal****"));
+        assert_eq!(masked.signer.secret_access_key.as_deref(), Some("****"));
+        config.signer.session_token = Some("tok123".into());
+        assert_eq!(
+            config.masked().signer.session_token.as_deref(),
+            Some("****")
+        );
         assert_eq!(
             masked.sql.url.as_deref(),
             Some("mysql://app:****@db:3306/COFFEE")

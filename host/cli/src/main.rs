@@ -55,6 +55,11 @@ enum Command {
     Db(commands::db::Command),
 }
 
+/// A command that cannot run as called (exit status 2, as clap's own usage errors).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
 /// The command line; a binary named `bootstrap` (Lambda's custom runtime entry point)
 /// started without arguments runs `lambda`.
 fn arguments() -> Vec<std::ffi::OsString> {
@@ -69,23 +74,35 @@ fn arguments() -> Vec<std::ffi::OsString> {
     args
 }
 
-fn init_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
+/// Logs to stderr, coloured only on a terminal. Without `-v`, a long-running process
+/// (`serve`, `lambda`) shows warnings; a command shows only errors, so a failing one
+/// prints its one `error:` line and the details are a `-v` away.
+fn init_logging(verbose: u8, long_running: bool) {
+    let default = match (verbose, long_running) {
+        (0, false) => "error",
+        (0, true) => "warn",
+        (1, _) => "info",
         _ => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// The error and its causes on one line, each said once
+/// ([`cafe_report_capabilities::error_text`]).
+fn one_line(err: &anyhow::Error) -> String {
+    cafe_report_capabilities::error_text(err.as_ref()).replace(['\r', '\n'], " ")
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse_from(arguments());
-    init_logging(cli.verbose);
+    let long_running = matches!(cli.command, Command::Serve(_) | Command::Lambda(_));
+    init_logging(cli.verbose, long_running);
     let is_lambda = matches!(cli.command, Command::Lambda(_));
     let result = async {
         let config = cafe_report_server::Config::load(cli.config.as_deref())?;
@@ -105,15 +122,20 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            if is_lambda {
+            let usage = err.downcast_ref::<UsageError>().is_some();
+            if is_lambda && !usage {
                 // In Lambda, any error before serving (configuration included) is an
                 // init error, which the Runtime API should hear about.
                 crate::lambda::report_init_error(&err).await;
             }
             // One line, whatever the cause contains, so scripts can read it.
-            let message = format!("{err:#}").replace(['\r', '\n'], " ");
+            let message = one_line(&err);
             eprintln!("error: {message}");
-            ExitCode::FAILURE
+            if usage {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

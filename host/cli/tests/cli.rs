@@ -155,6 +155,9 @@ fn config_masks_secrets() {
             "mysql://app:hunter2@db.internal:3306/COFFEE",
         )
         .env("CAFE_REPORT_LIMITS_TIMEOUT_MS", "2500")
+        // Not configuration: ignored, not an error.
+        .env("CAFE_REPORT_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")
+        .env("CAFE_REPORT_NOTIFY_TO", "a@b.c")
         .arg("config")
         .output()
         .unwrap();
@@ -165,6 +168,8 @@ fn config_masks_secrets() {
         "{text}"
     );
     assert_eq!(config["limits"]["timeout_ms"], 2500);
+    assert_eq!(config["notify"]["to"], serde_json::json!(["a@b.c"]));
+    assert_eq!(config["signer"]["secret_access_key"], "****");
     assert_eq!(
         config["sql"]["url"],
         "mysql://app:****@db.internal:3306/COFFEE"
@@ -476,8 +481,12 @@ fn report_failure_sends_the_failure_message() {
     );
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
+    // One line: the retries' warnings are for -v.
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
     let last = stderr.lines().last().unwrap();
     assert!(last.contains("failed: Sql.Unavailable"), "{stderr}");
+    // The cause as a sentence, not Lambda's JSON envelope.
+    assert!(!last.contains("errorType") && !last.contains('{'), "{last}");
     let message = last
         .split("failure message: ")
         .nth(1)
@@ -581,6 +590,13 @@ fn components_publish_list_and_rollback() {
     assert_eq!(history, ["found", "publish"]);
     let table = stdout(&run(&["components", "list"]));
     assert!(table.contains("(current)"), "{table}");
+    // Every row's SOURCE starts where the header's does.
+    let header = table.lines().next().unwrap();
+    let column = header.find("SOURCE").unwrap();
+    for row in table.lines().skip(1) {
+        assert_eq!(&row[column - 1..column], " ", "misaligned: {table}");
+        assert_ne!(&row[column..column + 1], " ", "misaligned: {table}");
+    }
 
     // Rollback returns to v1, byte for byte.
     let rolled = stdout(&run(&["components", "rollback", "render"]));
@@ -734,4 +750,55 @@ fn every_cafe_report_command_in_the_readme_works_as_written() {
             args.join(" ")
         );
     }
+}
+
+#[test]
+fn a_database_that_is_down_is_said_once_on_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // Port 1 on loopback: nothing listens, the connection is refused.
+    let url = std::ffi::OsString::from("mysql://root@127.0.0.1:1/COFFEE");
+    let output = cafe_report_with(dir.path(), &[("DATABASE_URL", &url)], &["db", "seed"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("Connection refused").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("Input/output error").count(), 1, "{stderr}");
+}
+
+#[test]
+fn validate_counts_in_words_and_report_checks_the_link_lifetime() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one.asl.json");
+    std::fs::write(&one, r#"{"StartAt":"A","States":{"A":{"Type":"Succeed"}}}"#).unwrap();
+    let output = cafe_report(dir.path(), &["validate", one.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.ends_with(": valid (1 state at the top level)\n"),
+        "{stdout}"
+    );
+
+    // --help says 1..=604800; 0 is a usage error before anything runs.
+    let output = cafe_report(dir.path(), &["report", "--expires-in", "0"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("0 is not in 1..=604800"), "{stderr}");
+    assert!(
+        !dir.path().join("data/outbox").exists(),
+        "no mail was written"
+    );
+}
+
+#[test]
+fn hold_with_a_past_clock_says_the_link_has_expired_and_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = cafe_report(
+        dir.path(),
+        &["report", "--hold", "--now", "2020-01-01T00:00:00Z"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: --hold: the link expired at 2020-01-01T00:02:0"),
+        "{stderr}"
+    );
 }

@@ -154,6 +154,8 @@ impl VersionStore {
         let entry = Activation {
             sha256: sha.to_string(),
             at: time::OffsetDateTime::now_utc()
+                .replace_nanosecond(0)
+                .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
             action: action.to_string(),

@@ -173,15 +173,116 @@ impl Default for Config {
     }
 }
 
-/// `limits_timeout_ms` -> `limits.timeout_ms`; top-level keys stay as they are.
-fn nest(key: &str) -> String {
-    let key = key.to_ascii_lowercase();
-    for section in SECTIONS {
-        if let Some(rest) = key.strip_prefix(section).and_then(|r| r.strip_prefix('_')) {
-            return format!("{section}.{rest}");
+/// The configuration `CAFE_REPORT_<SECTION>_<KEY>` variables give, nested as the file
+/// is. Hand-written rather than figment's `Env` because the shape decides: a variable
+/// that names no key is ignored (the project's own `CAFE_REPORT_TEST_*` are not
+/// configuration), a list takes `a,b` as well as JSON, and map keys keep their case
+/// (`CAFE_REPORT_WORKFLOW_SUBSTITUTIONS_ReportBucket`).
+fn from_variables(vars: impl Iterator<Item = (String, String)>) -> serde_json::Value {
+    let shape = serde_json::to_value(Config::default()).expect("the defaults serialize");
+    let mut out = serde_json::Value::Object(Default::default());
+    for (name, value) in vars {
+        let Some(rest) = name.strip_prefix("CAFE_REPORT_") else {
+            continue;
+        };
+        if rest == "CONFIG" {
+            continue;
+        }
+        match key_path(&shape, rest) {
+            Some(path) => {
+                let default = path.iter().try_fold(&shape, |at, key| at.get(key));
+                let value = typed(default, &path, value);
+                let mut at = &mut out;
+                for key in &path {
+                    let object = at.as_object_mut().expect("only objects on the way");
+                    at = object
+                        .entry(key.clone())
+                        .or_insert_with(|| serde_json::Value::Object(Default::default()));
+                }
+                *at = value;
+            }
+            None => tracing::debug!(variable = %name, "not a configuration key; ignored"),
         }
     }
-    key
+    out
+}
+
+/// `LIMITS_TIMEOUT_MS` -> `[limits, timeout_ms]`, `WORKFLOW_SUBSTITUTIONS_ReportBucket` ->
+/// `[workflow, substitutions, ReportBucket]`, `LIMITS_TASKS_RENDER_TIMEOUT_MS` ->
+/// `[limits, tasks, render, timeout_ms]`; `None` when it names no key.
+fn key_path(shape: &serde_json::Value, rest: &str) -> Option<Vec<String>> {
+    let lower = rest.to_ascii_lowercase();
+    if shape.get(&lower).is_some_and(|v| !v.is_object()) {
+        return Some(vec![lower]);
+    }
+    for section in SECTIONS {
+        let Some(field_part) = lower
+            .strip_prefix(section)
+            .and_then(|r| r.strip_prefix('_'))
+        else {
+            continue;
+        };
+        let fields = shape.get(section)?.as_object()?;
+        // Longest first: `pool_keep_resident_bytes` before `pool_instances`... and a
+        // table's name before its keys.
+        let mut names: Vec<&String> = fields.keys().collect();
+        names.sort_by_key(|name| std::cmp::Reverse(name.len()));
+        for field in names {
+            let is_table = fields[field].is_object();
+            // A whole table takes JSON (`CAFE_REPORT_WORKFLOW_FUNCTIONS={"fn":"query"}`).
+            if field_part == *field {
+                return Some(vec![section.to_string(), field.clone()]);
+            }
+            if is_table
+                && let Some(key) = field_part
+                    .strip_prefix(field.as_str())
+                    .and_then(|r| r.strip_prefix('_'))
+            {
+                // The key as written (map keys are case-sensitive).
+                let key = &rest[rest.len() - key.len()..];
+                if (section, field.as_str()) == ("limits", "tasks") {
+                    let (task, limit) = key.split_once('_')?;
+                    return Some(vec![
+                        section.into(),
+                        field.clone(),
+                        task.to_ascii_lowercase(),
+                        limit.to_ascii_lowercase(),
+                    ]);
+                }
+                return Some(vec![section.into(), field.clone(), key.to_string()]);
+            }
+        }
+    }
+    None
+}
+
+/// A variable's text as the type its key has: lists from `a,b` or JSON, numbers and
+/// booleans parsed, everything else (strings, paths, optional strings) as written.
+fn typed(default: Option<&serde_json::Value>, path: &[String], text: String) -> serde_json::Value {
+    use serde_json::Value;
+    // JSON, else figment's own syntax for environment values (`{k=v}`, `[a, b]`).
+    let parsed = || {
+        serde_json::from_str::<Value>(&text).ok().or_else(|| {
+            let value: figment::value::Value = text.parse().ok()?;
+            serde_json::to_value(value).ok()
+        })
+    };
+    match default {
+        Some(Value::Array(_)) if text.trim_start().starts_with('[') => {
+            parsed().unwrap_or(Value::String(text))
+        }
+        Some(Value::Array(_)) => Value::Array(
+            text.split(',')
+                .map(|item| Value::String(item.trim().to_string()))
+                .collect(),
+        ),
+        Some(Value::Number(_) | Value::Bool(_) | Value::Object(_)) => {
+            parsed().unwrap_or(Value::String(text))
+        }
+        // A task's own limits: numbers.
+        None if path.len() == 4 => parsed().unwrap_or(Value::String(text)),
+        _ => Value::String(text),
+    }
 }
 
 impl Config {
@@ -213,9 +314,7 @@ impl Config {
                     .map_or(var.as_str(), |(_, key)| key);
                 key.to_string().into()
             });
-        let own = Env::prefixed("CAFE_REPORT_")
-            .ignore(&["config"])
-            .map(|key| nest(key.as_str()).into());
+        let own = Serialized::defaults(from_variables(std::env::vars()));
         figment
             .merge(ecosystem)
             .merge(own)
@@ -264,12 +363,77 @@ impl Config {
 mod tests {
     use super::*;
 
+    fn vars(pairs: &[(&str, &str)]) -> serde_json::Value {
+        from_variables(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
     #[test]
-    fn env_keys_nest_into_sections() {
-        assert_eq!(nest("limits_timeout_ms"), "limits.timeout_ms");
-        assert_eq!(nest("objects_bucket"), "objects.bucket");
-        assert_eq!(nest("data_dir"), "data_dir");
-        assert_eq!(nest("COMPONENTS_DIR"), "components.dir");
+    fn variables_nest_into_sections_as_their_keys_are_typed() {
+        let value = vars(&[
+            ("CAFE_REPORT_LIMITS_TIMEOUT_MS", "2500"),
+            ("CAFE_REPORT_DATA_DIR", "/tmp/x"),
+            ("CAFE_REPORT_COMPONENTS_DIR", "/c"),
+            ("CAFE_REPORT_LIMITS_POOL_KEEP_RESIDENT_BYTES", "0"),
+            ("CAFE_REPORT_OBJECTS_PATH_STYLE", "false"),
+            ("CAFE_REPORT_WORKFLOW_ACCOUNT", "000000000042"),
+        ]);
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "limits": {"timeout_ms": 2500, "pool_keep_resident_bytes": 0},
+                "data_dir": "/tmp/x",
+                "components": {"dir": "/c"},
+                "objects": {"path_style": false},
+                "workflow": {"account": "000000000042"},
+            })
+        );
+    }
+
+    #[test]
+    fn lists_and_tables_can_be_set_from_variables() {
+        let value = vars(&[
+            ("CAFE_REPORT_NOTIFY_TO", "a@b.c, d@e.f"),
+            ("CAFE_REPORT_SIGNER_SERVICES", r#"["s3","sns"]"#),
+            ("CAFE_REPORT_WORKFLOW_SUBSTITUTIONS_ReportBucket", "other"),
+            ("CAFE_REPORT_WORKFLOW_FUNCTIONS_cafe-QueryFunction", "query"),
+            ("CAFE_REPORT_LIMITS_TASKS_RENDER_TIMEOUT_MS", "2000"),
+            ("CAFE_REPORT_COMPONENTS_SMOKE_render", "{}"),
+            ("CAFE_REPORT_SERVE_LISTEN", "127.0.0.1:1"),
+        ]);
+        let whole = vars(&[("CAFE_REPORT_WORKFLOW_FUNCTIONS", r#"{"fn-1":"query"}"#)]);
+        assert_eq!(whole["workflow"]["functions"]["fn-1"], "query");
+        let figment_style = vars(&[("CAFE_REPORT_WORKFLOW_FUNCTIONS", "{fn-1=query}")]);
+        assert_eq!(figment_style["workflow"]["functions"]["fn-1"], "query");
+        assert_eq!(value["notify"]["to"], serde_json::json!(["a@b.c", "d@e.f"]));
+        assert_eq!(
+            value["signer"]["services"],
+            serde_json::json!(["s3", "sns"])
+        );
+        assert_eq!(value["workflow"]["substitutions"]["ReportBucket"], "other");
+        assert_eq!(
+            value["workflow"]["functions"]["cafe-QueryFunction"],
+            "query"
+        );
+        assert_eq!(value["limits"]["tasks"]["render"]["timeout_ms"], 2000);
+        assert_eq!(value["components"]["smoke"]["render"], "{}");
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Serialized::defaults(value))
+            .extract()
+            .unwrap();
+        assert_eq!(config.limits.tasks["render"].timeout_ms, Some(2000));
+        assert_eq!(config.notify.to.len(), 2);
+    }
+
+    #[test]
+    fn variables_that_name_no_key_are_ignored() {
+        let value = vars(&[
+            ("CAFE_REPORT_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306"),
+            ("CAFE_REPORT_WASM_TOOLCHAIN", "debian"),
+            ("CAFE_REPORT_CONFIG", "x.toml"),
+            ("CAFE_REPORT_PERFMAP", "1"),
+            ("OTHER_LIMITS_TIMEOUT_MS", "1"),
+        ]);
+        assert_eq!(value, serde_json::json!({}));
     }
 
     #[test]

@@ -163,8 +163,16 @@ fn list(store: &VersionStore, json: bool, hint: &str) -> anyhow::Result<()> {
     if json {
         return super::print_json(&serde_json::to_value(&tasks)?);
     }
+    // The AT column as wide as its longest time (older logs kept nanoseconds).
+    let at = tasks
+        .iter()
+        .flat_map(|task| &task.history)
+        .map(|activation| activation.at.len())
+        .max()
+        .unwrap_or(0)
+        .max(2);
     let mut lines = vec![format!(
-        "{:<8} {:<12} {:<8} {:<26} {}",
+        "{:<8} {:<12} {:<8} {:<at$} {}",
         "TASK", "SHA256", "ACTION", "AT", "SOURCE"
     )];
     for task in &tasks {
@@ -177,7 +185,7 @@ fn list(store: &VersionStore, json: bool, hint: &str) -> anyhow::Result<()> {
             let is_current = task.current.as_deref() == Some(activation.sha256.as_str());
             listed_current |= is_current;
             lines.push(format!(
-                "{:<8} {:<12} {:<8} {:<26} {}{}",
+                "{:<8} {:<12} {:<8} {:<at$} {}{}",
                 task.task,
                 &activation.sha256[..12],
                 activation.action,
@@ -188,7 +196,7 @@ fn list(store: &VersionStore, json: bool, hint: &str) -> anyhow::Result<()> {
         }
         if let (Some(current), false) = (&task.current, listed_current) {
             lines.push(format!(
-                "{:<8} {:<12} {:<8} {:<26} {}",
+                "{:<8} {:<12} {:<8} {:<at$} {}",
                 task.task,
                 &current[..12],
                 "build",

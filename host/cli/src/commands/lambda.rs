@@ -15,7 +15,28 @@ pub struct Args {
     task: Option<String>,
 }
 
+/// What Lambda sets for a custom runtime and lambda_runtime needs (it panics without
+/// them).
+const LAMBDA_VARIABLES: [&str; 4] = [
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+];
+
 pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
+    let missing: Vec<&str> = LAMBDA_VARIABLES
+        .into_iter()
+        .filter(|name| std::env::var_os(name).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(crate::UsageError(format!(
+            "lambda runs inside AWS Lambda (or an emulator of its Runtime API), which sets {}; not set: {}",
+            LAMBDA_VARIABLES.join(", "),
+            missing.join(", ")
+        ))
+        .into());
+    }
     // An error before the first invocation is an init error, which `main` reports to
     // the Runtime API.
     let config = lambda_config(config);

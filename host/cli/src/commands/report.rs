@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Seconds the presigned link stays valid (1..=604800).
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=604_800))]
     expires_in: u64,
     /// Report id: the execution's name, and the object key becomes reports/<id>.html;
     /// default: time + random suffix.
@@ -32,8 +32,8 @@ pub struct Args {
     json: bool,
 }
 
-fn default_report_id() -> String {
-    let now = time::OffsetDateTime::now_utc();
+/// `<run's start, to the second>-<8 random hex>`: the start follows `--now`.
+fn default_report_id(now: time::OffsetDateTime) -> String {
     let stamp = now
         .format(time::macros::format_description!(
             "[year][month][day]T[hour][minute][second]Z"
@@ -41,6 +41,15 @@ fn default_report_id() -> String {
         .unwrap_or_default();
     let suffix = &cafe_report_capabilities::new_id()[..8];
     format!("{stamp}-{suffix}")
+}
+
+/// A cause as a sentence: a Lambda function's failure arrives as AWS writes it, the JSON
+/// `{"errorType", "errorMessage", ...}`; people get its message.
+fn readable_cause(cause: &str) -> String {
+    serde_json::from_str::<Value>(cause)
+        .ok()
+        .and_then(|value| value["errorMessage"].as_str().map(str::to_string))
+        .unwrap_or_else(|| cause.to_string())
 }
 
 /// The message id the workflow's failure notification got, from the history.
@@ -59,7 +68,10 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
     let runtime = Arc::new(super::runtime(config, args.now.running()).await?);
     let workflow = Workflow::from_config(config, runtime.clone(), &[])?;
     let request = StartExecution {
-        name: Some(args.report_id.unwrap_or_else(default_report_id)),
+        name: Some(
+            args.report_id
+                .unwrap_or_else(|| default_report_id(runtime.capabilities().clock.now())),
+        ),
         input: Some(json!({ "expires_in": args.expires_in }).to_string()),
     };
     let execution = workflow.execute(request).await?;
@@ -79,7 +91,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
             "the report workflow {} failed: {}: {}{sent}",
             description.execution_arn,
             description.error.as_deref().unwrap_or("?"),
-            description.cause.as_deref().unwrap_or("?"),
+            readable_cause(description.cause.as_deref().unwrap_or("?")),
         );
     }
 
@@ -138,12 +150,19 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
                 "--hold serves the embedded object store, but an external endpoint is configured"
             );
         }
-        eprintln!(
-            "Serving the link for {} s; Ctrl-C to stop.",
-            args.expires_in
-        );
+        // The link expires `expires_in` after the run's clock (`--now`), not after now.
+        let expires = runtime.capabilities().clock.now() + Duration::from_secs(args.expires_in);
+        let left = expires - time::OffsetDateTime::now_utc();
+        if !left.is_positive() {
+            bail!(
+                "--hold: the link expired at {} (the run's clock, --now, is in the past); nothing to serve",
+                cafe_report_asl::format_timestamp(expires)
+            );
+        }
+        let left = Duration::try_from(left).unwrap_or_default();
+        eprintln!("Serving the link for {} s; Ctrl-C to stop.", left.as_secs());
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(args.expires_in)) => {}
+            _ = tokio::time::sleep(left) => {}
             _ = tokio::signal::ctrl_c() => {}
         }
     }

@@ -31,14 +31,27 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
                 for error in &errors.0 {
                     eprintln!("{error}");
                 }
-                bail!("{}: {} problems", args.definition.display(), errors.0.len());
+                bail!(
+                    "{}: {}",
+                    args.definition.display(),
+                    count(errors.0.len(), "problem")
+                );
             }
             None => return Err(err),
         },
     };
     super::print(&format!(
-        "{}: valid ({} states at the top level)",
+        "{}: valid ({} at the top level)",
         args.definition.display(),
-        machine.state_names().count()
+        count(machine.state_names().count(), "state")
     ))
+}
+
+/// `1 state`, `2 states`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }

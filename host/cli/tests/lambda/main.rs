@@ -227,8 +227,8 @@ async fn init_failures_are_reported_to_the_runtime_api() {
         ),
         (
             "query",
-            &[("CAFE_REPORT_LIMITS_NO_SUCH_LIMIT", "1")],
-            "no_such_limit",
+            &[("CAFE_REPORT_LIMITS_TIMEOUT_MS", "soon")],
+            "timeout_ms",
         ),
         (
             "render",
@@ -256,4 +256,23 @@ async fn init_failures_are_reported_to_the_runtime_api() {
             "no invocation is taken after a failed init"
         );
     }
+}
+
+#[test]
+fn outside_lambda_it_says_which_variables_are_missing_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = common::in_dir(dir.path())
+        .args(["lambda", "--task", "query"])
+        .env("AWS_LAMBDA_FUNCTION_NAME", "query")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "not a panic (101)");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.ends_with(
+            "not set: AWS_LAMBDA_RUNTIME_API, AWS_LAMBDA_FUNCTION_MEMORY_SIZE, AWS_LAMBDA_FUNCTION_VERSION\n"
+        ),
+        "{stderr}"
+    );
 }
