@@ -105,7 +105,7 @@ impl Call {
             Some(Arg::Text { raw, .. }) => Some(raw.as_str()),
             _ => None,
         };
-        functions::apply(self.name, &args, raw_template).map_err(|why| {
+        functions::apply(self.name, &args, raw_template, env.random).map_err(|why| {
             StatesError::intrinsic(format!("Invalid arguments in {}: {why}", self.name))
         })
     }
@@ -253,7 +253,12 @@ impl Parser<'_> {
 mod functions {
     use super::*;
 
-    pub(super) fn apply(name: &str, args: &[Value], raw: Option<&str>) -> Result<Value, String> {
+    pub(super) fn apply(
+        name: &str,
+        args: &[Value],
+        raw: Option<&str>,
+        source: &dyn cafe_report_base::random::Random,
+    ) -> Result<Value, String> {
         match name {
             "States.Format" => format(args, raw),
             "States.StringToJson" => {
@@ -318,7 +323,7 @@ mod functions {
             }
             "States.Hash" => hash(&args[0], &args[1]),
             "States.JsonMerge" => merge(args),
-            "States.MathRandom" => random(args),
+            "States.MathRandom" => random(args, source),
             "States.MathAdd" => {
                 let sum = rounded(&args[0], "first value")?
                     .checked_add(rounded(&args[1], "second value")?)
@@ -334,7 +339,7 @@ mod functions {
                     .map(|part| Value::String(part.to_string()))
                     .collect())
             }
-            "States.UUID" => Ok(Value::String(uuid::Uuid::new_v4().to_string())),
+            "States.UUID" => Ok(Value::String(source.uuid())),
             other => Err(format!("unknown function {other}")),
         }
     }
@@ -511,7 +516,10 @@ mod functions {
 
     /// A random integer from `start` (inclusive) to `end` (exclusive); a seed makes it
     /// repeatable.
-    fn random(args: &[Value]) -> Result<Value, String> {
+    fn random(
+        args: &[Value],
+        source: &dyn cafe_report_base::random::Random,
+    ) -> Result<Value, String> {
         use rand::{Rng, SeedableRng};
         let start = rounded(&args[0], "start")?;
         let end = rounded(&args[1], "end")?;
@@ -523,7 +531,13 @@ mod functions {
                 let seed = rounded(seed, "seed")?;
                 rand::rngs::StdRng::seed_from_u64(seed as u64).random_range(start..end)
             }
-            None => rand::rng().random_range(start..end),
+            // Without a seed, the engine's source (repeatable when it is seeded).
+            None => {
+                let span = (i128::from(end) - i128::from(start)) as f64;
+                let offset = (source.unit() * span) as i128;
+                // Rounding can reach `end` on huge spans; it is exclusive.
+                i64::try_from(i128::from(start) + offset).map_or(end - 1, |v| v.min(end - 1))
+            }
         };
         Ok(Value::Number(Number::from(value)))
     }
@@ -541,6 +555,7 @@ mod tests {
         let env = Env {
             context: &context,
             variables: &variables,
+            random: &cafe_report_base::random::SystemRandom,
         };
         Call::parse(text).unwrap().eval(&input, env)
     }

@@ -118,6 +118,7 @@ mod tests {
         let env = Env {
             context: &context,
             variables: &variables,
+            random: &cafe_report_base::random::SystemRandom,
         };
         template.render(&input, env)
     }

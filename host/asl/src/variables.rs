@@ -13,11 +13,13 @@ use crate::limits::MAX_PAYLOAD_BYTES;
 pub(crate) const MAX_TOTAL_BYTES: usize = 10 * 1024 * 1024;
 
 /// What a state's paths and expressions read besides their input: the context object,
-/// and the variables as they were when the state was entered.
+/// the variables as they were when the state was entered, and the engine's randomness
+/// (`States.UUID`, an unseeded `States.MathRandom`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Env<'a> {
     pub(crate) context: &'a Value,
     pub(crate) variables: &'a Variables,
+    pub(crate) random: &'a dyn cafe_report_base::random::Random,
 }
 
 /// The variables visible in one scope. A Parallel branch or Map iteration starts with a

@@ -447,6 +447,7 @@ mod tests {
         let env = Env {
             context: &json!({}),
             variables: &variables,
+            random: &cafe_report_base::random::SystemRandom,
         };
         rule(value).eval(input, env)
     }

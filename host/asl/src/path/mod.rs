@@ -290,6 +290,7 @@ mod tests {
         let env = Env {
             context: &ctx,
             variables: &variables,
+            random: &cafe_report_base::random::SystemRandom,
         };
         let at = |p: &str| Path::parse(p).unwrap().find(&input, env);
         assert_eq!(at("$.a.b[1]"), Some(json!(2)));
@@ -311,6 +312,7 @@ mod tests {
         let env = Env {
             context: &Value::Null,
             variables: &variables,
+            random: &cafe_report_base::random::SystemRandom,
         };
         let at = |p: &str| Path::parse(p).unwrap().find(&json!({"x": 1}), env);
         assert_eq!(at("$x"), Some(json!(7)));

@@ -187,6 +187,7 @@ impl<'e> Runner<'e> {
             let env = Env {
                 context: &context,
                 variables,
+                random: &*self.exec.engine.random,
             };
             // The output is serialized once: for the size check and the exited event.
             let attempt = self

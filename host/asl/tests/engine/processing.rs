@@ -302,3 +302,30 @@ async fn a_state_output_over_the_limit_fails_the_state() {
     );
     assert!(!out.types().contains(&"PassStateExited"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_seeded_engine_repeats_its_random_values() {
+    // States.UUID and an unseeded States.MathRandom come from the engine's Random, so a
+    // seeded engine gives the same values run after run, and another seed others.
+    let definition = single(json!({
+        "Type": "Pass",
+        "Parameters": {
+            "uuid.$": "States.UUID()",
+            "random.$": "States.MathRandom(0, 1000000)"
+        },
+        "End": true
+    }));
+    let seeded = |seed: u64| {
+        crate::common::test_engine(Arc::new(Functions::new()))
+            .with_random(Arc::new(cafe_report_asl::SeededRandom::new(seed)))
+    };
+    let first = crate::common::run_on(seeded(7), definition.clone(), json!({})).await;
+    let again = crate::common::run_on(seeded(7), definition.clone(), json!({})).await;
+    let other = crate::common::run_on(seeded(8), definition, json!({})).await;
+    assert_eq!(first.status, Status::Succeeded, "{:?}", first.cause);
+    assert_eq!(first.output, again.output);
+    assert_ne!(first.output["uuid"], other.output["uuid"]);
+    assert_eq!(first.output["uuid"].as_str().unwrap().len(), 36);
+    let random = first.output["random"].as_i64().unwrap();
+    assert!((0..1_000_000).contains(&random), "{random}");
+}
