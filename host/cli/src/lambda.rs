@@ -4,7 +4,7 @@
 //! error whose `errorType` is the Step Functions error name, so the state machine's
 //! Retry and Catch see `Sql.Unavailable`, `States.TaskFailed`, ...
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -85,9 +85,9 @@ impl LambdaTask {
                 let bytes = source.fetch(&source.key(task)).await?;
                 runtime.load(task, world, &bytes)?
             }
-            None => runtime
-                .component(task)
-                .with_context(|| component_hint(&config.components.dir(), task))?,
+            None => runtime.component(task).context(
+                "the package holds no component for this task ([components] s3 loads one from S3)",
+            )?,
         };
         tracing::info!(task, sha256 = %component.sha256, "component ready");
         Ok(LambdaTask { runtime, component })
@@ -103,13 +103,6 @@ impl LambdaTask {
                 message: err.cause().to_string(),
             })
     }
-}
-
-fn component_hint(dir: &Path, task: &str) -> String {
-    format!(
-        "loading {}/{task}.wasm (set CAFE_REPORT_COMPONENTS_DIR, or [components] s3 to load it from S3)",
-        dir.display()
-    )
 }
 
 /// Tells the Lambda Runtime API (`AWS_LAMBDA_RUNTIME_API`) that init failed, so the

@@ -107,10 +107,11 @@ impl Runtime {
             engine,
             limits,
             capabilities,
-            components_hint: format!(
-                "looked in {}; build the components with `scripts/build-components.sh`",
-                components_dir.display()
-            ),
+            components_hint: crate::config::ComponentsConfig {
+                dir: Some(components_dir.clone()),
+                ..Default::default()
+            }
+            .hint(),
             components_dir,
             registry: Registry::default(),
         })

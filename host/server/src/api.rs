@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use cafe_report_asl::{MAX_PAYLOAD_BYTES, StartError, StartExecution, Status};
@@ -42,15 +42,26 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// A query string the route cannot read: the JSON error shape, like every other refusal.
-fn query<T>(params: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    params.map(|Query(params)| params).map_err(|rejection| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidParameterValue",
-            rejection.body_text(),
-        )
-    })
+/// axum's `Query`, refusing a query string it cannot read with the JSON error shape,
+/// like every other refusal, instead of axum's plain text.
+struct ApiQuery<T>(T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(params) =
+            Query::<T>::from_request_parts(parts, state)
+                .await
+                .map_err(|rejection| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidParameterValue",
+                        rejection.body_text(),
+                    )
+                })?;
+        Ok(ApiQuery(params))
+    }
 }
 
 /// A known path with a method it does not take (`GET /create_report`).
@@ -127,10 +138,9 @@ struct CreateParams {
 /// `POST /create_report`: the body (optional) is the execution's input.
 async fn create_report(
     State(state): State<AppState>,
-    params: Result<Query<CreateParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<CreateParams>,
     body: Body,
 ) -> ApiResult {
-    let params = query(params)?;
     let input = read_input(body).await?;
     let started = state
         .executions
@@ -198,9 +208,8 @@ async fn describe_execution(State(state): State<AppState>, Path(id): Path<String
 async fn execution_history(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    params: Result<Query<HistoryParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<HistoryParams>,
 ) -> ApiResult {
-    let params = query(params)?;
     let mut events = state
         .executions
         .history(&id)
@@ -239,9 +248,8 @@ struct ListParams {
 /// `GET /executions?status=&maxResults=&nextToken=`: ListExecutions, newest first.
 async fn list_executions(
     State(state): State<AppState>,
-    params: Result<Query<ListParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult {
-    let params = query(params)?;
     let status = params.status.as_deref().map(parse_status).transpose()?;
     let max = match params.max_results {
         None | Some(0) => 100,

@@ -19,19 +19,6 @@ use cafe_report_runtime::{ComponentsConfig, Limits, RuntimeConfig};
 /// The file read when neither `--config` nor `CAFE_REPORT_CONFIG` names one (if present).
 pub const DEFAULT_CONFIG_FILE: &str = "cafe-report.toml";
 
-/// Sections whose keys `CAFE_REPORT_<SECTION>_<KEY>` can set.
-const SECTIONS: [&str; 9] = [
-    "components",
-    "limits",
-    "sql",
-    "objects",
-    "notify",
-    "signer",
-    "workflow",
-    "serve",
-    "lambda",
-];
-
 /// Ecosystem variable names and the keys they set.
 const ECOSYSTEM_VARS: [(&str, &str); 9] = [
     ("DATABASE_URL", "sql.url"),
@@ -215,14 +202,18 @@ fn key_path(shape: &serde_json::Value, rest: &str) -> Option<Vec<String>> {
     if shape.get(&lower).is_some_and(|v| !v.is_object()) {
         return Some(vec![lower]);
     }
-    for section in SECTIONS {
+    // The sections are the tables at the top of the configuration.
+    let sections = shape
+        .as_object()?
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str(), value.as_object()?)));
+    for (section, fields) in sections {
         let Some(field_part) = lower
             .strip_prefix(section)
             .and_then(|r| r.strip_prefix('_'))
         else {
             continue;
         };
-        let fields = shape.get(section)?.as_object()?;
         // Longest first: `pool_keep_resident_bytes` before `pool_instances`... and a
         // table's name before its keys.
         let mut names: Vec<&String> = fields.keys().collect();
