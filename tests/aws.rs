@@ -23,12 +23,25 @@ fn credentials() -> Credentials {
 
 /// A topic with an SQS queue subscribed (raw delivery off, as an email-like envelope).
 async fn topic_with_queue(moto: &Moto) -> (String, aws_sdk_sqs::Client, String) {
+    let sns = aws_sdk_sns::Client::new(&moto.sdk_config());
+    let topic = sns.create_topic().name("cafe-report").send().await.unwrap();
+    let topic_arn = topic.topic_arn().unwrap().to_string();
+    let (sqs, queue_url) = subscribe_queue(moto, &topic_arn, "inbox", None).await;
+    (topic_arn, sqs, queue_url)
+}
+
+/// A new queue subscribed to the topic, with a filter policy on message attributes
+/// when given (as the SAM template subscribes each requester's address).
+async fn subscribe_queue(
+    moto: &Moto,
+    topic_arn: &str,
+    name: &str,
+    filter_policy: Option<Value>,
+) -> (aws_sdk_sqs::Client, String) {
     let config = moto.sdk_config();
     let sns = aws_sdk_sns::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let topic = sns.create_topic().name("cafe-report").send().await.unwrap();
-    let topic_arn = topic.topic_arn().unwrap().to_string();
-    let queue = sqs.create_queue().queue_name("inbox").send().await.unwrap();
+    let queue = sqs.create_queue().queue_name(name).send().await.unwrap();
     let queue_url = queue.queue_url().unwrap().to_string();
     let attributes = sqs
         .get_queue_attributes()
@@ -39,14 +52,16 @@ async fn topic_with_queue(moto: &Moto) -> (String, aws_sdk_sqs::Client, String) 
         .unwrap();
     let queue_arn =
         attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
-    sns.subscribe()
-        .topic_arn(&topic_arn)
+    let mut subscribe = sns
+        .subscribe()
+        .topic_arn(topic_arn)
         .protocol("sqs")
-        .endpoint(queue_arn)
-        .send()
-        .await
-        .unwrap();
-    (topic_arn, sqs, queue_url)
+        .endpoint(queue_arn);
+    if let Some(policy) = filter_policy {
+        subscribe = subscribe.attributes("FilterPolicy", policy.to_string());
+    }
+    subscribe.send().await.unwrap();
+    (sqs, queue_url)
 }
 
 /// The SNS envelopes waiting in the queue.
@@ -110,7 +125,7 @@ async fn objects_and_messages_go_through_the_aws_sdks() {
     let (topic_arn, sqs, queue_url) = topic_with_queue(&moto).await;
     let notifier = SnsNotifier::new(&topic_arn, Some(&moto.endpoint), &credentials()).unwrap();
     let id = notifier
-        .publish("Café report ready", "Open https://example/report")
+        .publish(None, "Café report ready", "Open https://example/report")
         .await
         .unwrap();
     let envelopes = received(&sqs, &queue_url).await;
@@ -120,6 +135,24 @@ async fn objects_and_messages_go_through_the_aws_sdks() {
     assert_eq!(envelopes[0]["Message"], "Open https://example/report");
     assert_eq!(envelopes[0]["TopicArn"], topic_arn.as_str());
 
+    // A message for one requester carries the recipient attribute, which routes it to
+    // that address's filtered subscription and no other filtered one.
+    let filter = |addr: &str| Some(serde_json::json!({ "recipient": [addr] }));
+    let (_, ana) = subscribe_queue(&moto, &topic_arn, "ana", filter("ana@example.com")).await;
+    let (_, bob) = subscribe_queue(&moto, &topic_arn, "bob", filter("bob@example.com")).await;
+    let id = notifier
+        .publish(Some("ana@example.com"), "Report", "ana's link")
+        .await
+        .unwrap();
+    let to_ana = received(&sqs, &ana).await;
+    assert_eq!(to_ana.len(), 1, "{to_ana:?}");
+    assert_eq!(to_ana[0]["MessageId"], id.as_str());
+    assert_eq!(
+        to_ana[0]["MessageAttributes"]["recipient"],
+        serde_json::json!({ "Type": "String", "Value": "ana@example.com" })
+    );
+    assert_eq!(received(&sqs, &bob).await, Vec::<Value>::new());
+
     // A topic that does not exist: a clear error, not a message id.
     let missing = SnsNotifier::new(
         "arn:aws:sns:us-east-1:123456789012:nope",
@@ -127,7 +160,7 @@ async fn objects_and_messages_go_through_the_aws_sdks() {
         &credentials(),
     )
     .unwrap();
-    let err = missing.publish("s", "m").await.unwrap_err();
+    let err = missing.publish(None, "s", "m").await.unwrap_err();
     assert!(
         matches!(&err, cafe_report_capabilities::notify::NotifyError::Delivery(text) if text.contains("publishing to the SNS topic arn:aws:sns:us-east-1:123456789012:nope failed")),
         "{err}"

@@ -91,6 +91,39 @@ async fn report_workflow_in_jsonata_database_down_sends_the_failure_message() {
     database_down_fails_with_a_message(&harness, "jsonata-db-down").await;
 }
 
+/// With a recipient in the input, the link and a failure notice go to that address
+/// alone, not to the configured team.
+async fn requested_reports_reach_the_requester_alone(options: fn() -> Options) {
+    let input = serde_json::json!({ "recipient": "ana@example.com" });
+    let harness = Harness::with(options()).await;
+    let execution = harness.execute_report_with("for-ana", input.clone()).await;
+    let out = output(&execution);
+    let messages = harness.outbox();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].to, ["ana@example.com"]);
+    assert!(messages[0].body.contains(out["link"]["url"].as_str().unwrap()));
+
+    let mut down = options();
+    down.sql_url = Some("mysql://root@127.0.0.1:1/COFFEE".into());
+    let harness = Harness::with(down).await;
+    let execution = harness.execute_report_with("for-ana-down", input).await;
+    assert_eq!(execution.describe().status, Status::Failed);
+    let messages = harness.outbox();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].subject, "Cafe inventory report failed");
+    assert_eq!(messages[0].to, ["ana@example.com"]);
+}
+
+#[tokio::test]
+async fn requested_reports_reach_the_requester_alone_in_jsonpath() {
+    requested_reports_reach_the_requester_alone(Options::default).await;
+}
+
+#[tokio::test]
+async fn requested_reports_reach_the_requester_alone_in_jsonata() {
+    requested_reports_reach_the_requester_alone(|| Options::default().in_jsonata()).await;
+}
+
 #[tokio::test]
 async fn report_workflow_on_sqlite() {
     let harness = Harness::new().await;
@@ -144,6 +177,7 @@ async fn database_down_fails_with_a_message(harness: &Harness, name: &str) {
     let messages = harness.outbox();
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].subject, "Cafe inventory report failed");
+    assert_eq!(messages[0].to, harness.config.notify.to, "no recipient: the team");
     assert!(messages[0].body.contains(&format!(
         "The inventory report {name} could not be produced."
     )));

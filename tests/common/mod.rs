@@ -212,9 +212,19 @@ impl Harness {
 
     /// Runs the report workflow once as execution `name`.
     pub async fn execute_report(&self, name: &str) -> Arc<cafe_report_asl::Execution> {
+        self.execute_report_with(name, serde_json::json!({ "expires_in": 300 }))
+            .await
+    }
+
+    /// Runs the report workflow once as execution `name` on `input`.
+    pub async fn execute_report_with(
+        &self,
+        name: &str,
+        input: Value,
+    ) -> Arc<cafe_report_asl::Execution> {
         let request = cafe_report_asl::StartExecution {
             name: Some(name.to_string()),
-            input: Some(r#"{"expires_in": 300}"#.to_string()),
+            input: Some(input.to_string()),
         };
         self.workflow()
             .execute(request)

@@ -29,6 +29,9 @@ pub enum TaskCall {
         subject: Option<String>,
         /// The message text.
         message: String,
+        /// String message attributes (`MessageAttributes`), by name: subscription filter
+        /// policies match on them.
+        attributes: std::collections::BTreeMap<String, String>,
     },
 }
 

@@ -89,6 +89,9 @@ impl Capabilities {
 pub struct TaskCtx {
     task: String,
     capabilities: Capabilities,
+    /// Who this run's notifications are for (the payload's `recipient`), fixed by the
+    /// host: the component cannot address a message to anyone else.
+    recipient: Option<String>,
     last_error: Option<String>,
 }
 
@@ -98,8 +101,15 @@ impl TaskCtx {
         TaskCtx {
             task: task.into(),
             capabilities,
+            recipient: None,
             last_error: None,
         }
+    }
+
+    /// The same context whose notifications go to `recipient` alone.
+    pub fn for_recipient(mut self, recipient: Option<String>) -> TaskCtx {
+        self.recipient = recipient;
+        self
     }
 
     /// The last error-level line the component logged (guests log their panic message

@@ -35,7 +35,7 @@ pub use error::TaskError;
 pub use limits::{Limits, TaskLimits};
 pub use loader::LoadedComponent;
 pub use registry::{Rejection, VersionInfo};
-pub use runtime::Runtime;
+pub use runtime::{RECIPIENT_FIELD, Runtime};
 pub use s3_source::{Polled, S3Location, S3Poller, S3Source};
 pub use versions::VersionStore;
 pub use watch::DirectoryWatcher;

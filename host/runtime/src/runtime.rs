@@ -23,6 +23,10 @@ use cafe_report_base::names;
 
 /// How often the epoch advances; a running component yields to the scheduler this often,
 /// which is what lets a time limit stop a component stuck in a loop.
+/// The input field naming who a task's notifications are for (the requester). The host
+/// reads it and fixes the `notify` capability to that address.
+pub const RECIPIENT_FIELD: &str = "recipient";
+
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// `CAFE_REPORT_PERFMAP=1`: write a perf map of the compiled components (for profiling).
@@ -311,7 +315,15 @@ impl Runtime {
         component: &LoadedComponent,
         input: &str,
     ) -> Result<String, TaskError> {
-        let output = self.execute(component, input).await?;
+        /// The one field of a task's input the host reads ([`RECIPIENT_FIELD`]).
+        #[derive(serde::Deserialize)]
+        struct Addressed {
+            recipient: Option<String>,
+        }
+        let recipient = serde_json::from_str::<Addressed>(input)
+            .ok()
+            .and_then(|addressed| addressed.recipient);
+        let output = self.execute(component, input, recipient).await?;
         parse_output::<serde::de::IgnoredAny>(&output)?;
         Ok(output)
     }
@@ -323,17 +335,28 @@ impl Runtime {
         component: &LoadedComponent,
         input: &serde_json::Value,
     ) -> Result<serde_json::Value, TaskError> {
-        let output = self.execute(component, &input.to_string()).await?;
+        let recipient = input
+            .get(RECIPIENT_FIELD)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string);
+        let output = self
+            .execute(component, &input.to_string(), recipient)
+            .await?;
         parse_output(&output)
     }
 
-    /// Runs one component in a fresh store under its limits; the output is not yet
-    /// checked to be JSON.
-    async fn execute(&self, component: &LoadedComponent, input: &str) -> Result<String, TaskError> {
+    /// Runs one component in a fresh store under its limits, its notifications
+    /// addressed to `recipient`; the output is not yet checked to be JSON.
+    async fn execute(
+        &self,
+        component: &LoadedComponent,
+        input: &str,
+        recipient: Option<String>,
+    ) -> Result<String, TaskError> {
         let limits = self.limits.for_task(&component.name);
         Self::check_payload(limits.payload_bytes, "input", input)?;
         let state = StoreState {
-            ctx: TaskCtx::new(&component.name, self.capabilities.clone()),
+            ctx: TaskCtx::new(&component.name, self.capabilities.clone()).for_recipient(recipient),
             limiter: TaskLimiter::new(&limits),
         };
         let mut store = Store::new(&self.engine, state);

@@ -11,6 +11,7 @@ use cafe_report_asl::{
     BoxFuture, Clock, Engine, Execution, InvokeError, StartError, StartExecution, StateMachine,
     TaskCall, TaskInvoker, execution_arn,
 };
+use cafe_report_capabilities::notify::RECIPIENT_ATTRIBUTE;
 use cafe_report_runtime::{LoadedComponent, Runtime};
 
 use crate::config::Config;
@@ -81,17 +82,20 @@ impl ComponentInvoker {
             })
     }
 
+    /// An SNS publish, to the address its `recipient` attribute names when it has one
+    /// (as the topic's filter policies route it on AWS).
     async fn publish(
         &self,
         subject: Option<String>,
         message: String,
+        recipient: Option<String>,
     ) -> Result<Value, InvokeError> {
         // SNS's own subject line for email when the publisher gives none.
         let subject = subject.unwrap_or_else(|| "AWS Notification Message".into());
         self.runtime
             .capabilities()
             .notifier
-            .publish(&subject, &message)
+            .publish(recipient.as_deref(), &subject, &message)
             .await
             .map(Value::String)
             .map_err(|err| InvokeError::Service {
@@ -106,8 +110,14 @@ impl TaskInvoker for ComponentInvoker {
         match call {
             TaskCall::Lambda { function, payload } => Box::pin(self.run(function, payload)),
             TaskCall::SnsPublish {
-                subject, message, ..
-            } => Box::pin(self.publish(subject, message)),
+                subject,
+                message,
+                mut attributes,
+                ..
+            } => {
+                let recipient = attributes.remove(RECIPIENT_ATTRIBUTE);
+                Box::pin(self.publish(subject, message, recipient))
+            }
         }
     }
 

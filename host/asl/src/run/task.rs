@@ -196,13 +196,45 @@ pub(super) fn task_call(resource: &Resource, payload: &Value) -> Result<TaskCall
                     ));
                 }
             };
+            let attributes = match payload.get("MessageAttributes") {
+                None | Some(Value::Null) => Default::default(),
+                Some(value) => message_attributes(value).map_err(|why| invalid("SNS", why))?,
+            };
             Ok(TaskCall::SnsPublish {
                 topic_arn: topic_arn.to_string(),
                 subject,
                 message,
+                attributes,
             })
         }
     }
+}
+
+/// SNS `MessageAttributes` (`{"name": {"DataType": "String", "StringValue": "..."}}`) as
+/// name -> value. Only string attributes are taken (`String`, `String.*`, `Number`); binary
+/// ones have no use in an email.
+fn message_attributes(value: &Value) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let Value::Object(attributes) = value else {
+        return Err(format!(
+            "MessageAttributes must be an object, got {}",
+            kind_of(value)
+        ));
+    };
+    attributes
+        .iter()
+        .map(|(name, attribute)| {
+            let data_type = attribute.get("DataType").and_then(Value::as_str);
+            let string = attribute.get("StringValue").and_then(Value::as_str);
+            match (data_type, string) {
+                (Some(kind), Some(text)) if kind.starts_with("String") || kind.starts_with("Number") => {
+                    Ok((name.clone(), text.to_string()))
+                }
+                _ => Err(format!(
+                    "The message attribute '{name}' must have a DataType of String or Number and a StringValue"
+                )),
+            }
+        })
+        .collect()
 }
 
 /// The result a Task state sees: the function's own output for a function ARN, AWS's

@@ -92,11 +92,14 @@ async fn sns_publish_goes_through_the_invoker() {
         single(json!({
             "Type": "Task",
             "Resource": "arn:aws:states:::sns:publish",
-            "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:000000000000:t", "Subject": "S", "Message.$": "$.m"},
+            "Parameters": {
+                "TopicArn": "arn:aws:sns:us-east-1:000000000000:t", "Subject": "S", "Message.$": "$.m",
+                "MessageAttributes": {"recipient": {"DataType": "String", "StringValue.$": "$.to"}}
+            },
             "ResultSelector": {"id.$": "$.MessageId"},
             "End": true
         })),
-        json!({"m": {"text": "hi"}}),
+        json!({"m": {"text": "hi"}, "to": "ana@example.com"}),
     )
     .await;
     assert_eq!(out.output, json!({"id": "sns-message-1"}));
@@ -107,6 +110,7 @@ async fn sns_publish_goes_through_the_invoker() {
             topic_arn: "arn:aws:sns:us-east-1:000000000000:t".into(),
             subject: Some("S".into()),
             message: r#"{"text":"hi"}"#.into(),
+            attributes: [("recipient".to_string(), "ana@example.com".to_string())].into(),
         }]
     );
 }

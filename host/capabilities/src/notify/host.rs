@@ -8,7 +8,7 @@ impl Host for TaskCtx {
     async fn publish(&mut self, subject: String, message: String) -> Result<String, String> {
         self.capabilities
             .notifier
-            .publish(&subject, &message)
+            .publish(self.recipient.as_deref(), &subject, &message)
             .await
             .inspect_err(|err| tracing::warn!(task = %self.task, %err, "publish failed"))
             .map_err(|err| err.to_string())

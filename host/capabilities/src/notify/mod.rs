@@ -9,7 +9,7 @@ mod sns;
 
 pub use outbox::{Outbox, OutboxEntry};
 pub use smtp::SmtpNotifier;
-pub use sns::SnsNotifier;
+pub use sns::{RECIPIENT_ATTRIBUTE, SnsNotifier};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -36,8 +36,15 @@ pub enum NotifyError {
 /// Publishes messages to the configured topic.
 #[async_trait]
 pub trait Notifier: Send + Sync + std::fmt::Debug {
-    /// Publishes one message and returns its id.
-    async fn publish(&self, subject: &str, body: &str) -> Result<String, NotifyError>;
+    /// Publishes one message and returns its id. With a `recipient` (the requester's
+    /// address) only that person receives it; without one, the topic's subscribers
+    /// (`[notify] to`, or SNS subscriptions without a filter policy) do.
+    async fn publish(
+        &self,
+        recipient: Option<&str>,
+        subject: &str,
+        body: &str,
+    ) -> Result<String, NotifyError>;
 }
 
 /// An SNS topic when `sns_topic_arn` is set (with `default_endpoint` unless the config

@@ -64,10 +64,27 @@ impl Outbox {
         &self.dir
     }
 
+    /// Who receives a message: the recipient alone when there is one, else every
+    /// configured address.
+    fn recipients(&self, recipient: Option<&str>) -> Result<Vec<Mailbox>, NotifyError> {
+        match recipient {
+            Some(addr) => addr
+                .parse::<Mailbox>()
+                .map(|mailbox| vec![mailbox])
+                .map_err(|err| {
+                    NotifyError::Message(format!(
+                        "the recipient {addr:?} is not an email address: {err}"
+                    ))
+                }),
+            None => Ok(self.to.clone()),
+        }
+    }
+
     /// Builds the email for a message.
-    pub(crate) fn email(
+    fn email(
         &self,
         id: &str,
+        to: &[Mailbox],
         subject: &str,
         body: &str,
     ) -> Result<Message, NotifyError> {
@@ -75,7 +92,7 @@ impl Outbox {
             .from(self.from.clone())
             .subject(subject)
             .message_id(Some(format!("<{id}@cafe-report>")));
-        for to in &self.to {
+        for to in to {
             builder = builder.to(to.clone());
         }
         builder
@@ -87,23 +104,25 @@ impl Outbox {
     /// Writes a new message; returns its id, entry and email.
     pub(crate) async fn write(
         &self,
+        recipient: Option<&str>,
         subject: &str,
         body: &str,
     ) -> Result<(OutboxEntry, Message), NotifyError> {
+        let to = self.recipients(recipient)?;
         let now = time::OffsetDateTime::now_utc();
         let id = format!(
             "{}-{}",
             now.unix_timestamp_nanos() / 1_000_000,
             crate::new_id()
         );
-        let email = self.email(&id, subject, body)?;
+        let email = self.email(&id, &to, subject, body)?;
         let entry = OutboxEntry {
             message_id: id,
             created_at: now
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
             from: self.from.to_string(),
-            to: self.to.iter().map(ToString::to_string).collect(),
+            to: to.iter().map(ToString::to_string).collect(),
             subject: subject.to_string(),
             body: body.to_string(),
             delivered: false,
@@ -152,8 +171,13 @@ impl Outbox {
 
 #[async_trait]
 impl Notifier for Outbox {
-    async fn publish(&self, subject: &str, body: &str) -> Result<String, NotifyError> {
-        let (entry, _) = self.write(subject, body).await?;
+    async fn publish(
+        &self,
+        recipient: Option<&str>,
+        subject: &str,
+        body: &str,
+    ) -> Result<String, NotifyError> {
+        let (entry, _) = self.write(recipient, subject, body).await?;
         tracing::info!(message_id = %entry.message_id, dir = %self.dir.display(), "message written to the outbox");
         Ok(entry.message_id)
     }
@@ -168,7 +192,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let outbox = Outbox::new(dir.path().to_path_buf(), &NotifyConfig::default()).unwrap();
         let id = outbox
-            .publish("Report ready", "Open https://x/y?z=1\n")
+            .publish(None, "Report ready", "Open https://x/y?z=1\n")
             .await
             .unwrap();
         let eml = std::fs::read_to_string(dir.path().join(format!("{id}.eml"))).unwrap();
@@ -182,5 +206,35 @@ mod tests {
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].message_id, id);
         assert!(!entries[0].delivered);
+        assert_eq!(entries[0].to, NotifyConfig::default().to);
+        assert!(
+            eml.contains("To: \"Inventory Team\" <inventory@cafe-report.local>"),
+            "{eml}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_recipient_alone_receives_the_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::new(dir.path().to_path_buf(), &NotifyConfig::default()).unwrap();
+        let id = outbox
+            .publish(Some("ana@example.com"), "Report ready", "link\n")
+            .await
+            .unwrap();
+        let eml = std::fs::read_to_string(dir.path().join(format!("{id}.eml"))).unwrap();
+        assert!(eml.contains("To: ana@example.com\r\n"), "{eml}");
+        assert!(!eml.contains("inventory@"), "{eml}");
+        assert_eq!(outbox.entries().unwrap()[0].to, ["ana@example.com"]);
+
+        let err = outbox
+            .publish(Some("not an address"), "Report ready", "link\n")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            NotifyError::Message(
+                "the recipient \"not an address\" is not an email address: Invalid input".into()
+            )
+        );
     }
 }

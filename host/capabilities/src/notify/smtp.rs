@@ -30,8 +30,13 @@ impl SmtpNotifier {
 
 #[async_trait]
 impl Notifier for SmtpNotifier {
-    async fn publish(&self, subject: &str, body: &str) -> Result<String, NotifyError> {
-        let (mut entry, email) = self.outbox.write(subject, body).await?;
+    async fn publish(
+        &self,
+        recipient: Option<&str>,
+        subject: &str,
+        body: &str,
+    ) -> Result<String, NotifyError> {
+        let (mut entry, email) = self.outbox.write(recipient, subject, body).await?;
         self.transport.send(email).await.map_err(|err| {
             NotifyError::Delivery(format!(
                 "sending message {} via SMTP ({}) failed: {err}; it stays in the outbox",

@@ -3,9 +3,13 @@
 
 use async_trait::async_trait;
 use aws_sdk_sns::config::{BehaviorVersion, Region};
+use aws_sdk_sns::types::MessageAttributeValue;
 
 use super::{Notifier, NotifyError};
 use crate::signer::Credentials;
+
+/// The message attribute naming the one address a message is for.
+pub const RECIPIENT_ATTRIBUTE: &str = "recipient";
 
 /// SNS allows subjects of at most 100 ASCII characters, without line breaks.
 const MAX_SUBJECT: usize = 100;
@@ -70,22 +74,35 @@ fn sns_subject(subject: &str) -> String {
 
 #[async_trait]
 impl Notifier for SnsNotifier {
-    async fn publish(&self, subject: &str, body: &str) -> Result<String, NotifyError> {
-        let output = self
+    async fn publish(
+        &self,
+        recipient: Option<&str>,
+        subject: &str,
+        body: &str,
+    ) -> Result<String, NotifyError> {
+        let mut request = self
             .client
             .publish()
             .topic_arn(&self.topic_arn)
             .subject(sns_subject(subject))
-            .message(body)
-            .send()
-            .await
-            .map_err(|err| {
-                NotifyError::Delivery(format!(
-                    "publishing to the SNS topic {} failed: {}",
-                    self.topic_arn,
-                    crate::error_text(&err)
-                ))
-            })?;
+            .message(body);
+        // Each address is subscribed with a filter policy on this attribute, so only the
+        // requester's subscription matches.
+        if let Some(recipient) = recipient {
+            let attribute = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(recipient)
+                .build()
+                .map_err(|err| NotifyError::Message(err.to_string()))?;
+            request = request.message_attributes(RECIPIENT_ATTRIBUTE, attribute);
+        }
+        let output = request.send().await.map_err(|err| {
+            NotifyError::Delivery(format!(
+                "publishing to the SNS topic {} failed: {}",
+                self.topic_arn,
+                crate::error_text(&err)
+            ))
+        })?;
         let id = output.message_id().unwrap_or_default().to_string();
         tracing::info!(message_id = %id, topic = %self.topic_arn, "message published to SNS");
         Ok(id)
