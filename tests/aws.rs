@@ -309,22 +309,36 @@ async fn serve_with_engine_aws_starts_and_describes_executions_on_step_functions
     let serving = tokio::spawn(server.run(async {
         let _ = stopped.await;
     }));
+    let users = cafe_report_server::auth::users::UserStore::open(dir.path()).unwrap();
+    let ana = users.add("ana", "ana@example.com", false).unwrap();
+    let bob = users.add("bob", "bob@example.com", false).unwrap();
+    let root = users.add("root", "root@example.com", true).unwrap();
     let http = reqwest::Client::new();
-    let get = async |path: &str| {
-        let response = http.get(format!("{api}{path}")).send().await.unwrap();
+    let get_as = async |token: &str, path: &str| {
+        let response = http
+            .get(format!("{api}{path}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         let status = response.status().as_u16();
         (
             status,
             serde_json::from_slice::<Value>(&response.bytes().await.unwrap()).unwrap(),
         )
     };
+    let get = async |path: &str| get_as(&ana, path).await;
+    let post = async |path: &str, body: &'static str| {
+        http.post(format!("{api}{path}"))
+            .bearer_auth(&ana)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    };
 
-    let started = http
-        .post(format!("{api}/create_report?name=via-serve"))
-        .body(r#"{"expires_in": 60}"#)
-        .send()
-        .await
-        .unwrap();
+    let started = post("/create_report?name=via-serve", r#"{"expires_in": 60}"#).await;
     assert_eq!(started.status(), 200);
     let started: Value = serde_json::from_slice(&started.bytes().await.unwrap()).unwrap();
     let arn = started["executionArn"].as_str().unwrap().to_string();
@@ -344,7 +358,12 @@ async fn serve_with_engine_aws_starts_and_describes_executions_on_step_functions
     };
     assert_eq!(description["status"], "SUCCEEDED", "{description:#}");
     assert_eq!(description["executionArn"], arn.as_str());
-    assert_eq!(description["input"], r#"{"expires_in": 60}"#);
+    // The caller's address travels in the input: presign's host, and SNS's filter
+    // policies, address the link with it; and it makes the execution Ana's.
+    assert_eq!(
+        description["input"],
+        r#"{"expires_in":60,"recipient":"ana@example.com"}"#
+    );
     let output: Value = serde_json::from_str(description["output"].as_str().unwrap()).unwrap();
     assert_eq!(output["totals"]["suppliers"], 7);
 
@@ -368,17 +387,57 @@ async fn serve_with_engine_aws_starts_and_describes_executions_on_step_functions
 
     let (_, listed) = get("/executions?status=SUCCEEDED").await;
     assert_eq!(listed["executions"][0]["executionArn"], arn.as_str());
-    let again = http
-        .post(format!("{api}/create_report?name=via-serve"))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let again = post("/create_report?name=via-serve", "{}").await;
     assert_eq!(again.status(), 409);
     assert_eq!(get("/executions/nope").await.0, 404);
     assert_eq!(get("/components").await.0, 404);
     let (_, health) = get("/health").await;
     assert_eq!(health, serde_json::json!({ "status": "ok" }));
+
+    // Bob sees none of Ana's; the administrator sees it.
+    for path in [
+        format!("/executions/{arn}"),
+        format!("/executions/{arn}/history"),
+    ] {
+        let (status, answer) = get_as(&bob, &path).await;
+        assert_eq!(
+            (status, &answer["error"]),
+            (404, &Value::from("ExecutionDoesNotExist")),
+            "{path}"
+        );
+    }
+    let (_, listed) = get_as(&bob, "/executions").await;
+    assert_eq!(listed["executions"], serde_json::json!([]));
+    assert_eq!(get_as(&root, &format!("/executions/{arn}")).await.0, 200);
+
+    // Another state machine's execution is not this server's, even for the administrator.
+    let sfn = aws_sdk_sfn::Client::new(&moto.sdk_config());
+    let other = sfn
+        .create_state_machine()
+        .name("other")
+        .definition(r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#)
+        .role_arn("arn:aws:iam::123456789012:role/other")
+        .send()
+        .await
+        .unwrap();
+    let foreign = sfn
+        .start_execution()
+        .state_machine_arn(other.state_machine_arn())
+        .name("elsewhere")
+        .send()
+        .await
+        .unwrap();
+    for path in [
+        format!("/executions/{}", foreign.execution_arn()),
+        format!("/executions/{}/history", foreign.execution_arn()),
+    ] {
+        let (status, answer) = get_as(&root, &path).await;
+        assert_eq!(
+            (status, &answer["error"]),
+            (404, &Value::from("ExecutionDoesNotExist")),
+            "{path}"
+        );
+    }
 
     stop.send(()).unwrap();
     serving.await.unwrap().unwrap();

@@ -101,7 +101,11 @@ async fn requested_reports_reach_the_requester_alone(options: fn() -> Options) {
     let messages = harness.outbox();
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].to, ["ana@example.com"]);
-    assert!(messages[0].body.contains(out["link"]["url"].as_str().unwrap()));
+    assert!(
+        messages[0]
+            .body
+            .contains(out["link"]["url"].as_str().unwrap())
+    );
 
     let mut down = options();
     down.sql_url = Some("mysql://root@127.0.0.1:1/COFFEE".into());
@@ -177,7 +181,10 @@ async fn database_down_fails_with_a_message(harness: &Harness, name: &str) {
     let messages = harness.outbox();
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].subject, "Cafe inventory report failed");
-    assert_eq!(messages[0].to, harness.config.notify.to, "no recipient: the team");
+    assert_eq!(
+        messages[0].to, harness.config.notify.to,
+        "no recipient: the team"
+    );
     assert!(messages[0].body.contains(&format!(
         "The inventory report {name} could not be produced."
     )));

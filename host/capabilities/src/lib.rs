@@ -17,6 +17,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod http;
 pub mod log;
 pub mod notify;
 pub mod objects;

@@ -35,6 +35,16 @@ enum Command {
     Report(commands::report::Args),
     /// Serve the REST API (POST /create_report, executions, components) and the
     /// presigned report links, on the local engine, until SIGTERM or Ctrl-C.
+    ///
+    /// Every route but GET /health and GET /openapi.yaml needs a bearer token. With the
+    /// default [auth] mode = "local", make a user first, then call with their token:
+    ///
+    ///   TOKEN=$(cafe-report users add ana --email ana@example.com)
+    ///   curl -H "Authorization: Bearer $TOKEN" --json '{"expires_in": 300}' http://127.0.0.1:8080/create_report
+    ///
+    /// The link goes to the caller's address alone; each user sees only their own
+    /// executions (--admin users see all).
+    #[command(verbatim_doc_comment)]
     Serve(commands::serve::Args),
     /// The AWS Lambda runtime: serve one task component's invocations (a binary named
     /// `bootstrap` runs this when started without arguments).
@@ -53,6 +63,9 @@ enum Command {
     /// Database helpers.
     #[command(subcommand)]
     Db(commands::db::Command),
+    /// Who may call serve's API ([auth] mode = "local"): add, list, remove, rotate tokens.
+    #[command(subcommand)]
+    Users(commands::users::Command),
 }
 
 /// A command that cannot run as called (exit status 2, as clap's own usage errors).
@@ -116,6 +129,7 @@ async fn main() -> ExitCode {
             Command::Components(command) => commands::components::run(&config, command).await,
             Command::Config => commands::config::run(&config),
             Command::Db(command) => commands::db::run(&config, command).await,
+            Command::Users(command) => commands::users::run(&config, command),
         }
     }
     .await;

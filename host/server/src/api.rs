@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Extension, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use cafe_report_asl::{MAX_PAYLOAD_BYTES, StartError, StartExecution, Status};
@@ -16,7 +16,9 @@ use cafe_report_runtime::Runtime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::service::{ExecutionService, StartFailure};
+use super::service::{ExecutionService, Identity, StartFailure};
+use crate::auth::Authenticator;
+use crate::guard::{self, AllowedHosts};
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
@@ -25,9 +27,20 @@ pub struct AppState {
     pub executions: Arc<dyn ExecutionService>,
     /// The component runtime (for `/components`); none when executions run on AWS.
     pub runtime: Option<Arc<Runtime>>,
+    /// Who is calling.
+    pub auth: Authenticator,
+    /// The names `Host` may carry.
+    pub hosts: AllowedHosts,
+    /// The longest link lifetime a caller may ask for, in seconds.
+    pub max_expires_seconds: u64,
+    /// How long a client gets to send a request's body.
+    pub request_timeout: std::time::Duration,
 }
 
-/// The API's routes.
+/// How long a client asked to wait before starting again, when the queue is full.
+const RETRY_AFTER_SECONDS: &str = "5";
+
+/// The API's routes, behind the [`guard`].
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/create_report", post(create_report))
@@ -39,6 +52,10 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.yaml", get(openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::check,
+        ))
         .with_state(state)
 }
 
@@ -83,7 +100,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             error,
@@ -91,7 +108,7 @@ impl ApiError {
         }
     }
 
-    fn internal(err: anyhow::Error) -> Self {
+    pub(crate) fn internal(err: anyhow::Error) -> Self {
         tracing::error!(error = %format!("{err:#}"), "request failed");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -104,7 +121,14 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "error": self.error, "message": self.message });
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
+        response
     }
 }
 
@@ -122,6 +146,11 @@ impl From<StartFailure> for ApiError {
                 "ExecutionAlreadyExists",
                 exists.to_string(),
             ),
+            StartFailure::Throttled(waiting) => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "ExecutionLimitExceeded",
+                StartFailure::Throttled(waiting).to_string(),
+            ),
             StartFailure::Backend(err) => Self::internal(err),
         }
     }
@@ -135,21 +164,98 @@ struct CreateParams {
     name: Option<String>,
 }
 
-/// `POST /create_report`: the body (optional) is the execution's input.
+/// `POST /create_report`: the body (optional) is the execution's input; the report goes
+/// to the caller.
 async fn create_report(
     State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
     ApiQuery(params): ApiQuery<CreateParams>,
     body: Body,
 ) -> ApiResult {
-    let input = read_input(body).await?;
+    let input = tokio::time::timeout(state.request_timeout, read_input(body))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "RequestTimeout",
+                format!(
+                    "the body did not arrive within {} s",
+                    state.request_timeout.as_secs()
+                ),
+            )
+        })??;
+    let input = address_to_caller(input, &caller, state.max_expires_seconds)?;
     let started = state
         .executions
-        .start(StartExecution {
-            name: params.name,
-            input,
-        })
+        .start(
+            StartExecution {
+                name: params.name,
+                input,
+            },
+            &caller,
+        )
         .await?;
     Ok(axum::Json(json!(started)))
+}
+
+/// The input with the caller as its recipient (another recipient is refused: the link
+/// is for the caller alone), and its `expires_in` within the configured cap.
+fn address_to_caller(
+    input: Option<String>,
+    caller: &Identity,
+    max_expires_seconds: u64,
+) -> Result<Option<String>, ApiError> {
+    let Some(email) = &caller.email else {
+        // No identity to address (`[auth] mode = "none"`): the configured recipients.
+        check_expiry(input.as_deref(), max_expires_seconds)?;
+        return Ok(input);
+    };
+    let mut fields: serde_json::Map<String, Value> = match &input {
+        Some(text) => serde_json::from_str(text).map_err(|err| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidExecutionInput",
+                err.to_string(),
+            )
+        })?,
+        None => serde_json::Map::new(),
+    };
+    match fields.get(cafe_report_runtime::RECIPIENT_FIELD) {
+        Some(Value::String(given)) if given.eq_ignore_ascii_case(email) => {}
+        None | Some(Value::Null) => {}
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidExecutionInput",
+                "recipient: the report goes to the caller's own address; leave it out",
+            ));
+        }
+    }
+    fields.insert(
+        cafe_report_runtime::RECIPIENT_FIELD.into(),
+        Value::String(email.clone()),
+    );
+    let text = Value::Object(fields).to_string();
+    check_expiry(Some(&text), max_expires_seconds)?;
+    Ok(Some(text))
+}
+
+/// Refuses an `expires_in` over the cap (other mistakes in it are the workflow's to
+/// report, as on AWS).
+fn check_expiry(input: Option<&str>, max_expires_seconds: u64) -> Result<(), ApiError> {
+    let expires_in = input
+        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+        .and_then(|value| value.get("expires_in").and_then(Value::as_f64));
+    match expires_in {
+        Some(seconds) if seconds > max_expires_seconds as f64 => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValue",
+            format!(
+                "expires_in is {seconds}; links live at most {max_expires_seconds} seconds here ([links] max_expires_seconds)"
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The request body as the execution's input: empty means `{}`; anything else must be
@@ -194,10 +300,14 @@ async fn read_input(body: Body) -> Result<Option<String>, ApiError> {
 }
 
 /// `GET /executions/{arn or name}`: DescribeExecution.
-async fn describe_execution(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
+async fn describe_execution(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
+    Path(id): Path<String>,
+) -> ApiResult {
     let description = state
         .executions
-        .describe(&id)
+        .describe(&id, &caller)
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| no_execution(&id))?;
@@ -207,12 +317,13 @@ async fn describe_execution(State(state): State<AppState>, Path(id): Path<String
 /// `GET /executions/{arn or name}/history`: GetExecutionHistory (`reverseOrder` too).
 async fn execution_history(
     State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
     Path(id): Path<String>,
     ApiQuery(params): ApiQuery<HistoryParams>,
 ) -> ApiResult {
     let mut events = state
         .executions
-        .history(&id)
+        .history(&id, &caller)
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| no_execution(&id))?;
@@ -248,6 +359,7 @@ struct ListParams {
 /// `GET /executions?status=&maxResults=&nextToken=`: ListExecutions, newest first.
 async fn list_executions(
     State(state): State<AppState>,
+    Extension(caller): Extension<Identity>,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult {
     let status = params.status.as_deref().map(parse_status).transpose()?;
@@ -264,7 +376,7 @@ async fn list_executions(
     };
     let page = state
         .executions
-        .list(status, max, params.next_token)
+        .list(status, max, params.next_token, &caller)
         .await
         .map_err(|err| {
             ApiError::new(StatusCode::BAD_REQUEST, "InvalidToken", format!("{err:#}"))
@@ -342,10 +454,10 @@ async fn not_found() -> ApiError {
 mod tests {
     use super::*;
 
-    /// The error names this file returns: every string literal right after a
-    /// `StatusCode::…,` argument.
+    /// The error names the API returns: every string literal right after a
+    /// `StatusCode::…,` argument in this file and the guard's.
     fn names_in_code() -> std::collections::BTreeSet<String> {
-        let source = include_str!("api.rs");
+        let source = [include_str!("api.rs"), include_str!("guard.rs")].concat();
         let mut names = std::collections::BTreeSet::new();
         for (at, _) in source.match_indices("StatusCode::") {
             let rest = &source[at..];

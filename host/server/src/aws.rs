@@ -10,7 +10,7 @@ use cafe_report_asl::{StartError, StartExecution, Status, format_timestamp};
 use cafe_report_capabilities::signer::Credentials;
 use serde_json::{Map, Value, json};
 
-use super::service::{ExecutionService, StartFailure, Started};
+use super::service::{ExecutionService, Identity, StartFailure, Started};
 use super::store::{AlreadyExists, Page};
 
 /// One state machine on Step Functions.
@@ -46,23 +46,44 @@ impl AwsExecutions {
         })
     }
 
-    /// An execution's ARN from its ARN or its name.
-    fn execution_arn(&self, id: &str) -> String {
-        if id.starts_with("arn:") {
-            id.to_string()
-        } else {
-            format!(
-                "{}:{id}",
-                self.state_machine_arn
-                    .replacen(":stateMachine:", ":execution:", 1)
-            )
+    /// An execution's ARN from its ARN or its name; `None` for an ARN of another state
+    /// machine's execution, which this server does not serve.
+    fn execution_arn(&self, id: &str) -> Option<String> {
+        let prefix = format!(
+            "{}:",
+            self.state_machine_arn
+                .replacen(":stateMachine:", ":execution:", 1)
+        );
+        if !id.starts_with("arn:") {
+            return Some(format!("{prefix}{id}"));
         }
+        let name = id.strip_prefix(&prefix)?;
+        (!name.is_empty() && !name.contains(':')).then(|| id.to_string())
+    }
+
+    /// Whether the caller may see the execution: an administrator always; anyone else
+    /// when the execution's input names them as its recipient (serve and API Gateway
+    /// both set it from the caller's identity).
+    fn sees(caller: &Identity, description: &Map<String, Value>) -> bool {
+        if caller.admin {
+            return true;
+        }
+        let recipient = description
+            .get("input")
+            .and_then(Value::as_str)
+            .and_then(|input| serde_json::from_str::<Value>(input).ok())
+            .and_then(|input| input.get(cafe_report_runtime::RECIPIENT_FIELD).cloned());
+        matches!((recipient, &caller.email), (Some(Value::String(to)), Some(email)) if to.eq_ignore_ascii_case(email))
     }
 }
 
 #[async_trait::async_trait]
 impl ExecutionService for AwsExecutions {
-    async fn start(&self, request: StartExecution) -> Result<Started, StartFailure> {
+    async fn start(
+        &self,
+        request: StartExecution,
+        _caller: &Identity,
+    ) -> Result<Started, StartFailure> {
         let name = request
             .name
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
@@ -96,8 +117,10 @@ impl ExecutionService for AwsExecutions {
         })
     }
 
-    async fn describe(&self, id: &str) -> anyhow::Result<Option<Value>> {
-        let arn = self.execution_arn(id);
+    async fn describe(&self, id: &str, caller: &Identity) -> anyhow::Result<Option<Value>> {
+        let Some(arn) = self.execution_arn(id) else {
+            return Ok(None);
+        };
         let described = match self
             .client
             .describe_execution()
@@ -130,15 +153,26 @@ impl ExecutionService for AwsExecutions {
         if described.output().is_some() {
             description.insert("outputDetails".into(), json!({ "included": true }));
         }
+        if described.state_machine_arn() != self.state_machine_arn
+            || !Self::sees(caller, &description)
+        {
+            return Ok(None);
+        }
         Ok(Some(Value::Object(description)))
     }
 
-    async fn history(&self, id: &str) -> anyhow::Result<Option<Vec<Value>>> {
+    async fn history(&self, id: &str, caller: &Identity) -> anyhow::Result<Option<Vec<Value>>> {
+        let Some(arn) = self.execution_arn(id) else {
+            return Ok(None);
+        };
+        if self.describe(&arn, caller).await?.is_none() {
+            return Ok(None);
+        }
         let mut events = Vec::new();
         let mut pages = self
             .client
             .get_execution_history()
-            .execution_arn(self.execution_arn(id))
+            .execution_arn(arn)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
@@ -154,11 +188,14 @@ impl ExecutionService for AwsExecutions {
         Ok(Some(events))
     }
 
+    /// A page as Step Functions lists it; for a caller who is not an administrator, only
+    /// the executions they may see (so a page may hold fewer than `max`).
     async fn list(
         &self,
         status: Option<Status>,
         max: usize,
         token: Option<String>,
+        caller: &Identity,
     ) -> anyhow::Result<Page> {
         let status = status.map(|s| ExecutionStatus::from(s.to_string().as_str()));
         let listed = self
@@ -192,7 +229,19 @@ impl ExecutionService for AwsExecutions {
                 }
                 Value::Object(entry)
             })
-            .collect();
+            .collect::<Vec<Value>>();
+        let executions = if caller.admin {
+            executions
+        } else {
+            let mut seen = Vec::new();
+            for item in executions {
+                let arn = item["executionArn"].as_str().unwrap_or_default();
+                if self.describe(arn, caller).await?.is_some() {
+                    seen.push(item);
+                }
+            }
+            seen
+        };
         Ok(Page {
             executions,
             next_token: listed.next_token().map(str::to_string),
@@ -351,11 +400,20 @@ mod tests {
             &credentials,
         )
         .unwrap();
-        assert_eq!(
-            aws.execution_arn("r1"),
-            "arn:aws:states:eu-west-1:123456789012:execution:cafe-report:r1"
-        );
-        assert_eq!(aws.execution_arn("arn:x"), "arn:x");
+        let own = "arn:aws:states:eu-west-1:123456789012:execution:cafe-report:r1";
+        assert_eq!(aws.execution_arn("r1").as_deref(), Some(own));
+        assert_eq!(aws.execution_arn(own).as_deref(), Some(own));
+        // Executions of other state machines (or other accounts, or a map run's) are not
+        // this server's.
+        for foreign in [
+            "arn:x",
+            "arn:aws:states:eu-west-1:123456789012:execution:cafe-report-other:r1",
+            "arn:aws:states:eu-west-1:999999999999:execution:cafe-report:r1",
+            "arn:aws:states:eu-west-1:123456789012:execution:cafe-report:r1:extra",
+            "arn:aws:states:eu-west-1:123456789012:execution:cafe-report:",
+        ] {
+            assert_eq!(aws.execution_arn(foreign), None, "{foreign}");
+        }
         let err = AwsExecutions::new("arn:aws:sns:us-east-1:1:t", None, &credentials).unwrap_err();
         assert_eq!(
             err.to_string(),

@@ -54,6 +54,10 @@ pub struct Config {
     pub workflow: WorkflowConfig,
     /// `[serve]`
     pub serve: ServeConfig,
+    /// `[auth]`
+    pub auth: AuthConfig,
+    /// `[links]`
+    pub links: LinksConfig,
     /// `[lambda]`
     pub lambda: LambdaConfig,
 }
@@ -84,6 +88,57 @@ pub struct ServeConfig {
     /// Step Functions endpoint URL (env `AWS_ENDPOINT_URL_SFN`); default:
     /// `[objects] endpoint` (`AWS_ENDPOINT_URL`), else AWS's.
     pub sfn_endpoint: Option<String>,
+    /// Executions waiting for a slot beyond which new ones are refused (429).
+    pub max_queued_executions: usize,
+    /// Host names requests may carry in `Host`, beside `localhost`, `127.0.0.1`, `::1`
+    /// and the listen address (what a DNS-rebinding page cannot send).
+    pub allowed_hosts: Vec<String>,
+    /// Seconds a client gets to send a request's headers, and then its body.
+    pub request_timeout_seconds: u64,
+}
+
+/// `[auth]`: who may call the API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `local` (users in the data directory, `cafe-report users`), `jwt` (tokens from
+    /// an OIDC issuer such as a Cognito user pool) or `none` (loopback only, warned).
+    pub mode: AuthMode,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            mode: AuthMode::Local,
+        }
+    }
+}
+
+/// How callers prove who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Bearer tokens of the users `cafe-report users add` made.
+    Local,
+    /// No authentication: every caller is an administrator. Only on loopback.
+    None,
+}
+
+/// `[links]`: the presigned report links.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinksConfig {
+    /// The longest lifetime a caller may ask for (`expires_in`), in seconds; the SAM
+    /// template's bucket policy refuses older signatures too.
+    pub max_expires_seconds: u64,
+}
+
+impl Default for LinksConfig {
+    fn default() -> Self {
+        LinksConfig {
+            max_expires_seconds: 3600,
+        }
+    }
 }
 
 /// Where `serve` runs executions.
@@ -106,6 +161,9 @@ impl Default for ServeConfig {
             engine: EngineKind::Local,
             state_machine_arn: None,
             sfn_endpoint: None,
+            max_queued_executions: 1000,
+            allowed_hosts: Vec::new(),
+            request_timeout_seconds: 10,
         }
     }
 }
@@ -155,6 +213,8 @@ impl Default for Config {
             signer: SignerConfig::default(),
             workflow: WorkflowConfig::default(),
             serve: ServeConfig::default(),
+            auth: AuthConfig::default(),
+            links: LinksConfig::default(),
             lambda: LambdaConfig::default(),
         }
     }

@@ -3,6 +3,7 @@
 //! start to end.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -11,11 +12,18 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
-use super::service::{ExecutionService, Load, StartFailure, Started};
+use super::service::{ExecutionService, Identity, Load, StartFailure, Started};
 use super::store::{self, AlreadyExists, ExecutionStore, Page, Record};
 use crate::workflow::Workflow;
 
-type Live = HashMap<String, Arc<Execution>>;
+/// An unfinished execution and its owner.
+#[derive(Debug, Clone)]
+struct Unfinished {
+    execution: Arc<Execution>,
+    owner: String,
+}
+
+type Live = HashMap<String, Unfinished>;
 
 /// Starts, runs, tracks and describes executions of one workflow.
 #[derive(Debug)]
@@ -26,12 +34,21 @@ pub struct Executions {
     live: Arc<Mutex<Live>>,
     slots: Arc<Semaphore>,
     limit: usize,
+    /// Started, not yet holding a slot.
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
     tracker: TaskTracker,
 }
 
 impl Executions {
-    /// At most `limit` executions of `workflow` at once, recorded in `store`.
-    pub fn new(workflow: Workflow, store: ExecutionStore, limit: usize) -> Self {
+    /// At most `limit` executions of `workflow` at once and `max_waiting` more waiting
+    /// for a slot, recorded in `store`.
+    pub fn new(
+        workflow: Workflow,
+        store: ExecutionStore,
+        limit: usize,
+        max_waiting: usize,
+    ) -> Self {
         let limit = limit.max(1);
         Self {
             workflow,
@@ -39,18 +56,34 @@ impl Executions {
             live: Arc::default(),
             slots: Arc::new(Semaphore::new(limit)),
             limit,
+            waiting: Arc::default(),
+            max_waiting,
             tracker: TaskTracker::new(),
         }
     }
 
-    /// The unfinished execution with this ARN or name, if there is one.
-    fn live(&self, id: &str) -> Option<Arc<Execution>> {
+    /// The unfinished execution with this ARN or name, if there is one the caller sees.
+    fn live(&self, id: &str, caller: &Identity) -> Option<Arc<Execution>> {
         let arn = if id.starts_with("arn:") {
             id.to_string()
         } else {
             self.workflow.execution_arn(id)
         };
-        self.lock_live().get(&arn).cloned()
+        self.lock_live()
+            .get(&arn)
+            .filter(|unfinished| caller.sees(Some(&unfinished.owner)))
+            .map(|unfinished| unfinished.execution.clone())
+    }
+
+    /// Takes a place in the queue, unless it is full.
+    fn admit(&self) -> Result<(), StartFailure> {
+        self.waiting
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |waiting| {
+                (waiting < self.max_waiting || self.slots.available_permits() > 0)
+                    .then_some(waiting + 1)
+            })
+            .map(|_| ())
+            .map_err(StartFailure::Throttled)
     }
 
     /// Running and waiting executions.
@@ -72,8 +105,11 @@ impl Executions {
             let mut seen: HashMap<String, usize> = HashMap::new();
             loop {
                 tokio::time::sleep(every).await;
-                let unfinished: Vec<Arc<Execution>> =
-                    executions.lock_live().values().cloned().collect();
+                let unfinished: Vec<Arc<Execution>> = executions
+                    .lock_live()
+                    .values()
+                    .map(|unfinished| unfinished.execution.clone())
+                    .collect();
                 seen.retain(|arn, _| unfinished.iter().any(|e| e.arn() == arn));
                 for execution in unfinished {
                     // Only histories that grew since the last round are serialized and
@@ -106,7 +142,11 @@ impl Executions {
         {
             return 0;
         }
-        let unfinished: Vec<Arc<Execution>> = self.lock_live().values().cloned().collect();
+        let unfinished: Vec<Arc<Execution>> = self
+            .lock_live()
+            .values()
+            .map(|unfinished| unfinished.execution.clone())
+            .collect();
         let at = format_timestamp(time::OffsetDateTime::now_utc());
         let cause = format!(
             "cafe-report serve stopped before this execution finished (it waited {} s for it)",
@@ -125,6 +165,11 @@ impl Executions {
     fn lock_live(&self) -> MutexGuard<'_, Live> {
         lock(&self.live)
     }
+
+    /// The record of an execution the caller sees.
+    async fn stored(&self, id: &str, caller: &Identity) -> anyhow::Result<Option<Record>> {
+        self.store.get(id.to_string(), caller.owner_filter()).await
+    }
 }
 
 fn lock(live: &Mutex<Live>) -> MutexGuard<'_, Live> {
@@ -133,23 +178,50 @@ fn lock(live: &Mutex<Live>) -> MutexGuard<'_, Live> {
 
 #[async_trait::async_trait]
 impl ExecutionService for Executions {
-    /// Starts an execution: it is recorded, then runs when a slot is free.
-    async fn start(&self, request: StartExecution) -> Result<Started, StartFailure> {
-        let execution = self.workflow.start(request)?;
-        self.store.insert(record(&execution)).await.map_err(|err| {
-            match err.downcast::<AlreadyExists>() {
+    /// Starts an execution: it is recorded, then runs when a slot is free. When the
+    /// queue is full, nothing is recorded or started.
+    async fn start(
+        &self,
+        request: StartExecution,
+        caller: &Identity,
+    ) -> Result<Started, StartFailure> {
+        self.admit()?;
+        let waiting = self.waiting.clone();
+        let release = move || {
+            waiting.fetch_sub(1, Ordering::AcqRel);
+        };
+        let execution = match self.workflow.start(request) {
+            Ok(execution) => execution,
+            Err(err) => {
+                release();
+                return Err(err.into());
+            }
+        };
+        if let Err(err) = self
+            .store
+            .insert(record(&execution), caller.user.clone())
+            .await
+        {
+            release();
+            return Err(match err.downcast::<AlreadyExists>() {
                 Ok(exists) => StartFailure::AlreadyExists(exists),
                 Err(err) => StartFailure::Backend(err),
-            }
-        })?;
+            });
+        }
         let description = execution.describe();
-        self.lock_live()
-            .insert(description.execution_arn.clone(), execution.clone());
+        self.lock_live().insert(
+            description.execution_arn.clone(),
+            Unfinished {
+                execution: execution.clone(),
+                owner: caller.user.clone(),
+            },
+        );
         let (slots, store) = (self.slots.clone(), self.store.clone());
         let live = self.live.clone();
         self.tracker.spawn(async move {
             // The semaphore is never closed, so a permit always comes.
             let _slot = slots.acquire_owned().await;
+            release();
             execution.clone().run().await;
             if let Err(err) = store.update(record(&execution)).await {
                 tracing::error!(arn = execution.arn(), error = %format!("{err:#}"), "recording the end of an execution failed");
@@ -162,18 +234,18 @@ impl ExecutionService for Executions {
         })
     }
 
-    async fn describe(&self, id: &str) -> anyhow::Result<Option<Value>> {
+    async fn describe(&self, id: &str, caller: &Identity) -> anyhow::Result<Option<Value>> {
         // A running execution is described from memory, without its history.
-        match self.live(id) {
+        match self.live(id, caller) {
             Some(execution) => Ok(Some(description(&execution))),
-            None => Ok(self.store.get(id.to_string()).await?.map(|r| r.description)),
+            None => Ok(self.stored(id, caller).await?.map(|r| r.description)),
         }
     }
 
-    async fn history(&self, id: &str) -> anyhow::Result<Option<Vec<Value>>> {
-        match self.live(id) {
+    async fn history(&self, id: &str, caller: &Identity) -> anyhow::Result<Option<Vec<Value>>> {
+        match self.live(id, caller) {
             Some(execution) => Ok(Some(events(&execution))),
-            None => Ok(self.store.get(id.to_string()).await?.map(|r| r.events)),
+            None => Ok(self.stored(id, caller).await?.map(|r| r.events)),
         }
     }
 
@@ -182,9 +254,15 @@ impl ExecutionService for Executions {
         status: Option<Status>,
         max: usize,
         token: Option<String>,
+        caller: &Identity,
     ) -> anyhow::Result<Page> {
         self.store
-            .list(status.map(|s| s.to_string()), max, token)
+            .list(
+                status.map(|s| s.to_string()),
+                max,
+                token,
+                caller.owner_filter(),
+            )
             .await
     }
 

@@ -8,6 +8,8 @@
 //! Functions, with the S3-compatible endpoint the emailed links point at:
 //!
 //! - [`api`]: routes and JSON answers (axum).
+//! - [`auth`]: who is calling (bearer tokens), and the users of `mode = "local"`.
+//! - [`guard`]: the checks before any route: Host, bearer token, JSON bodies.
 //! - [`service`]: what the API needs from an execution backend.
 //! - [`executions`]: the local engine: starting executions at once, running a bounded
 //!   number at a time.
@@ -15,9 +17,11 @@
 //! - [`store`]: execution records in SQLite, so they outlive the process.
 
 pub mod api;
+pub mod auth;
 pub mod aws;
 pub mod config;
 pub mod executions;
+pub mod guard;
 pub mod service;
 pub mod store;
 pub mod workflow;
@@ -33,8 +37,10 @@ use cafe_report_asl::format_timestamp;
 use cafe_report_runtime::{DirectoryWatcher, Runtime, S3Poller};
 use tokio::net::TcpListener;
 
+use auth::Authenticator;
 use aws::AwsExecutions;
 use executions::Executions;
+use guard::AllowedHosts;
 use service::ExecutionService;
 use store::ExecutionStore;
 
@@ -64,6 +70,10 @@ pub struct Server {
     listener: TcpListener,
     backend: Backend,
     grace: Duration,
+    auth: Authenticator,
+    hosts: AllowedHosts,
+    max_expires_seconds: u64,
+    request_timeout: Duration,
 }
 
 impl Server {
@@ -71,6 +81,8 @@ impl Server {
     /// engine, executions the previous process left unfinished are recorded as failed
     /// first.
     pub async fn bind(config: &Config) -> anyhow::Result<Server> {
+        // First, so a refused `[auth]` starts nothing.
+        let auth = Authenticator::from_config(config)?;
         let backend = match config.serve.engine {
             EngineKind::Local => local_backend(config).await?,
             EngineKind::Aws => Backend::Aws(Arc::new(aws_backend(config)?)),
@@ -78,10 +90,15 @@ impl Server {
         let listener = TcpListener::bind(&config.serve.listen)
             .await
             .with_context(|| format!("the API cannot listen on {}", config.serve.listen))?;
+        let hosts = AllowedHosts::new(listener.local_addr().ok(), &config.serve.allowed_hosts);
         Ok(Server {
             listener,
             backend,
             grace: Duration::from_secs(config.serve.shutdown_grace_seconds),
+            auth,
+            hosts,
+            max_expires_seconds: config.links.max_expires_seconds,
+            request_timeout: Duration::from_secs(config.serve.request_timeout_seconds.max(1)),
         })
     }
 
@@ -121,14 +138,15 @@ impl Server {
         let app = api::router(api::AppState {
             executions,
             runtime,
+            auth: self.auth,
+            hosts: self.hosts,
+            max_expires_seconds: self.max_expires_seconds,
+            request_timeout: self.request_timeout,
         });
         let checkpoints = local
             .as_ref()
             .map(|local| local.checkpoint_every(CHECKPOINT_INTERVAL));
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving the API");
+        serve_api(self.listener, app, shutdown, self.request_timeout).await;
         if let Some(local) = &local {
             let load = local.load_now();
             tracing::info!(
@@ -147,7 +165,53 @@ impl Server {
         if let Some(checkpoints) = checkpoints {
             checkpoints.abort();
         }
-        served
+        Ok(())
+    }
+}
+
+/// Serves the API until `shutdown` completes, then stops accepting and waits for the
+/// connections in flight. Each request gets `timeout` for its headers, so a client that
+/// trickles them cannot hold a connection, nor this wait.
+async fn serve_api(
+    listener: TcpListener,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()>,
+    timeout: Duration,
+) {
+    let connections = cafe_report_capabilities::http::connections(timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let socket = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((socket, _)) => socket,
+                Err(err) => {
+                    // E.g. out of file descriptors: back off instead of spinning.
+                    tracing::warn!(%err, "the API could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = connections
+            .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(socket), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(%err, "an API connection ended");
+            }
+        });
+    }
+    drop(listener);
+    // Idle connections close now; one mid-request has its timeouts to finish.
+    if tokio::time::timeout(timeout * 2, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("API connections still open after the request timeout are dropped");
     }
 }
 
@@ -178,7 +242,12 @@ async fn local_backend(config: &Config) -> anyhow::Result<Backend> {
         );
     }
     let workflow = Workflow::from_config(config, runtime.clone(), &[])?;
-    let executions = Arc::new(Executions::new(workflow, store, slots));
+    let executions = Arc::new(Executions::new(
+        workflow,
+        store,
+        slots,
+        config.serve.max_queued_executions,
+    ));
     let (watcher, poller) = hot_swap_sources(config, &runtime)?;
     Ok(Backend::Local {
         executions,

@@ -9,6 +9,7 @@ use cafe_report_asl::{StartError, StartExecution, Status};
 use serde_json::Value;
 
 use super::store::{AlreadyExists, Page};
+pub use crate::auth::Identity;
 
 /// StartExecution's answer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -29,6 +30,9 @@ pub enum StartFailure {
     /// An execution of that name exists.
     #[error(transparent)]
     AlreadyExists(#[from] AlreadyExists),
+    /// `[serve] max_queued_executions` executions are waiting already.
+    #[error("{0} executions are waiting for a slot already; try again later")]
+    Throttled(usize),
     /// The backend could not record or start it.
     #[error("starting the execution failed: {0:#}")]
     Backend(anyhow::Error),
@@ -45,21 +49,29 @@ pub struct Load {
     pub limit: usize,
 }
 
-/// Starts and describes executions of the report workflow.
+/// Starts and describes executions of the report workflow, for a caller: an execution
+/// belongs to whoever started it, and a caller who is not an administrator sees only
+/// their own (another's is `None`, exactly like one that does not exist).
 #[async_trait::async_trait]
 pub trait ExecutionService: Send + Sync + std::fmt::Debug {
-    /// StartExecution.
-    async fn start(&self, request: StartExecution) -> Result<Started, StartFailure>;
-    /// DescribeExecution, by ARN or name; `None` if unknown.
-    async fn describe(&self, id: &str) -> anyhow::Result<Option<Value>>;
-    /// GetExecutionHistory's events, oldest first, by ARN or name; `None` if unknown.
-    async fn history(&self, id: &str) -> anyhow::Result<Option<Vec<Value>>>;
-    /// ListExecutions, newest first.
+    /// StartExecution, owned by `caller`.
+    async fn start(
+        &self,
+        request: StartExecution,
+        caller: &Identity,
+    ) -> Result<Started, StartFailure>;
+    /// DescribeExecution, by ARN or name; `None` if unknown or not the caller's.
+    async fn describe(&self, id: &str, caller: &Identity) -> anyhow::Result<Option<Value>>;
+    /// GetExecutionHistory's events, oldest first, by ARN or name; `None` if unknown or
+    /// not the caller's.
+    async fn history(&self, id: &str, caller: &Identity) -> anyhow::Result<Option<Vec<Value>>>;
+    /// ListExecutions of what the caller may see, newest first.
     async fn list(
         &self,
         status: Option<Status>,
         max: usize,
         token: Option<String>,
+        caller: &Identity,
     ) -> anyhow::Result<Page>;
     /// Running and waiting executions, where the backend knows them.
     fn load(&self) -> Option<Load> {

@@ -44,11 +44,16 @@ CREATE TABLE IF NOT EXISTS executions (
     name        TEXT NOT NULL,
     status      TEXT NOT NULL,
     description TEXT NOT NULL,
-    events      TEXT NOT NULL
+    events      TEXT NOT NULL,
+    owner       TEXT
 );
 CREATE INDEX IF NOT EXISTS executions_by_name ON executions (name);
 CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status, seq);
 ";
+
+/// Records made before executions had owners get the column; theirs stays empty, so only
+/// administrators see them.
+const ADD_OWNER: &str = "ALTER TABLE executions ADD COLUMN owner TEXT";
 
 impl ExecutionStore {
     /// Opens (creating if needed) the records at `path`.
@@ -66,6 +71,17 @@ impl ExecutionStore {
         connection
             .execute_batch(SCHEMA)
             .with_context(|| format!("preparing the execution records {}", path.display()))?;
+        let has_owner: bool = connection.query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('executions') WHERE name = 'owner'",
+            [],
+            |row| row.get(0),
+        )?;
+        if !has_owner {
+            connection.execute_batch(ADD_OWNER)?;
+        }
+        connection.execute_batch(
+            "CREATE INDEX IF NOT EXISTS executions_by_owner ON executions (owner, seq)",
+        )?;
         Ok(ExecutionStore {
             connection: Arc::new(Mutex::new(connection)),
         })
@@ -85,19 +101,21 @@ impl ExecutionStore {
         .context("the execution store's worker ended")?
     }
 
-    /// Records a new execution; fails with [`AlreadyExists`] when its ARN is taken.
-    pub async fn insert(&self, record: Record) -> anyhow::Result<()> {
+    /// Records a new execution of `owner`; fails with [`AlreadyExists`] when its ARN is
+    /// taken.
+    pub async fn insert(&self, record: Record, owner: String) -> anyhow::Result<()> {
         self.with(move |db| {
             let arn = text(&record.description, "executionArn");
             let inserted = db.execute(
-                "INSERT INTO executions (arn, name, status, description, events)
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (arn) DO NOTHING",
+                "INSERT INTO executions (arn, name, status, description, events, owner)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (arn) DO NOTHING",
                 params![
                     arn,
                     text(&record.description, "name"),
                     text(&record.description, "status"),
                     record.description.to_string(),
                     Value::from(record.events).to_string(),
+                    owner,
                 ],
             )?;
             if inserted == 0 {
@@ -141,14 +159,15 @@ impl ExecutionStore {
         .await
     }
 
-    /// The execution with this ARN, or else this name.
-    pub async fn get(&self, id: String) -> anyhow::Result<Option<Record>> {
+    /// The execution with this ARN, or else this name; only `owner`'s when given.
+    pub async fn get(&self, id: String, owner: Option<String>) -> anyhow::Result<Option<Record>> {
         self.with(move |db| {
             let row: Option<(String, String)> = db
                 .query_row(
                     "SELECT description, events FROM executions
-                     WHERE arn = ?1 OR name = ?1 ORDER BY arn = ?1 DESC, seq DESC LIMIT 1",
-                    [&id],
+                     WHERE (arn = ?1 OR name = ?1) AND (?2 IS NULL OR owner = ?2)
+                     ORDER BY arn = ?1 DESC, seq DESC LIMIT 1",
+                    params![id, owner],
                     |row| Ok((row.get(0)?, row.get(1)?)),
                 )
                 .optional()?;
@@ -163,13 +182,14 @@ impl ExecutionStore {
         .await
     }
 
-    /// ListExecutions: newest first, optionally only one status, `max` per page,
-    /// starting after `token` (a previous page's `next_token`).
+    /// ListExecutions: newest first, optionally only one status and only `owner`'s,
+    /// `max` per page, starting after `token` (a previous page's `next_token`).
     pub async fn list(
         &self,
         status: Option<String>,
         max: usize,
         token: Option<String>,
+        owner: Option<String>,
     ) -> anyhow::Result<Page> {
         let filter = status.clone().unwrap_or_else(|| "ALL".into());
         let after = match &token {
@@ -177,27 +197,27 @@ impl ExecutionStore {
             None => None,
         };
         self.with(move |db| {
-            // A token names the last row of the page before, listed with the same filter:
-            // that row must still be there and match it.
+            // A token names the last row of the page before, listed with the same filter
+            // for the same caller: that row must still be there and match both.
             if let Some(seq) = after {
-                let listed: Option<String> = db
+                let matches = db
                     .query_row(
-                        "SELECT status FROM executions WHERE seq = ?1",
-                        params![seq],
-                        |row| row.get(0),
+                        "SELECT 1 FROM executions WHERE seq = ?1
+                         AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR owner = ?3)",
+                        params![seq, status, owner],
+                        |_| Ok(()),
                     )
-                    .optional()?;
-                let matches =
-                    listed.is_some_and(|listed| status.is_none() || status == Some(listed));
+                    .optional()?
+                    .is_some();
                 anyhow::ensure!(matches, INVALID_TOKEN);
             }
             let after = after.unwrap_or(i64::MAX);
             let mut query = db.prepare(
                 "SELECT seq, description FROM executions
-                 WHERE seq < ?1 AND (?2 IS NULL OR status = ?2)
+                 WHERE seq < ?1 AND (?2 IS NULL OR status = ?2) AND (?4 IS NULL OR owner = ?4)
                  ORDER BY seq DESC LIMIT ?3",
             )?;
-            let rows = query.query_map(params![after, status, max as i64 + 1], |row| {
+            let rows = query.query_map(params![after, status, max as i64 + 1, owner], |row| {
                 Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
             })?;
             let mut executions = Vec::new();
@@ -332,8 +352,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("executions.db");
         let store = ExecutionStore::open(&path).unwrap();
-        store.insert(record("a", "RUNNING")).await.unwrap();
-        let err = store.insert(record("a", "RUNNING")).await.unwrap_err();
+        store
+            .insert(record("a", "RUNNING"), "ana".into())
+            .await
+            .unwrap();
+        let err = store
+            .insert(record("a", "RUNNING"), "ana".into())
+            .await
+            .unwrap_err();
         assert!(err.is::<AlreadyExists>(), "{err:#}");
         let mut done = record("a", "SUCCEEDED");
         done.description["output"] = "{}".into();
@@ -341,13 +367,21 @@ mod tests {
         drop(store);
 
         let store = ExecutionStore::open(&path).unwrap();
-        assert_eq!(store.get("a".into()).await.unwrap(), Some(done.clone()));
+        assert_eq!(
+            store.get("a".into(), None).await.unwrap(),
+            Some(done.clone())
+        );
         let arn = done.description["executionArn"]
             .as_str()
             .unwrap()
             .to_string();
-        assert_eq!(store.get(arn).await.unwrap(), Some(done));
-        assert_eq!(store.get("b".into()).await.unwrap(), None);
+        assert_eq!(
+            store.get(arn.clone(), Some("ana".into())).await.unwrap(),
+            Some(done)
+        );
+        // Another owner's execution is not there for them.
+        assert_eq!(store.get(arn, Some("bob".into())).await.unwrap(), None);
+        assert_eq!(store.get("b".into(), None).await.unwrap(), None);
     }
 
     #[tokio::test]
@@ -360,7 +394,11 @@ mod tests {
             ("3", "SUCCEEDED"),
             ("4", "SUCCEEDED"),
         ] {
-            store.insert(record(name, status)).await.unwrap();
+            let owner = if name == "3" { "bob" } else { "ana" };
+            store
+                .insert(record(name, status), owner.into())
+                .await
+                .unwrap();
         }
         let names = |page: &Page| -> Vec<String> {
             page.executions
@@ -368,17 +406,38 @@ mod tests {
                 .map(|e| e["name"].as_str().unwrap().to_string())
                 .collect()
         };
-        let first = store.list(Some("SUCCEEDED".into()), 2, None).await.unwrap();
+        let first = store
+            .list(Some("SUCCEEDED".into()), 2, None, None)
+            .await
+            .unwrap();
         assert_eq!(names(&first), ["4", "3"]);
         assert!(first.executions[0].get("input").is_none());
         let second = store
-            .list(Some("SUCCEEDED".into()), 2, first.next_token.clone())
+            .list(Some("SUCCEEDED".into()), 2, first.next_token.clone(), None)
             .await
             .unwrap();
         assert_eq!(names(&second), ["1"]);
         assert_eq!(second.next_token, None);
-        let all = store.list(None, 10, None).await.unwrap();
+        let all = store.list(None, 10, None, None).await.unwrap();
         assert_eq!(names(&all), ["4", "3", "2", "1"]);
+        let anas = store.list(None, 2, None, Some("ana".into())).await.unwrap();
+        assert_eq!(names(&anas), ["4", "2"]);
+        let bobs = store
+            .list(None, 10, None, Some("bob".into()))
+            .await
+            .unwrap();
+        assert_eq!(names(&bobs), ["3"]);
+        // Ana's token is not Bob's.
+        let err = store
+            .list(None, 10, anas.next_token.clone(), Some("bob".into()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), INVALID_TOKEN);
+        let rest = store
+            .list(None, 10, anas.next_token, Some("ana".into()))
+            .await
+            .unwrap();
+        assert_eq!(names(&rest), ["1"]);
         // Foreign, forged and stale tokens, and a token given for another filter.
         let token = first.next_token.clone().unwrap();
         for (filter, bad) in [
@@ -390,7 +449,7 @@ mod tests {
             (None, token.clone()),
         ] {
             let err = store
-                .list(filter.map(String::from), 10, Some(bad.clone()))
+                .list(filter.map(String::from), 10, Some(bad.clone()), None)
                 .await
                 .unwrap_err();
             assert_eq!(err.to_string(), INVALID_TOKEN, "{bad}");
@@ -401,8 +460,14 @@ mod tests {
     async fn unfinished_executions_fail_with_an_event() {
         let dir = tempfile::tempdir().unwrap();
         let store = ExecutionStore::open(&dir.path().join("x.db")).unwrap();
-        store.insert(record("running", "RUNNING")).await.unwrap();
-        store.insert(record("done", "SUCCEEDED")).await.unwrap();
+        store
+            .insert(record("running", "RUNNING"), "ana".into())
+            .await
+            .unwrap();
+        store
+            .insert(record("done", "SUCCEEDED"), "ana".into())
+            .await
+            .unwrap();
         // Progress is saved while running, and never over an ended record.
         let mut progress = record("running", "RUNNING");
         progress
@@ -417,7 +482,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(failed.len(), 1);
-        let running = store.get("running".into()).await.unwrap().unwrap();
+        let running = store.get("running".into(), None).await.unwrap().unwrap();
         assert_eq!(running.description["status"], "FAILED");
         assert_eq!(running.description["error"], HOST_STOPPED);
         assert_eq!(running.description["cause"], "host stopped");
@@ -425,7 +490,7 @@ mod tests {
         assert_eq!(running.events[1]["type"], "WaitStateEntered");
         assert_eq!(running.events[2]["type"], "ExecutionFailed");
         assert_eq!(running.events[2]["previousEventId"], 2);
-        let done = store.get("done".into()).await.unwrap().unwrap();
+        let done = store.get("done".into(), None).await.unwrap().unwrap();
         assert_eq!(done.description["status"], "SUCCEEDED");
         assert_eq!(done.events.len(), 1);
     }

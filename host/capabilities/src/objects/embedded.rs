@@ -4,8 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use hyper_util::rt::TokioIo;
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use tokio::net::TcpListener;
@@ -49,7 +48,7 @@ impl EmbeddedS3 {
         })?;
         let addr = listener.local_addr()?;
         let server = tokio::spawn(async move {
-            let http = ConnBuilder::new(TokioExecutor::new());
+            let http = crate::http::connections(crate::http::HEADER_TIMEOUT);
             loop {
                 let socket = match listener.accept().await {
                     Ok((socket, _)) => socket,

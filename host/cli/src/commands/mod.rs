@@ -8,6 +8,7 @@ pub mod lambda;
 pub mod report;
 pub mod run_task;
 pub mod serve;
+pub mod users;
 pub mod validate;
 
 use std::io::Write;

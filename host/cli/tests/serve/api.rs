@@ -182,12 +182,15 @@ async fn bad_requests_get_json_errors_and_start_nothing() {
             assert!(!answer.1["message"].as_str().unwrap().is_empty());
         }
     }
-    // An empty body is the empty input.
+    // An empty body is the empty input, addressed to the caller.
     let (status, empty) = serve.create_report("?name=empty", "").await;
     assert_eq!(status, 200, "{empty}");
     serve.wait_for_end("ok").await;
     let (_, described) = serve.get("/executions/empty").await;
-    assert_eq!(described["input"], "{}");
+    assert_eq!(
+        described["input"],
+        json!({ "recipient": crate::server::ADMIN.1 }).to_string()
+    );
 
     assert_eq!(
         error_of(serve.create_report("?name=ok", "{}").await),

@@ -3,6 +3,7 @@
 //! in a real browser.
 
 mod api;
+mod auth;
 mod browser;
 #[path = "../common/mod.rs"]
 mod common;

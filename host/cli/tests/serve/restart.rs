@@ -28,19 +28,24 @@ const PACED: &str = r#"{
   }
 }"#;
 
-fn paced_server(dir: &Path, grace: &str) -> Serve {
+/// A server running [`PACED`], whose executions may wait as long as asked.
+pub fn paced_server(dir: &Path, grace: &str) -> Serve {
+    paced_server_with(dir, grace, &[])
+}
+
+/// [`paced_server`] with more variables set.
+pub fn paced_server_with(dir: &Path, grace: &str, env: &[(&str, &str)]) -> Serve {
     let definition = dir.join("paced.asl.json");
     std::fs::write(&definition, PACED).unwrap();
-    Serve::start(
-        dir,
-        &[
-            (
-                "CAFE_REPORT_WORKFLOW_DEFINITION",
-                definition.to_str().unwrap(),
-            ),
-            ("CAFE_REPORT_SERVE_SHUTDOWN_GRACE_SECONDS", grace),
-        ],
-    )
+    let mut vars = vec![
+        (
+            "CAFE_REPORT_WORKFLOW_DEFINITION",
+            definition.to_str().unwrap(),
+        ),
+        ("CAFE_REPORT_SERVE_SHUTDOWN_GRACE_SECONDS", grace),
+    ];
+    vars.extend_from_slice(env);
+    Serve::start(dir, &vars)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -18,6 +18,29 @@ pub struct Serve {
     pub data: PathBuf,
     log: PathBuf,
     pub http: reqwest::Client,
+    /// The bearer token requests carry: an administrator's, made before starting.
+    pub token: String,
+    dir: PathBuf,
+}
+
+/// The administrator every started server has.
+pub const ADMIN: (&str, &str) = ("root", "root@example.com");
+
+/// `cafe-report users ARGS` over `dir/data`; its stdout (a token, for `add` and `token`).
+pub fn users(dir: &Path, args: &[&str]) -> String {
+    let output = crate::common::cafe_report()
+        .current_dir(dir)
+        .env("CAFE_REPORT_DATA_DIR", dir.join("data"))
+        .arg("users")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "users {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
 
 pub use crate::common::components_dir;
@@ -28,6 +51,11 @@ impl Serve {
     pub fn start(dir: &Path, env: &[(&str, &str)]) -> Serve {
         let data = dir.join("data");
         std::fs::create_dir_all(&data).unwrap();
+        let token = if data.join("users.db").exists() {
+            users(dir, &["token", ADMIN.0])
+        } else {
+            users(dir, &["add", ADMIN.0, "--email", ADMIN.1, "--admin"])
+        };
         let log = dir.join(format!("serve-{}.log", crate::server::unique()));
         let mut child = crate::common::cafe_report()
             .current_dir(dir)
@@ -62,7 +90,14 @@ impl Serve {
             data,
             log,
             http: reqwest::Client::new(),
+            token,
+            dir: dir.to_path_buf(),
         }
+    }
+
+    /// Adds a user to this server's data directory; returns their token.
+    pub fn add_user(&self, name: &str, email: &str) -> String {
+        users(&self.dir, &["add", name, "--email", email])
     }
 
     /// What the server logged so far.
@@ -97,12 +132,24 @@ impl Serve {
         }
     }
 
-    /// POST /create_report with `body`; returns the status and the JSON answer.
+    /// POST /create_report with `body` as the administrator; returns the status and
+    /// the JSON answer.
     pub async fn create_report(&self, query: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        self.create_report_as(&self.token, query, body).await
+    }
+
+    /// POST /create_report with `body` and `token`.
+    pub async fn create_report_as(
+        &self,
+        token: &str,
+        query: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, Value) {
         let response = self
             .http
             .post(format!("{}/create_report{query}", self.api))
             .header("content-type", "application/json")
+            .bearer_auth(token)
             .body(body)
             .send()
             .await
@@ -110,11 +157,18 @@ impl Serve {
         json_answer(response).await
     }
 
-    /// GET a path of the API; returns the status and the JSON answer.
+    /// GET a path of the API as the administrator; returns the status and the JSON
+    /// answer.
     pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.get_as(&self.token, path).await
+    }
+
+    /// GET a path of the API with `token`.
+    pub async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
         let response = self
             .http
             .get(format!("{}{path}", self.api))
+            .bearer_auth(token)
             .send()
             .await
             .unwrap();
@@ -168,7 +222,7 @@ impl Drop for Serve {
     }
 }
 
-async fn json_answer(response: reqwest::Response) -> (u16, Value) {
+pub async fn json_answer(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let bytes = response.bytes().await.unwrap();
     let value = serde_json::from_slice(&bytes)

@@ -1,0 +1,285 @@
+//! The users of `[auth] mode = "local"`: names, addresses and hashed bearer tokens in
+//! `<data_dir>/users.db` (SQLite), managed with `cafe-report users`.
+//!
+//! A token is 256 random bits, shown once. Only its SHA-256 is stored: a token is not a
+//! password people choose, so a slow hash adds nothing, and a lookup by hash compares no
+//! secret byte by byte.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use super::Identity;
+
+/// What every token starts with, so a leaked one is recognisable (secret scanners).
+const TOKEN_PREFIX: &str = "crt_";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    name       TEXT PRIMARY KEY,
+    email      TEXT NOT NULL,
+    admin      INTEGER NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+";
+
+/// One user as `users list` shows it (never the token).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct User {
+    /// The login name, which executions record as their owner.
+    pub name: String,
+    /// Where the user's report links go.
+    pub email: String,
+    /// Sees every user's executions.
+    pub admin: bool,
+    /// When the user was added (RFC 3339).
+    pub created_at: String,
+}
+
+/// Why a user change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    /// `users add` with a name that exists.
+    #[error("a user named {0:?} already exists")]
+    Exists(String),
+    /// `users remove` or `users token` with a name that does not.
+    #[error("no user named {0:?}")]
+    Unknown(String),
+    /// A name or address that cannot be used.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+/// The users of one data directory.
+#[derive(Debug, Clone)]
+pub struct UserStore {
+    connection: Arc<Mutex<Connection>>,
+}
+
+impl UserStore {
+    /// Opens (creating if needed) `<data_dir>/users.db`, readable by its owner only.
+    pub fn open(data_dir: &Path) -> anyhow::Result<UserStore> {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating {}", data_dir.display()))?;
+        let path = data_dir.join("users.db");
+        let connection = Connection::open(&path)
+            .with_context(|| format!("opening the users {}", path.display()))?;
+        restrict_to_owner(&path)?;
+        connection.busy_timeout(std::time::Duration::from_secs(5))?;
+        connection
+            .execute_batch(SCHEMA)
+            .with_context(|| format!("preparing the users {}", path.display()))?;
+        Ok(UserStore {
+            connection: Arc::new(Mutex::new(connection)),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.connection.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a user and returns their token (the only time it is shown).
+    pub fn add(&self, name: &str, email: &str, admin: bool) -> Result<String, UserError> {
+        check_name(name)?;
+        email.parse::<lettre::Address>().map_err(|err| {
+            UserError::Invalid(format!("{email:?} is not an email address: {err}"))
+        })?;
+        let token = new_token()?;
+        let created_at = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .context("formatting the time")?;
+        let inserted = self
+            .lock()
+            .execute(
+                "INSERT INTO users (name, email, admin, token_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO NOTHING",
+                params![name, email, admin, hash(&token), created_at],
+            )
+            .context("adding the user")?;
+        if inserted == 0 {
+            return Err(UserError::Exists(name.into()));
+        }
+        Ok(token)
+    }
+
+    /// Every user, by name.
+    pub fn list(&self) -> anyhow::Result<Vec<User>> {
+        let connection = self.lock();
+        let mut query =
+            connection.prepare("SELECT name, email, admin, created_at FROM users ORDER BY name")?;
+        let users = query
+            .query_map([], |row| {
+                Ok(User {
+                    name: row.get(0)?,
+                    email: row.get(1)?,
+                    admin: row.get(2)?,
+                    created_at: row.get(3)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(users)
+    }
+
+    /// Removes a user; their token stops working at once.
+    pub fn remove(&self, name: &str) -> Result<(), UserError> {
+        let removed = self
+            .lock()
+            .execute("DELETE FROM users WHERE name = ?1", [name])
+            .context("removing the user")?;
+        if removed == 0 {
+            return Err(UserError::Unknown(name.into()));
+        }
+        Ok(())
+    }
+
+    /// Gives a user a new token; the old one stops working at once.
+    pub fn rotate(&self, name: &str) -> Result<String, UserError> {
+        let token = new_token()?;
+        let changed = self
+            .lock()
+            .execute(
+                "UPDATE users SET token_hash = ?2 WHERE name = ?1",
+                params![name, hash(&token)],
+            )
+            .context("replacing the token")?;
+        if changed == 0 {
+            return Err(UserError::Unknown(name.into()));
+        }
+        Ok(token)
+    }
+
+    /// The user a token belongs to, if any.
+    pub fn authenticate(&self, token: &str) -> anyhow::Result<Option<Identity>> {
+        if !token.starts_with(TOKEN_PREFIX) {
+            return Ok(None);
+        }
+        let identity = self
+            .lock()
+            .query_row(
+                "SELECT name, email, admin FROM users WHERE token_hash = ?1",
+                [hash(token)],
+                |row| {
+                    Ok(Identity {
+                        user: row.get(0)?,
+                        email: Some(row.get(1)?),
+                        admin: row.get(2)?,
+                    })
+                },
+            )
+            .optional()?;
+        Ok(identity)
+    }
+}
+
+/// Names are what executions record as their owner: short, printable, no spaces.
+fn check_name(name: &str) -> Result<(), UserError> {
+    let fine = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
+    if fine {
+        Ok(())
+    } else {
+        Err(UserError::Invalid(format!(
+            "{name:?} is not a user name: 1 to 64 of A-Z a-z 0-9 . _ - @"
+        )))
+    }
+}
+
+fn new_token() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|err| anyhow::anyhow!("no randomness: {err}"))?;
+    Ok(format!("{TOKEN_PREFIX}{}", hex::encode(bytes)))
+}
+
+fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(unix)]
+fn restrict_to_owner(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("making {} private", path.display()))
+}
+
+#[cfg(not(unix))]
+fn restrict_to_owner(_path: &Path) -> anyhow::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_authenticate_until_rotated_or_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let users = UserStore::open(dir.path()).unwrap();
+        let ana = users.add("ana", "ana@example.com", false).unwrap();
+        assert!(ana.starts_with("crt_") && ana.len() == 4 + 64, "{ana}");
+        let root = users.add("root", "root@example.com", true).unwrap();
+        assert_ne!(ana, root);
+
+        let who = users.authenticate(&ana).unwrap().unwrap();
+        assert_eq!(
+            who,
+            Identity {
+                user: "ana".into(),
+                email: Some("ana@example.com".into()),
+                admin: false
+            }
+        );
+        assert!(users.authenticate(&root).unwrap().unwrap().admin);
+        assert_eq!(users.authenticate("crt_00").unwrap(), None);
+        assert_eq!(users.authenticate("").unwrap(), None);
+
+        // Only hashes are stored.
+        let raw = std::fs::read(dir.path().join("users.db")).unwrap();
+        assert!(!raw.windows(ana.len()).any(|w| w == ana.as_bytes()));
+
+        let new = users.rotate("ana").unwrap();
+        assert_eq!(users.authenticate(&ana).unwrap(), None);
+        assert_eq!(users.authenticate(&new).unwrap().unwrap().user, "ana");
+        users.remove("ana").unwrap();
+        assert_eq!(users.authenticate(&new).unwrap(), None);
+
+        let names: Vec<String> = users.list().unwrap().into_iter().map(|u| u.name).collect();
+        assert_eq!(names, ["root"]);
+    }
+
+    #[test]
+    fn bad_names_addresses_and_duplicates_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let users = UserStore::open(dir.path()).unwrap();
+        users.add("ana", "ana@example.com", false).unwrap();
+        let said = |err: UserError| err.to_string();
+        assert_eq!(
+            said(users.add("ana", "x@example.com", false).unwrap_err()),
+            "a user named \"ana\" already exists"
+        );
+        assert_eq!(
+            said(users.add("a b", "x@example.com", false).unwrap_err()),
+            "\"a b\" is not a user name: 1 to 64 of A-Z a-z 0-9 . _ - @"
+        );
+        assert!(
+            said(users.add("bob", "bob", false).unwrap_err())
+                .starts_with("\"bob\" is not an email address"),
+        );
+        assert_eq!(
+            said(users.remove("zoe").unwrap_err()),
+            "no user named \"zoe\""
+        );
+        assert_eq!(
+            said(users.rotate("zoe").unwrap_err()),
+            "no user named \"zoe\""
+        );
+    }
+}
