@@ -104,14 +104,37 @@ pub struct AuthConfig {
     /// `local` (users in the data directory, `cafe-report users`), `jwt` (tokens from
     /// an OIDC issuer such as a Cognito user pool) or `none` (loopback only, warned).
     pub mode: AuthMode,
+    /// `[auth.jwt]`, for `mode = "jwt"`.
+    pub jwt: JwtConfig,
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
             mode: AuthMode::Local,
+            jwt: JwtConfig::default(),
         }
     }
+}
+
+/// `[auth.jwt]`: the issuer whose tokens count.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JwtConfig {
+    /// `iss` tokens must carry, e.g. `https://cognito-idp.<region>.amazonaws.com/<pool id>`.
+    pub issuer: String,
+    /// App client ids a token may be for (`aud`, or `client_id` in access tokens).
+    pub audience: Vec<String>,
+    /// The key set's URL; default `<issuer>/.well-known/jwks.json`.
+    pub jwks_url: Option<String>,
+    /// A key set file instead of a URL.
+    pub jwks_file: Option<PathBuf>,
+    /// `token_use` tokens must carry (`id` or `access`); unset: either.
+    pub token_use: Option<String>,
+    /// A group (`cognito:groups`) whose members see every execution.
+    pub admin_group: Option<String>,
+    /// Seconds of clock skew allowed on `exp` and `nbf`.
+    pub leeway_seconds: u64,
 }
 
 /// How callers prove who they are.
@@ -120,6 +143,8 @@ impl Default for AuthConfig {
 pub enum AuthMode {
     /// Bearer tokens of the users `cafe-report users add` made.
     Local,
+    /// JWTs of an OIDC issuer (`[auth.jwt]`).
+    Jwt,
     /// No authentication: every caller is an administrator. Only on loopback.
     None,
 }
@@ -289,6 +314,10 @@ fn key_path(shape: &serde_json::Value, rest: &str) -> Option<Vec<String>> {
                     .strip_prefix(field.as_str())
                     .and_then(|r| r.strip_prefix('_'))
             {
+                // A nested section's own key (`AUTH_JWT_ADMIN_GROUP`).
+                if fields[field].get(key).is_some() {
+                    return Some(vec![section.into(), field.clone(), key.to_string()]);
+                }
                 // The key as written (map keys are case-sensitive).
                 let key = &rest[rest.len() - key.len()..];
                 if (section, field.as_str()) == ("limits", "tasks") {
@@ -427,6 +456,10 @@ mod tests {
             ("CAFE_REPORT_LIMITS_POOL_KEEP_RESIDENT_BYTES", "0"),
             ("CAFE_REPORT_OBJECTS_PATH_STYLE", "false"),
             ("CAFE_REPORT_WORKFLOW_ACCOUNT", "000000000042"),
+            ("CAFE_REPORT_AUTH_MODE", "jwt"),
+            ("CAFE_REPORT_AUTH_JWT_ADMIN_GROUP", "admins"),
+            ("CAFE_REPORT_AUTH_JWT_AUDIENCE", "app-1,app-2"),
+            ("CAFE_REPORT_AUTH_JWT_LEEWAY_SECONDS", "5"),
         ]);
         assert_eq!(
             value,
@@ -436,6 +469,10 @@ mod tests {
                 "components": {"dir": "/c"},
                 "objects": {"path_style": false},
                 "workflow": {"account": "000000000042"},
+                "auth": {
+                    "mode": "jwt",
+                    "jwt": {"admin_group": "admins", "audience": ["app-1", "app-2"], "leeway_seconds": 5},
+                },
             })
         );
     }

@@ -118,7 +118,7 @@ async fn authenticate(
             let refusal = ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "Unauthorized",
-                "this needs a valid bearer token (Authorization: Bearer <token>; cafe-report users add makes one)",
+                "this needs a valid bearer token: Authorization: Bearer <token>",
             );
             Err(([(header::WWW_AUTHENTICATE, challenge)], refusal).into_response())
         }

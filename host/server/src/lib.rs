@@ -82,7 +82,7 @@ impl Server {
     /// first.
     pub async fn bind(config: &Config) -> anyhow::Result<Server> {
         // First, so a refused `[auth]` starts nothing.
-        let auth = Authenticator::from_config(config)?;
+        let auth = Authenticator::from_config(config).await?;
         let backend = match config.serve.engine {
             EngineKind::Local => local_backend(config).await?,
             EngineKind::Aws => Backend::Aws(Arc::new(aws_backend(config)?)),

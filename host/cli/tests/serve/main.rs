@@ -8,6 +8,7 @@ mod browser;
 #[path = "../common/mod.rs"]
 mod common;
 mod hotswap;
+mod jwt;
 mod mail;
 mod restart;
 mod server;

@@ -2,10 +2,13 @@
 //! [`Identity`], or refuses it.
 //!
 //! - [`users`]: `mode = "local"`, the users `cafe-report users` manages.
+//! - [`jwt`]: `mode = "jwt"`, tokens of an OIDC issuer such as a Cognito user pool.
 
+pub mod jwt;
 pub mod users;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
@@ -49,6 +52,8 @@ impl Identity {
 pub enum Authenticator {
     /// `mode = "local"`.
     Local(UserStore),
+    /// `mode = "jwt"`.
+    Jwt(Arc<jwt::JwtVerifier>),
     /// `mode = "none"`: every caller is [`Identity::anonymous`].
     None,
 }
@@ -56,9 +61,12 @@ pub enum Authenticator {
 impl Authenticator {
     /// The authenticator `config` asks for. `mode = "none"` is refused unless every
     /// listener is on loopback, and warned about when it is.
-    pub fn from_config(config: &Config) -> anyhow::Result<Authenticator> {
+    pub async fn from_config(config: &Config) -> anyhow::Result<Authenticator> {
         match config.auth.mode {
             AuthMode::Local => Ok(Authenticator::Local(UserStore::open(&config.data_dir)?)),
+            AuthMode::Jwt => Ok(Authenticator::Jwt(Arc::new(
+                jwt::JwtVerifier::new(&config.auth.jwt).await?,
+            ))),
             AuthMode::None => {
                 let mut listeners = vec![("[serve] listen", config.serve.listen.as_str())];
                 if config.objects.embedded() {
@@ -86,6 +94,10 @@ impl Authenticator {
     pub async fn authenticate(&self, token: Option<&str>) -> anyhow::Result<Option<Identity>> {
         match self {
             Authenticator::None => Ok(Some(Identity::anonymous())),
+            Authenticator::Jwt(verifier) => Ok(match token {
+                Some(token) => verifier.verify(token).await,
+                None => None,
+            }),
             Authenticator::Local(users) => match token {
                 Some(token) => {
                     let users = users.clone();
