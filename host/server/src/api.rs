@@ -35,14 +35,23 @@ pub struct AppState {
     pub max_expires_seconds: u64,
     /// How long a client gets to send a request's body.
     pub request_timeout: std::time::Duration,
+    /// Origins whose pages may call the API; empty: no CORS headers at all.
+    pub cors_origins: Vec<axum::http::HeaderValue>,
 }
 
 /// How long a client asked to wait before starting again, when the queue is full.
 const RETRY_AFTER_SECONDS: &str = "5";
 
-/// The API's routes, behind the [`guard`].
+/// The API's routes, behind the [`guard`] (and, for configured origins only, CORS, which
+/// answers preflights before the guard asks for a token).
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let cors = (!state.cors_origins.is_empty()).then(|| {
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(state.cors_origins.clone())
+            .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+    });
+    let routes = Router::new()
         .route("/create_report", post(create_report))
         .route("/executions", get(list_executions))
         .route("/executions/{id}", get(describe_execution))
@@ -56,7 +65,11 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             guard::check,
         ))
-        .with_state(state)
+        .with_state(state);
+    match cors {
+        Some(cors) => routes.layer(cors),
+        None => routes,
+    }
 }
 
 /// axum's `Query`, refusing a query string it cannot read with the JSON error shape,

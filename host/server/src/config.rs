@@ -95,6 +95,9 @@ pub struct ServeConfig {
     pub allowed_hosts: Vec<String>,
     /// Seconds a client gets to send a request's headers, and then its body.
     pub request_timeout_seconds: u64,
+    /// Origins (`https://app.example`) whose pages may call the API from a browser;
+    /// none by default, so no page can.
+    pub cors_origins: Vec<String>,
 }
 
 /// `[auth]`: who may call the API.
@@ -189,6 +192,7 @@ impl Default for ServeConfig {
             max_queued_executions: 1000,
             allowed_hosts: Vec::new(),
             request_timeout_seconds: 10,
+            cors_origins: Vec::new(),
         }
     }
 }

@@ -74,6 +74,7 @@ pub struct Server {
     hosts: AllowedHosts,
     max_expires_seconds: u64,
     request_timeout: Duration,
+    cors_origins: Vec<axum::http::HeaderValue>,
 }
 
 impl Server {
@@ -99,6 +100,16 @@ impl Server {
             hosts,
             max_expires_seconds: config.links.max_expires_seconds,
             request_timeout: Duration::from_secs(config.serve.request_timeout_seconds.max(1)),
+            cors_origins: config
+                .serve
+                .cors_origins
+                .iter()
+                .map(|origin| {
+                    origin.parse().with_context(|| {
+                        format!("[serve] cors_origins: {origin:?} is not an origin")
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?,
         })
     }
 
@@ -142,6 +153,7 @@ impl Server {
             hosts: self.hosts,
             max_expires_seconds: self.max_expires_seconds,
             request_timeout: self.request_timeout,
+            cors_origins: self.cors_origins,
         });
         let checkpoints = local
             .as_ref()

@@ -348,3 +348,57 @@ fn mode_none_is_refused_off_loopback_and_warned_about_on_it() {
         "error: [auth] mode = \"none\" serves without authentication, so it is refused on [serve] listen 0.0.0.0:0, which is not loopback; use mode = \"local\" (cafe-report users add) instead"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn browsers_get_cors_headers_for_configured_origins_only() {
+    let preflight = async |serve: &Serve, origin: &str| {
+        let response = serve
+            .http
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}/create_report", serve.api),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .send()
+            .await
+            .unwrap();
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let closed = Serve::start(dir.path(), &[]);
+    assert_eq!(preflight(&closed, "https://app.example").await, None);
+    let response = closed
+        .http
+        .get(format!("{}/executions", closed.api))
+        .header("origin", "https://app.example")
+        .bearer_auth(&closed.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    drop(closed);
+
+    let dir = tempfile::tempdir().unwrap();
+    let open = Serve::start(
+        dir.path(),
+        &[("CAFE_REPORT_SERVE_CORS_ORIGINS", "https://app.example")],
+    );
+    assert_eq!(
+        preflight(&open, "https://app.example").await.as_deref(),
+        Some("https://app.example")
+    );
+    assert_eq!(preflight(&open, "https://evil.example").await, None);
+}
