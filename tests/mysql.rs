@@ -57,6 +57,19 @@ async fn mysql_backend() {
         .await
         .unwrap();
     assert_eq!(rows.rows, vec![vec![SqlValue::Integer(3)]]);
+    // A runaway result is cut off at the cap, and the connection serves the next query.
+    // 40,000 rows (MariaDB recurses at most 1,000 times, so a cross join).
+    let many = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) SELECT a.i FROM n a, n b";
+    assert!(cafe_report_capabilities::sql::MAX_ROWS < 40_000);
+    assert_eq!(
+        db.query(many, &[]).await.err().expect("capped"),
+        SqlError::InvalidStatement(format!(
+            "the result has more than {} rows, the most a query may return",
+            cafe_report_capabilities::sql::MAX_ROWS
+        ))
+    );
+    let again = db.query("SELECT COUNT(*) FROM beans", &[]).await.unwrap();
+    assert_eq!(again.rows, vec![vec![SqlValue::Integer(18)]]);
     db.close().await.unwrap();
 
     // A database that is down is a named, retryable failure, and the host carries on.

@@ -43,6 +43,44 @@ pub struct RowSet {
     pub rows: Vec<Vec<SqlValue>>,
 }
 
+/// The most rows one query may return: the report reads a few hundred; more is a
+/// runaway query, which must not take the host's memory.
+pub const MAX_ROWS: usize = 10_000;
+/// The most bytes of text one query's cells may hold together.
+pub const MAX_RESULT_BYTES: usize = 16 << 20;
+
+/// Counts a result against [`MAX_ROWS`] and [`MAX_RESULT_BYTES`] as rows arrive.
+#[derive(Debug, Default)]
+pub(crate) struct ResultBudget {
+    rows: usize,
+    bytes: usize,
+}
+
+impl ResultBudget {
+    /// Takes one more row, or says which cap it passes.
+    pub(crate) fn take(&mut self, row: &[SqlValue]) -> Result<(), SqlError> {
+        self.rows += 1;
+        self.bytes += row
+            .iter()
+            .map(|cell| match cell {
+                SqlValue::Text(text) => text.len(),
+                _ => 8,
+            })
+            .sum::<usize>();
+        if self.rows > MAX_ROWS {
+            return Err(SqlError::InvalidStatement(format!(
+                "the result has more than {MAX_ROWS} rows, the most a query may return"
+            )));
+        }
+        if self.bytes > MAX_RESULT_BYTES {
+            return Err(SqlError::InvalidStatement(format!(
+                "the result is over {MAX_RESULT_BYTES} bytes, the most a query may return"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Why a query failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SqlError {

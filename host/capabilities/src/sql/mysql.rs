@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Opts, Pool, TxOpts, Value as My};
 
-use super::{RowSet, SCHEMA_SQL, SEED_SQL, SqlBackend, SqlError, SqlValue, statements};
+use super::{ResultBudget, RowSet, SCHEMA_SQL, SEED_SQL, SqlBackend, SqlError, SqlValue, statements};
 
 /// A connection pool to one MySQL database.
 #[derive(Debug, Clone)]
@@ -142,12 +142,26 @@ impl SqlBackend for MysqlBackend {
                     .iter()
                     .map(|c| c.name_str().into_owned())
                     .collect();
-                let rows: Vec<mysql_async::Row> = result.collect().await.map_err(classify)?;
-                let rows = rows
-                    .into_iter()
-                    .map(|row| row.unwrap().into_iter().map(from_mysql).collect())
-                    .collect();
-                Ok(RowSet { columns, rows })
+                // Row by row against the caps, so a runaway result never sits in memory;
+                // past a cap, the rest is read and dropped.
+                let mut rows = Vec::new();
+                let mut budget = ResultBudget::default();
+                let mut over = None;
+                while let Some(row) = result.next().await.map_err(classify)? {
+                    let cells: Vec<SqlValue> = row.unwrap().into_iter().map(from_mysql).collect();
+                    if let Err(err) = budget.take(&cells) {
+                        over = Some(err);
+                        break;
+                    }
+                    rows.push(cells);
+                }
+                match over {
+                    Some(err) => {
+                        result.drop_result().await.map_err(classify)?;
+                        Err(err)
+                    }
+                    None => Ok(RowSet { columns, rows }),
+                }
             }
             Err(err) => Err(err),
         };
