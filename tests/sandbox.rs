@@ -291,3 +291,91 @@ async fn a_task_memory_limit_over_the_pool_slot_is_refused() {
         "{err:#}"
     );
 }
+
+#[tokio::test]
+async fn a_component_cannot_raise_the_services_error_names() {
+    let h = harness_with_misbehave(Limits::default()).await;
+    let err = h
+        .runtime
+        .run("misbehave", "\"raise:States.Runtime\"")
+        .await
+        .unwrap_err();
+    assert_eq!(err.error(), names::TASK_FAILED);
+    assert_eq!(
+        err.cause(),
+        "the component raised the error name \"States.Runtime\", which only the service may raise: raised on request"
+    );
+    let own = h
+        .runtime
+        .run("misbehave", "\"raise:Misbehave.Mine\"")
+        .await
+        .unwrap_err();
+    assert_eq!(own.error(), "Misbehave.Mine");
+    // A 10 MiB cause arrives cut to the 32,768 characters Step Functions keeps.
+    let long = h
+        .runtime
+        .run("misbehave", "\"long-cause\"")
+        .await
+        .unwrap_err();
+    assert_eq!(long.error(), "Misbehave.Long");
+    assert_eq!(long.cause().chars().count(), 32_768);
+    assert!(long.cause().ends_with("… (cut)"));
+    still_healthy(&h).await;
+}
+
+#[tokio::test]
+async fn a_component_writes_only_report_objects() {
+    let h = harness_with_misbehave(Limits::default()).await;
+    for key in [
+        "components/x.wasm",
+        "../x",
+        "/abs",
+        "reports/../components/render.wasm",
+    ] {
+        let err = h
+            .runtime
+            .run("misbehave", &json!(format!("put:{key}")).to_string())
+            .await
+            .unwrap_err();
+        assert_eq!(err.error(), names::OBJECTS_PUT_FAILED, "{key}");
+        assert!(
+            err.cause()
+                .starts_with(&format!("the key {key:?} is refused")),
+            "{err}"
+        );
+    }
+    // Nothing landed outside the bucket's reports, and a report key still works.
+    let root = h.dir.path().join("objects");
+    let written: Vec<String> = walk(&root);
+    assert!(
+        written.iter().all(|path| !path.contains("components")),
+        "{written:?}"
+    );
+    assert!(!root.parent().unwrap().join("x").exists());
+    let ok = h
+        .runtime
+        .run("misbehave", "\"put:reports/fine.html\"")
+        .await
+        .unwrap();
+    assert_eq!(ok, "\"reports/fine.html\"");
+    assert_eq!(h.stored("reports/fine.html"), b"misbehave");
+}
+
+/// Every file under `dir`, as paths relative to it.
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(
+                path.strip_prefix(dir)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string(),
+            );
+        }
+    }
+    found
+}

@@ -1,12 +1,13 @@
 //! Test fixture: a task component that misbehaves on request, so tests can prove the host
 //! survives it. Input is one word: "trap", "loop", "grow", "big" (1 MiB output), "not-json",
-//! "fail", "ping" (100 `clock.now` host calls, for measuring a host call's cost), or
-//! anything else (echoed).
+//! "fail", "ping" (100 `clock.now` host calls, for measuring a host call's cost),
+//! "raise:<error name>" (fails with that name), "long-cause" (a 10 MiB cause),
+//! "put:<key>" (an `objects.put` of that key), or anything else (echoed).
 //! Built with the render world (it uses only `log` and `clock`), so it loads where render does.
 
 wit_bindgen::generate!({ path: "../../../wit", world: "render" });
 
-use cafe::report::{clock, log};
+use cafe::report::{clock, log, objects};
 use exports::cafe::report::task::{Guest, TaskError};
 
 struct Misbehave;
@@ -14,7 +15,20 @@ struct Misbehave;
 impl Guest for Misbehave {
     fn run(input: String) -> Result<String, TaskError> {
         cafe_guest::log_panics!(cafe::report::log);
-        match input.trim().trim_matches('"') {
+        let word = input.trim().trim_matches('"');
+        if let Some(name) = word.strip_prefix("raise:") {
+            return Err(TaskError::Failed((name.into(), "raised on request".into())));
+        }
+        if let Some(key) = word.strip_prefix("put:") {
+            return objects::put(key, b"misbehave", "text/plain", "no-store")
+                .map(|info| format!("{:?}", info.key))
+                .map_err(|cause| TaskError::Failed(("Objects.PutFailed".into(), cause)));
+        }
+        match word {
+            "long-cause" => Err(TaskError::Failed((
+                "Misbehave.Long".into(),
+                "x".repeat(10 << 20),
+            ))),
             "trap" => panic!("misbehave: trapping on request"),
             "loop" => {
                 let mut n: u64 = 0;

@@ -1,8 +1,34 @@
-//! WIT `cafe:report/objects` for components.
+//! WIT `cafe:report/objects` for components: puts under the report prefix only.
 
+use cafe_report_base::limits::{MAX_KEY_BYTES, REPORT_PREFIX};
 use cafe_report_world::objects::{Host, ObjectInfo};
 
 use crate::TaskCtx;
+
+/// Refuses a key a component may not write: outside [`REPORT_PREFIX`] (so render cannot
+/// replace `components/presign.wasm`, which hot-swap would load), with a `..`, `.` or
+/// empty segment or a leading `/` (which would leave the bucket's directory on the
+/// filesystem store), control characters, or over S3's 1024 bytes.
+pub(crate) fn check_key(key: &str) -> Result<(), String> {
+    let refuse = |why: &str| Err(format!("the key {key:?} is refused: {why}"));
+    if key.len() > MAX_KEY_BYTES {
+        return refuse(&format!("over {MAX_KEY_BYTES} bytes"));
+    }
+    if key.chars().any(char::is_control) {
+        return refuse("it has control characters");
+    }
+    if key.starts_with('/')
+        || key
+            .split('/')
+            .any(|segment| matches!(segment, "" | "." | ".."))
+    {
+        return refuse("a segment is empty, \".\" or \"..\"");
+    }
+    if !key.starts_with(REPORT_PREFIX) {
+        return refuse(&format!("components write only under {REPORT_PREFIX}"));
+    }
+    Ok(())
+}
 
 impl Host for TaskCtx {
     async fn put(
@@ -12,6 +38,8 @@ impl Host for TaskCtx {
         content_type: String,
         cache_control: String,
     ) -> Result<ObjectInfo, String> {
+        check_key(&key)
+            .inspect_err(|err| tracing::warn!(task = %self.task, %err, "object put refused"))?;
         let info = self
             .capabilities
             .objects
@@ -25,5 +53,42 @@ impl Host for TaskCtx {
             etag: info.etag,
             size: info.size,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_key;
+
+    #[test]
+    fn keys_outside_the_report_prefix_or_the_bucket_are_refused() {
+        assert_eq!(check_key("reports/weekly.html"), Ok(()));
+        assert_eq!(check_key("reports/2026/11/weekly.html"), Ok(()));
+        for (key, why) in [
+            (
+                "components/presign.wasm",
+                "components write only under reports/",
+            ),
+            ("x.html", "components write only under reports/"),
+            (
+                "reports/../components/x.wasm",
+                "a segment is empty, \".\" or \"..\"",
+            ),
+            ("../x", "a segment is empty, \".\" or \"..\""),
+            ("/abs", "a segment is empty, \".\" or \"..\""),
+            ("reports//x", "a segment is empty, \".\" or \"..\""),
+            ("reports/x\u{0}y", "it has control characters"),
+        ] {
+            assert_eq!(
+                check_key(key),
+                Err(format!("the key {key:?} is refused: {why}")),
+                "{key}"
+            );
+        }
+        let long = format!("reports/{}", "k".repeat(1020));
+        assert_eq!(
+            check_key(&long),
+            Err(format!("the key {long:?} is refused: over 1024 bytes"))
+        );
     }
 }

@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Opts, Pool, TxOpts, Value as My};
 
-use super::{ResultBudget, RowSet, SCHEMA_SQL, SEED_SQL, SqlBackend, SqlError, SqlValue, statements};
+use super::{
+    ResultBudget, RowSet, SCHEMA_SQL, SEED_SQL, SqlBackend, SqlError, SqlValue, statements,
+};
 
 /// A connection pool to one MySQL database.
 #[derive(Debug, Clone)]

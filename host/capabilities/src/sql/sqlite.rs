@@ -108,7 +108,8 @@ fn from_sqlite(value: ValueRef<'_>) -> SqlValue {
 }
 
 fn run(conn: &Connection, statement: &str, params: &[SqlValue]) -> Result<RowSet, SqlError> {
-    let invalid = |err: rusqlite::Error| match err {
+    let invalid = |err: rusqlite::Error| {
+        match err {
         rusqlite::Error::SqliteFailure(failure, _)
             if failure.code == rusqlite::ErrorCode::OperationInterrupted =>
         {
@@ -122,6 +123,7 @@ fn run(conn: &Connection, statement: &str, params: &[SqlValue]) -> Result<RowSet
             )
         }
         err => SqlError::InvalidStatement(err.to_string()),
+    }
     };
     let mut stmt = conn.prepare(statement).map_err(invalid)?;
     if !stmt.readonly() {
@@ -166,10 +168,7 @@ impl SqlBackend for SqliteBackend {
             let conn = conn
                 .lock()
                 .map_err(|_| SqlError::Unavailable("connection poisoned".into()))?;
-            conn.progress_handler(
-                PROGRESS_STEPS,
-                Some(move || flag.load(Ordering::Relaxed)),
-            );
+            conn.progress_handler(PROGRESS_STEPS, Some(move || flag.load(Ordering::Relaxed)));
             let result = run(&conn, &statement, &params);
             conn.progress_handler(PROGRESS_STEPS, None::<fn() -> bool>);
             result
@@ -239,10 +238,17 @@ mod tests {
             "PRAGMA table_info(beans)".to_string(),
             "PRAGMA query_only = 0".to_string(),
         ] {
-            assert_eq!(db.query(&statement, &[]).await.unwrap_err(), denied, "{statement}");
+            assert_eq!(
+                db.query(&statement, &[]).await.unwrap_err(),
+                denied,
+                "{statement}"
+            );
         }
         // Still reads after the refusals.
-        let one = db.query("SELECT COUNT(*) FROM suppliers", &[]).await.unwrap();
+        let one = db
+            .query("SELECT COUNT(*) FROM suppliers", &[])
+            .await
+            .unwrap();
         assert_eq!(one.rows.len(), 1);
 
         let many = format!(
@@ -258,7 +264,11 @@ mod tests {
         );
         let wide = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20) SELECT printf('%.*c', 1048576, 'x') FROM n";
         assert!(
-            db.query(wide, &[]).await.unwrap_err().to_string().contains("bytes, the most"),
+            db.query(wide, &[])
+                .await
+                .unwrap_err()
+                .to_string()
+                .contains("bytes, the most"),
         );
     }
 
@@ -269,9 +279,11 @@ mod tests {
             .await
             .unwrap();
         let endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT COUNT(*) FROM n";
-        let timed_out =
-            tokio::time::timeout(std::time::Duration::from_millis(200), db.query(endless, &[]))
-                .await;
+        let timed_out = tokio::time::timeout(
+            std::time::Duration::from_millis(200),
+            db.query(endless, &[]),
+        )
+        .await;
         assert!(timed_out.is_err(), "the endless query ended by itself");
         let started = std::time::Instant::now();
         let next = db.query("SELECT COUNT(*) FROM beans", &[]).await.unwrap();
