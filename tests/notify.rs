@@ -123,3 +123,25 @@ async fn smtp_down_fails_the_task_and_keeps_the_message() {
     assert!(!outbox[0].delivered);
     assert!(outbox[0].body.contains("X-Amz-Signature="));
 }
+
+#[tokio::test]
+async fn a_run_publishes_at_most_its_quota_to_its_recipient_alone() {
+    use cafe_report_capabilities::{Quotas, TaskCtx};
+    use cafe_report_world::notify::Host;
+    let harness = Harness::new().await;
+    let mut ctx = TaskCtx::new("presign", harness.runtime.capabilities().clone())
+        .for_recipient(Some("ana@example.com".into()))
+        .with_quotas(Quotas {
+            publishes: 1,
+            log_lines: 10,
+        });
+    let first = ctx.publish("Report".into(), "link".into()).await;
+    assert!(first.is_ok(), "{first:?}");
+    assert_eq!(
+        ctx.publish("Again".into(), "link".into()).await,
+        Err("this task may publish at most 1 message(s) per run ([limits] publishes)".into())
+    );
+    let messages = harness.outbox();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].to, ["ana@example.com"]);
+}

@@ -94,6 +94,27 @@ pub struct TaskCtx {
     /// host: the component cannot address a message to anyone else.
     recipient: Option<String>,
     last_error: Option<String>,
+    quotas: Quotas,
+    published: u32,
+    logged: u32,
+}
+
+/// What one run may do at most, beyond time and memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quotas {
+    /// Messages published.
+    pub publishes: u32,
+    /// Log lines written.
+    pub log_lines: u32,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas {
+            publishes: 1,
+            log_lines: 1000,
+        }
+    }
 }
 
 impl TaskCtx {
@@ -104,7 +125,16 @@ impl TaskCtx {
             capabilities,
             recipient: None,
             last_error: None,
+            quotas: Quotas::default(),
+            published: 0,
+            logged: 0,
         }
+    }
+
+    /// The same context under `quotas`.
+    pub fn with_quotas(mut self, quotas: Quotas) -> TaskCtx {
+        self.quotas = quotas;
+        self
     }
 
     /// The same context whose notifications go to `recipient` alone.

@@ -19,6 +19,17 @@ impl Host for TaskCtx {
             message.truncate(cut);
             message.push_str(" [truncated]");
         }
+        self.logged = self.logged.saturating_add(1);
+        if self.logged > self.quotas.log_lines {
+            if self.logged == self.quotas.log_lines + 1 {
+                tracing::warn!(task = %self.task, limit = self.quotas.log_lines, "the task's further log lines are dropped ([limits] log_lines)");
+            }
+            // The error a trap leaves behind still names the trap's cause.
+            if level == Level::Error {
+                self.last_error = Some(message);
+            }
+            return;
+        }
         let task = self.task.as_str();
         match level {
             Level::Trace => tracing::trace!(target: "component", task, "{message}"),

@@ -25,6 +25,10 @@ pub struct Limits {
     /// and kept resident for the next one, instead of being returned to the kernel and
     /// faulted in again. Costs up to this much resident memory per pool slot used.
     pub pool_keep_resident_bytes: u64,
+    /// Messages one run may publish (`notify`); presign sends one.
+    pub publishes: u32,
+    /// Log lines one run may write; later ones are dropped, with one warning.
+    pub log_lines: u32,
     /// Per-task overrides (`[limits.tasks.render] timeout_ms = 2000`); unset fields
     /// keep the values above.
     pub tasks: BTreeMap<String, TaskLimits>,
@@ -43,6 +47,10 @@ pub struct TaskLimits {
     pub table_elements: Option<u64>,
     /// Largest input and output, in bytes.
     pub payload_bytes: Option<usize>,
+    /// Messages one run may publish.
+    pub publishes: Option<u32>,
+    /// Log lines one run may write.
+    pub log_lines: Option<u32>,
 }
 
 impl Limits {
@@ -57,6 +65,8 @@ impl Limits {
             limits.memory_bytes = own.memory_bytes.unwrap_or(limits.memory_bytes);
             limits.table_elements = own.table_elements.unwrap_or(limits.table_elements);
             limits.payload_bytes = own.payload_bytes.unwrap_or(limits.payload_bytes);
+            limits.publishes = own.publishes.unwrap_or(limits.publishes);
+            limits.log_lines = own.log_lines.unwrap_or(limits.log_lines);
         }
         limits
     }
@@ -90,6 +100,8 @@ impl Default for Limits {
             // Covers a render task's whole heap at the usual inventory sizes: 1.4x faster
             // on a 143 KB inventory than returning the pages (BENCHMARKS.md).
             pool_keep_resident_bytes: 4 << 20,
+            publishes: 1,
+            log_lines: 1000,
             tasks: BTreeMap::new(),
         }
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use cafe_report_capabilities::clock::Clock;
-use cafe_report_capabilities::{Capabilities, TaskCtx};
+use cafe_report_capabilities::{Capabilities, Quotas, TaskCtx};
 use cafe_report_world::World;
 use wasmtime::{Engine, Store, Trap};
 
@@ -356,7 +356,12 @@ impl Runtime {
         let limits = self.limits.for_task(&component.name);
         Self::check_payload(limits.payload_bytes, "input", input)?;
         let state = StoreState {
-            ctx: TaskCtx::new(&component.name, self.capabilities.clone()).for_recipient(recipient),
+            ctx: TaskCtx::new(&component.name, self.capabilities.clone())
+                .for_recipient(recipient)
+                .with_quotas(Quotas {
+                    publishes: limits.publishes,
+                    log_lines: limits.log_lines,
+                }),
             limiter: TaskLimiter::new(&limits),
         };
         let mut store = Store::new(&self.engine, state);

@@ -6,6 +6,15 @@ use crate::TaskCtx;
 
 impl Host for TaskCtx {
     async fn publish(&mut self, subject: String, message: String) -> Result<String, String> {
+        if self.published >= self.quotas.publishes {
+            let refusal = format!(
+                "this task may publish at most {} message(s) per run ([limits] publishes)",
+                self.quotas.publishes
+            );
+            tracing::warn!(task = %self.task, "{refusal}");
+            return Err(refusal);
+        }
+        self.published += 1;
         self.capabilities
             .notifier
             .publish(self.recipient.as_deref(), &subject, &message)
