@@ -130,12 +130,21 @@ async fn render_honours_key_and_rejects_bad_ones() {
     let stored = h
         .run(
             "render",
-            &json!({"inventory": inventory, "key": "custom/today.html"}),
+            &json!({"inventory": inventory, "key": "reports/custom/today.html"}),
         )
         .await
         .unwrap();
-    assert_eq!(stored["key"], "custom/today.html");
-    h.stored("custom/today.html");
+    assert_eq!(stored["key"], "reports/custom/today.html");
+    h.stored("reports/custom/today.html");
+    // Outside the report prefix, the host refuses the put.
+    let err = h
+        .run(
+            "render",
+            &json!({"inventory": inventory, "key": "custom/today.html"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.error(), "Objects.PutFailed", "{err}");
     let stored = h
         .run("render", &json!({"inventory": inventory}))
         .await

@@ -135,8 +135,8 @@ async fn bytes_that_are_not_utf8_are_replaced_not_fatal() {
 
 #[tokio::test]
 async fn an_inventory_over_the_payload_limit_fails_clearly_with_a_message() {
-    // 100k beans: far over the 256 KiB a state may pass on.
-    let statements = many_beans_sql(100_000);
+    // 5,000 beans: under the query's row cap, far over the 256 KiB a state may pass on.
+    let statements = many_beans_sql(5_000);
     let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
     let url = database("cafe_report_hostile_huge", &statements).await;
     let (h, execution) = report_on(url, "hostile-huge").await;

@@ -217,7 +217,7 @@ async fn executions_keep_succeeding_while_render_is_swapped() {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     let inventory = h.run("query", &json!({})).await.unwrap();
-    let smoke = json!({"inventory": inventory, "key": "smoke/v2.html"}).to_string();
+    let smoke = json!({"inventory": inventory, "key": "reports/smoke-v2.html"}).to_string();
     let v2 = h
         .runtime
         .publish("render", &fixture("render-v2"), "test", Some(&smoke))

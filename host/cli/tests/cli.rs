@@ -552,7 +552,7 @@ fn components_publish_list_and_rollback() {
 
     // v2 passes its smoke run and becomes current.
     let inventory = stdout(&run(&["run-task", "query"]));
-    let smoke = serde_json::json!({"inventory": serde_json::from_str::<Value>(&inventory).unwrap(), "key": "smoke/render.html"});
+    let smoke = serde_json::json!({"inventory": serde_json::from_str::<Value>(&inventory).unwrap(), "key": "reports/smoke-render.html"});
     let published = stdout(&run(&[
         "components",
         "publish",
