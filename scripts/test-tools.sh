@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests start besides the project itself: a Python venv with aiosmtpd
-# (a real SMTP server) and moto (the AWS emulator), and Debian's Chromium (the report
-# opened in a real browser), and the JSONata reference implementation (npm) that the
-# evaluator's differential test compares against.
+# (a real SMTP server) and moto (the AWS emulator), Debian's Chromium (the report
+# opened in a real browser) and openssl (the RSA keys of the JWT tests), and the JSONata
+# reference implementation (npm) that the evaluator's differential test compares against.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,4 +27,11 @@ if ! command -v chromium >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     timeout 900 apt-get install -y --no-install-recommends chromium >/dev/null \
         || { timeout 300 apt-get update >/dev/null && timeout 900 apt-get install -y --no-install-recommends chromium >/dev/null; }
+fi
+
+if ! command -v openssl >/dev/null; then
+    echo "test-tools: installing Debian's openssl"
+    export DEBIAN_FRONTEND=noninteractive
+    timeout 300 apt-get install -y --no-install-recommends openssl >/dev/null \
+        || { timeout 300 apt-get update >/dev/null && timeout 300 apt-get install -y --no-install-recommends openssl >/dev/null; }
 fi
