@@ -97,7 +97,13 @@ fn init_logging(verbose: u8, long_running: bool) {
         (1, _) => "info",
         _ => "debug",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // s3s logs every refused request (an expired link) at ERROR; the embedded store logs
+    // its answers itself. `RUST_LOG=s3s=...` still shows s3s's own lines.
+    let asks_for_s3s = std::env::var("RUST_LOG").is_ok_and(|filter| filter.contains("s3s"));
+    if !asks_for_s3s && let Ok(off) = "s3s::ops=off".parse() {
+        filter = filter.add_directive(off);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

@@ -60,7 +60,7 @@ impl EmbeddedS3 {
                     }
                 };
                 let conn = http
-                    .serve_connection(TokioIo::new(socket), service.clone())
+                    .serve_connection(TokioIo::new(socket), logged(service.clone()))
                     .into_owned();
                 tokio::spawn(async move {
                     if let Err(err) = conn.await {
@@ -92,6 +92,40 @@ impl EmbeddedS3 {
     pub fn root(&self) -> &Path {
         &self.root
     }
+}
+
+/// s3s logs every refused request (an expired link, a bad signature, a missing key) at
+/// ERROR, as if the server had failed; `cafe-report` turns `s3s::ops` off and logs each
+/// answer here instead: a refusal at DEBUG, a server error at ERROR.
+fn logged(
+    service: s3s::service::S3Service,
+) -> impl hyper::service::Service<
+    hyper::Request<hyper::body::Incoming>,
+    Response = hyper::Response<s3s::Body>,
+    Error = s3s::HttpError,
+    Future = impl Future<Output = Result<hyper::Response<s3s::Body>, s3s::HttpError>> + Send,
+> + Clone {
+    hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+        let service = service.clone();
+        async move {
+            let method = request.method().clone();
+            let path = request.uri().path().to_string();
+            let answer = hyper::service::Service::call(&service, request).await;
+            match &answer {
+                Ok(response) if response.status().is_server_error() => {
+                    tracing::error!(%method, %path, status = %response.status(), "embedded S3: the request failed");
+                }
+                Ok(response) if response.status().is_client_error() => {
+                    tracing::debug!(%method, %path, status = %response.status(), "embedded S3: request refused");
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::error!(%method, %path, ?err, "embedded S3: the request failed")
+                }
+            }
+            answer
+        }
+    })
 }
 
 impl Drop for EmbeddedS3 {

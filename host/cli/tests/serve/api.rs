@@ -150,6 +150,9 @@ async fn expired_and_tampered_links_get_s3_errors() {
     let (status, body) = get(&short_url).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(s3_error_code(&body), "AccessDenied", "{body}");
+    // A refused link is the client's mistake, not a server error: nothing at ERROR.
+    let log = serve.log();
+    assert!(!log.contains("ERROR"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
