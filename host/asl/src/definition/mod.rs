@@ -45,9 +45,8 @@ impl StateMachine {
     pub fn from_value(value: &Value) -> Result<Self, ValidationErrors> {
         let mut errors = Vec::new();
         let machine = parse::machine(value, &mut errors);
-        // Transitions are checked only when every state parsed (see `parse::sub_machine`).
-        if let Some(machine) = machine.as_ref().filter(|_| errors.is_empty()) {
-            validate::scope(&machine.states, "", &mut errors);
+        if let Value::Object(object) = value {
+            validate::scope(object, "", &mut errors);
         }
         match machine {
             Some(machine) if errors.is_empty() => Ok(machine),

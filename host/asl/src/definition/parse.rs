@@ -964,13 +964,11 @@ fn sub_machine(
         }
     }
     let before = fields.errors.len();
-    let states = scope(&mut fields, language)?;
-    // Transitions are checked only over states that parsed, or a broken state would
-    // also show up as missing and unreachable.
-    if fields.errors.len() == before {
-        validate::scope(&states, &at, fields.errors);
-    }
-    (fields.errors.len() == before).then(|| Arc::new(states))
+    let states = scope(&mut fields, language);
+    validate::scope(map, &at, fields.errors);
+    states
+        .filter(|_| fields.errors.len() == before)
+        .map(Arc::new)
 }
 
 fn map_state(

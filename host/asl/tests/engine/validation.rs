@@ -83,6 +83,43 @@ fn unreachable_states_are_named() {
 }
 
 #[test]
+fn unreachable_states_are_named_beside_schema_errors() {
+    // A state with a schema error neither hides an unreachable state nor makes the states
+    // it leads to look unreachable or missing (issue 23).
+    let top = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Colour": "blue", "Next": "B"},
+        "B": {"Type": "Succeed"},
+        "Lost": {"Type": "Succeed"}
+    }});
+    assert_eq!(
+        problems(top),
+        [
+            ("SCHEMA_VALIDATION_FAILED".into(), "/States/A/Colour".into()),
+            ("UNREACHABLE_STATE".into(), "/States/Lost".into()),
+        ]
+    );
+    let branch = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
+    "Branches": [{"StartAt": "X", "States": {
+        "X": {"Type": "Wait", "Seconds": "soon", "Next": "Y"},
+        "Y": {"Type": "Pass", "End": true},
+        "Stray": {"Type": "Pass", "End": true}
+    }}]}}});
+    assert_eq!(
+        problems(branch),
+        [
+            (
+                "SCHEMA_VALIDATION_FAILED".into(),
+                "/States/P/Branches/0/States/X/Seconds".into()
+            ),
+            (
+                "UNREACHABLE_STATE".into(),
+                "/States/P/Branches/0/States/Stray".into()
+            ),
+        ]
+    );
+}
+
+#[test]
 fn field_types_and_unknown_fields() {
     let bad = json!({"StartAt": "A", "States": {"A": {
         "Type": "Task", "Resource": lambda("f"), "End": true,
@@ -237,10 +274,18 @@ fn every_error_is_reported_at_once() {
             (
                 "SCHEMA_VALIDATION_FAILED".to_string(),
                 "/States/C/Error".to_string()
-            )
+            ),
+            // States with schema errors still exist and still lead somewhere, so the
+            // transition problems come in the same answer (issue 23: they were held back).
+            (
+                "MISSING_TRANSITION_TARGET".to_string(),
+                "/States/A/Next".to_string()
+            ),
+            ("UNREACHABLE_STATE".to_string(), "/States/B".to_string()),
+            ("UNREACHABLE_STATE".to_string(), "/States/C".to_string()),
         ]
     );
-    // Once every state parses, all transition problems come together.
+    // With every state parsing, all transition problems come together too.
     let found = problems(json!({"StartAt": "A", "States": {
         "A": {"Type": "Pass", "Next": "Missing"},
         "B": {"Type": "Pass", "Next": "Gone"}
