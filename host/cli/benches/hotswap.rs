@@ -67,7 +67,9 @@ async fn main() {
     summarize("publish -> first task (precompiled)", warm);
 
     // The same through the watched directory: rename a file in, poll until it serves.
-    let _watcher = runtime.watch(watched.path(), Default::default()).unwrap();
+    let _watcher = runtime
+        .watch(watched.path(), Default::default(), None)
+        .unwrap();
     let mut watched_samples = Vec::new();
     for i in 0..20 {
         let bytes = &versions[i % 2];

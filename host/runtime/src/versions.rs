@@ -2,6 +2,10 @@
 //! task is `<components dir>/<task>.wasm`; every version published or rolled back to is
 //! kept as `<data_dir>/versions/<task>/<sha256>.wasm`, with a log of what became current
 //! when (`history.jsonl`), so a rollback needs nothing but this directory.
+//!
+//! A serving process's directory watcher writes here too: a file it swapped to is logged
+//! as `watch`, and a file it refused goes to `refused.jsonl` with the reason. So
+//! `components list` shows what serves, not a file on disk that was refused.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -24,15 +28,31 @@ pub struct Activation {
     pub source: String,
 }
 
+/// A version a serving process's watcher refused (one line of `refused.jsonl`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// Hex sha256 of the refused file.
+    pub sha256: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// The file.
+    pub source: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
 /// A task's versions as `components list` shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TaskVersions {
     /// The task.
     pub task: String,
-    /// The sha256 of `<dir>/<task>.wasm`, if there is one.
+    /// The version serving: `<dir>/<task>.wasm`, unless a watcher refused that file; then
+    /// the last version that became current.
     pub current: Option<String>,
     /// What became current when, oldest first.
     pub history: Vec<Activation>,
+    /// The file in `<dir>/<task>.wasm` when a watcher refused it (it does not serve).
+    pub refused: Option<Refusal>,
 }
 
 /// The version store of one configuration.
@@ -40,6 +60,15 @@ pub struct TaskVersions {
 pub struct VersionStore {
     components_dir: PathBuf,
     versions_dir: PathBuf,
+}
+
+/// Now, to the second, as the logs write it (RFC 3339, so strings sort as times).
+fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Writes a file so readers (and watchers) only ever see the whole of it.
@@ -77,7 +106,20 @@ impl VersionStore {
 
     /// What became current when, oldest first.
     pub fn history(&self, task: &str) -> anyhow::Result<Vec<Activation>> {
-        let path = self.task_dir(task).join("history.jsonl");
+        self.read_log(task, "history.jsonl")
+    }
+
+    /// The versions a watcher refused, oldest first.
+    pub fn refusals(&self, task: &str) -> anyhow::Result<Vec<Refusal>> {
+        self.read_log(task, "refused.jsonl")
+    }
+
+    fn read_log<T: serde::de::DeserializeOwned>(
+        &self,
+        task: &str,
+        file: &str,
+    ) -> anyhow::Result<Vec<T>> {
+        let path = self.task_dir(task).join(file);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -96,14 +138,56 @@ impl VersionStore {
         World::ALL
             .map(World::name)
             .iter()
-            .map(|task| {
-                Ok(TaskVersions {
-                    task: task.to_string(),
-                    current: self.current(task)?,
-                    history: self.history(task)?,
-                })
-            })
+            .map(|task| self.task_versions(task))
             .collect()
+    }
+
+    fn task_versions(&self, task: &str) -> anyhow::Result<TaskVersions> {
+        let on_disk = self.current(task)?;
+        let history = self.history(task)?;
+        // The file on disk serves unless a watcher refused it after the last activation
+        // (a refusal older than that activation is of a file written over since).
+        let last_at = history.last().map(|a| a.at.as_str()).unwrap_or_default();
+        let refused = on_disk.as_ref().and_then(|sha| {
+            let refusals = self.refusals(task).ok()?;
+            refusals
+                .into_iter()
+                .rev()
+                .find(|r| &r.sha256 == sha && r.at.as_str() >= last_at)
+        });
+        let current = match &refused {
+            Some(_) => history.last().map(|a| a.sha256.clone()),
+            None => on_disk,
+        };
+        Ok(TaskVersions {
+            task: task.to_string(),
+            current,
+            history,
+            refused,
+        })
+    }
+
+    /// Notes that a watcher made `bytes` (the file at `source`) current: kept and logged as
+    /// `watch`, unless it already is the last version logged.
+    pub fn served(&self, task: &str, bytes: &[u8], source: &str) -> anyhow::Result<()> {
+        let sha = sha256(bytes);
+        if self.history(task)?.last().is_some_and(|a| a.sha256 == sha) {
+            return Ok(());
+        }
+        std::fs::create_dir_all(self.task_dir(task))?;
+        self.keep(task, bytes)?;
+        self.log(task, &sha, "watch", source)
+    }
+
+    /// Notes that a watcher refused the file at `source` (sha256 `sha`), and why.
+    pub fn refused(&self, task: &str, sha: &str, source: &str, reason: &str) -> anyhow::Result<()> {
+        let entry = Refusal {
+            sha256: sha.to_string(),
+            at: now_rfc3339(),
+            source: source.to_string(),
+            reason: reason.to_string(),
+        };
+        self.append(task, "refused.jsonl", &serde_json::to_string(&entry)?)
     }
 
     /// The bytes of a kept version.
@@ -153,21 +237,23 @@ impl VersionStore {
     fn log(&self, task: &str, sha: &str, action: &str, source: &str) -> anyhow::Result<()> {
         let entry = Activation {
             sha256: sha.to_string(),
-            at: time::OffsetDateTime::now_utc()
-                .replace_nanosecond(0)
-                .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
+            at: now_rfc3339(),
             action: action.to_string(),
             source: source.to_string(),
         };
-        let path = self.task_dir(task).join("history.jsonl");
+        self.append(task, "history.jsonl", &serde_json::to_string(&entry)?)
+    }
+
+    fn append(&self, task: &str, file: &str, line: &str) -> anyhow::Result<()> {
+        let dir = self.task_dir(task);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join(file);
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
             .with_context(|| format!("opening {}", path.display()))?;
-        writeln!(file, "{}", serde_json::to_string(&entry)?)?;
+        writeln!(file, "{line}")?;
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! The directory source of component versions: `<dir>/<task>.wasm` files, watched. A file
-//! that changes is published (validated, compiled, smoke-run when configured) and serves
-//! the next tasks; one that fails stays unpublished and the log says why.
+//! that changes is published (validated, compiled, smoke-run) and serves the next tasks;
+//! one that fails stays unpublished and the log says why. Both outcomes are noted in the
+//! version store, when one is given, for `components list`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use notify::event::{AccessKind, AccessMode};
 use notify::{EventKind, RecursiveMode, Watcher};
 
 use crate::runtime::Runtime;
+use crate::versions::VersionStore;
 
 /// Events for one file often come in bursts (create, write, rename); wait this long for
 /// the burst to end before reading it.
@@ -48,11 +50,13 @@ fn task_of(path: &Path) -> Option<String> {
 
 impl Runtime {
     /// Watches `dir` and publishes every `<task>.wasm` written there, with the task's
-    /// smoke input from `smoke` when it has one. Needs a tokio runtime.
+    /// smoke input from `smoke` when it has one, noting what serves and what was refused
+    /// in `versions`. Needs a tokio runtime.
     pub fn watch(
         self: &Arc<Self>,
         dir: &Path,
         smoke: BTreeMap<String, String>,
+        versions: Option<VersionStore>,
     ) -> anyhow::Result<DirectoryWatcher> {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
         let mut watcher =
@@ -81,8 +85,9 @@ impl Runtime {
                 }
                 for path in changed {
                     if let Some(task) = task_of(&path) {
+                        let smoke = smoke.get(&task).map(String::as_str);
                         runtime
-                            .publish_file(&task, &path, smoke.get(&task).map(String::as_str))
+                            .publish_file(&task, &path, smoke, versions.as_ref())
                             .await;
                     }
                 }
@@ -96,13 +101,28 @@ impl Runtime {
     }
 
     /// Publishes the file unless it is the version already serving (or gone).
-    async fn publish_file(&self, task: &str, path: &Path, smoke: Option<&str>) {
+    async fn publish_file(
+        &self,
+        task: &str,
+        path: &Path,
+        smoke: Option<&str>,
+        versions: Option<&VersionStore>,
+    ) {
         let Ok(bytes) = std::fs::read(path) else {
             return;
         };
+        let source = path.display().to_string();
         // Failures are logged by `publish`; the current version keeps serving.
-        let _ = self
-            .publish_if_new(task, &bytes, &path.display().to_string(), smoke)
-            .await;
+        let noted = match self.publish_if_new(task, &bytes, &source, smoke).await {
+            Ok(None) => return,
+            Ok(Some(_)) => versions.map(|v| v.served(task, &bytes, &source)),
+            Err(err) => {
+                let sha = crate::sha256(&bytes);
+                versions.map(|v| v.refused(task, &sha, &source, &format!("{err:#}")))
+            }
+        };
+        if let Some(Err(err)) = noted {
+            tracing::warn!(task, error = %format!("{err:#}"), "could not note the version for `components list`");
+        }
     }
 }

@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use cafe_report_asl::format_timestamp;
-use cafe_report_runtime::{DirectoryWatcher, Runtime, S3Poller};
+use cafe_report_runtime::{DirectoryWatcher, Runtime, S3Poller, VersionStore};
 use tokio::net::TcpListener;
 
 use auth::Authenticator;
@@ -292,7 +292,8 @@ fn hot_swap_sources(
     let smoke = &config.components.smoke;
     let dir = config.components.dir();
     let watcher = if dir.is_dir() {
-        Some(runtime.watch(&dir, smoke.clone())?)
+        let versions = VersionStore::new(&dir, &config.data_dir);
+        Some(runtime.watch(&dir, smoke.clone(), Some(versions))?)
     } else {
         None
     };

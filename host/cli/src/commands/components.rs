@@ -13,7 +13,8 @@ use cafe_report_server::Config;
 /// `components` subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Each task's current version and the versions that were current before.
+    /// Each task's current version (what a serving process runs), the versions that were
+    /// current before, and a file on disk that a serving process refused, with the reason.
     List {
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -166,8 +167,10 @@ fn list(store: &VersionStore, json: bool, hint: &str) -> anyhow::Result<()> {
     // The AT column as wide as its longest time (older logs kept nanoseconds).
     let at = tasks
         .iter()
-        .flat_map(|task| &task.history)
-        .map(|activation| activation.at.len())
+        .flat_map(|task| {
+            let refused = task.refused.iter().map(|r| r.at.len());
+            task.history.iter().map(|a| a.at.len()).chain(refused)
+        })
         .max()
         .unwrap_or(0)
         .max(2);
@@ -202,6 +205,18 @@ fn list(store: &VersionStore, json: bool, hint: &str) -> anyhow::Result<()> {
                 "build",
                 "-",
                 "(current)"
+            ));
+        }
+        // The file on disk that a serving process refused: it does not serve.
+        if let Some(refused) = &task.refused {
+            lines.push(format!(
+                "{:<8} {:<12} {:<8} {:<at$} {}  (refused: {})",
+                task.task,
+                &refused.sha256[..12],
+                "refused",
+                refused.at,
+                refused.source,
+                refused.reason
             ));
         }
     }
