@@ -5,7 +5,7 @@ use std::sync::Arc;
 use cafe_report_tests::{Harness, components_dir, fixture};
 use serde_json::json;
 
-/// Publishes a render version without a smoke run; its sha256.
+/// Publishes a render version after its default smoke run; its sha256.
 async fn publish_render(h: &Harness, bytes: &[u8]) -> String {
     let published = h.runtime.publish("render", bytes, "test", None).await;
     published.unwrap().sha256.clone()
@@ -107,15 +107,74 @@ async fn rejected_versions_leave_the_current_one_serving() {
 }
 
 #[tokio::test]
+async fn every_version_passes_its_tasks_default_smoke_run() {
+    // Without a configured smoke input, each task runs on the sample database's
+    // inventory and must do its job; what it stores or publishes goes nowhere (issue 23:
+    // misbehave published as render was accepted, and the next report stored no page).
+    let h = Harness::new().await;
+    let v1 = h.runtime.component("render").unwrap().sha256.clone();
+    let err = h
+        .runtime
+        .publish("render", &fixture("misbehave"), "misbehave", None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        format!("{err:#}"),
+        "the smoke run failed: render must store one report object, it stored 0"
+    );
+    assert_eq!(current(&h, "render"), v1);
+
+    // The real versions pass, and their smoke runs store and send nothing.
+    for task in ["query", "render", "presign"] {
+        let bytes = std::fs::read(components_dir().join(format!("{task}.wasm"))).unwrap();
+        h.runtime
+            .publish(task, &bytes, "build", None)
+            .await
+            .unwrap();
+    }
+    h.runtime
+        .publish("render", &fixture("render-v2"), "v2", None)
+        .await
+        .unwrap();
+    let reports = h
+        .runtime
+        .capabilities()
+        .embedded_s3
+        .as_ref()
+        .unwrap()
+        .root()
+        .join(h.bucket())
+        .join("reports");
+    assert!(
+        !reports.exists() || std::fs::read_dir(&reports).unwrap().next().is_none(),
+        "a smoke run stored a report"
+    );
+    assert!(h.outbox().is_empty(), "a smoke run sent mail");
+
+    // A configured smoke input is checked the same way: echoing it back is not rendering.
+    let err = h
+        .runtime
+        .publish("render", &fixture("misbehave"), "echo", Some("\"hello\""))
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").ends_with("render must store one report object, it stored 0"),
+        "{err:#}"
+    );
+}
+
+#[tokio::test]
 async fn rollback_returns_to_an_earlier_version() {
     let h = Harness::new().await;
     let v1 = h.runtime.component("render").unwrap().sha256.clone();
-    // Any component of the render world can be published without a smoke run.
-    let v2 = publish_render(&h, &fixture("misbehave")).await;
+    let v2 = publish_render(&h, &fixture("render-v2")).await;
     assert_eq!(current(&h, "render"), v2);
+    let inventory = h.run("query", &json!({})).await.unwrap();
+    let input = json!({"inventory": inventory, "key": "reports/rollback.html"});
+    h.run("render", &input).await.unwrap();
     assert_eq!(
-        h.runtime.run("render", "\"hello\"").await.unwrap(),
-        "\"hello\"",
+        layout_of(&String::from_utf8(h.stored("reports/rollback.html")).unwrap()),
+        "v2",
         "v2 serves"
     );
 
@@ -148,7 +207,7 @@ async fn rollback_returns_to_an_earlier_version() {
 
     let listed: Vec<(String, bool)> = h
         .runtime
-        .versions(None)
+        .versions(Some("render"))
         .into_iter()
         .map(|v| (v.sha256, v.current))
         .collect();
@@ -341,7 +400,7 @@ async fn a_watched_directory_swaps_to_what_is_written_there() {
     let inventory = h.run("query", &json!({})).await.unwrap();
     let input = json!({"inventory": inventory, "key": "reports/watched.html"});
     let smoke = std::collections::BTreeMap::from([("render".to_string(), input.to_string())]);
-    let _watcher = h.runtime.watch(watched.path(), smoke).unwrap();
+    let _watcher = h.runtime.watch(watched.path(), smoke, None).unwrap();
 
     let v2_bytes = fixture("render-v2");
     let v2 = cafe_report_runtime::sha256(&v2_bytes);

@@ -72,6 +72,27 @@ async fn mysql_backend() {
     assert_eq!(again.rows, vec![vec![SqlValue::Integer(18)]]);
     db.close().await.unwrap();
 
+    // The server stops a statement at its time limit (issue 18: MySQL had none), and the
+    // connection serves the next query at once.
+    let limited = MysqlBackend::new(&url)
+        .unwrap()
+        .with_statement_timeout(std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let err = limited.query("SELECT SLEEP(20)", &[]).await.unwrap_err();
+    assert!(
+        matches!(&err, SqlError::InvalidStatement(m) if m.contains("max_statement_time exceeded")),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let started = std::time::Instant::now();
+    let next = limited
+        .query("SELECT COUNT(*) FROM beans", &[])
+        .await
+        .unwrap();
+    assert_eq!(next.rows, vec![vec![SqlValue::Integer(18)]]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    limited.close().await.unwrap();
+
     // A database that is down is a named, retryable failure, and the host carries on.
     let down = harness(Some("mysql://root@127.0.0.1:1/COFFEE".into())).await;
     let err = down.run("query", &json!({})).await.unwrap_err();

@@ -29,12 +29,25 @@ pub struct CapabilitiesConfig {
 }
 
 /// `[sql]`: the café database.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SqlConfig {
     /// `sqlite://PATH` or `mysql://USER:PASS@HOST:PORT/DB` (env `DATABASE_URL`).
     /// Default: `sqlite://<data_dir>/coffee.db`, created with sample data.
     pub url: Option<String>,
+    /// MySQL: the time limit of one statement, enforced by the server (MariaDB's
+    /// `max_statement_time`, MySQL's `max_execution_time`). SQLite statements stop with
+    /// their task instead.
+    pub statement_timeout_ms: u64,
+}
+
+impl Default for SqlConfig {
+    fn default() -> Self {
+        SqlConfig {
+            url: None,
+            statement_timeout_ms: 10_000,
+        }
+    }
 }
 
 impl SqlConfig {
@@ -114,11 +127,27 @@ impl Default for NotifyConfig {
     }
 }
 
-/// `[signer]`: the host's credentials (env `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-/// `AWS_SESSION_TOKEN`, `AWS_REGION`). Unset keys fall back to the local-only pair.
+/// Where the signer's credentials come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialSource {
+    /// `[signer]`'s keys (file or `CAFE_REPORT_SIGNER_*`), else the local-only pair;
+    /// `AWS_ACCESS_KEY_ID` and the like are not read.
+    #[default]
+    Config,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (a Lambda
+    /// function's role, a deployment's own keys).
+    Environment,
+}
+
+/// `[signer]`: the host's credentials. With `source = "environment"` they come from
+/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`; otherwise from
+/// here, and unset keys fall back to the local-only pair. `AWS_REGION` sets the region.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SignerConfig {
+    /// Where the credentials come from (`config` or `environment`).
+    pub source: CredentialSource,
     /// Access key id.
     pub access_key_id: Option<String>,
     /// Secret access key.
@@ -134,6 +163,7 @@ pub struct SignerConfig {
 impl Default for SignerConfig {
     fn default() -> Self {
         SignerConfig {
+            source: CredentialSource::Config,
             access_key_id: None,
             secret_access_key: None,
             session_token: None,

@@ -22,10 +22,12 @@ pub mod log;
 pub mod notify;
 pub mod objects;
 pub mod signer;
+pub mod smoke;
 pub mod sql;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use config::CapabilitiesConfig;
 
@@ -54,7 +56,8 @@ impl Capabilities {
     ) -> anyhow::Result<Capabilities> {
         let signer = Arc::new(signer::StaticSigner::new(config.signer.credentials())?);
         let sql_url = config.sql.url_or_default(data_dir);
-        let sql = sql::open(&sql_url).await?;
+        let statement_timeout = Duration::from_millis(config.sql.statement_timeout_ms.max(1));
+        let sql = sql::open(&sql_url, statement_timeout).await?;
         let (objects, embedded_s3) =
             objects::open(&config.objects, signer.credentials(), data_dir).await?;
         let notifier = notify::open(

@@ -145,11 +145,52 @@ fn a_configured_role_that_is_no_role_arn_stops_the_report() {
 }
 
 #[test]
+fn environment_credentials_sign_only_when_configured_to() {
+    // A developer's real keys in the shell are not what components sign with (issue 18).
+    let dir = tempfile::tempdir().unwrap();
+    let config = |source: Option<&str>| {
+        let mut command = common::cafe_report();
+        command
+            .current_dir(dir.path())
+            .env("AWS_ACCESS_KEY_ID", "AKIADEVELOPERKEY")
+            .env("AWS_SECRET_ACCESS_KEY", "developer-secret")
+            .arg("config");
+        if let Some(source) = source {
+            command.env("CAFE_REPORT_SIGNER_SOURCE", source);
+        }
+        command.output().unwrap()
+    };
+    let default = stdout_json(&config(None));
+    assert_eq!(default["signer"]["source"], "config");
+    assert_eq!(default["signer"]["access_key_id"], Value::Null, "{default}");
+    let environment = stdout_json(&config(Some("environment")));
+    assert_eq!(environment["signer"]["source"], "environment");
+    assert_eq!(environment["signer"]["access_key_id"], "AKIADEVELOPERKEY");
+    assert_eq!(environment["signer"]["secret_access_key"], "****");
+
+    // Asked for and missing: said, not the local pair in their place.
+    let missing = common::cafe_report()
+        .current_dir(dir.path())
+        .env("CAFE_REPORT_SIGNER_SOURCE", "environment")
+        .arg("config")
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains(
+            "[signer] source = \"environment\" needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn config_masks_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let output = common::cafe_report()
         .current_dir(dir.path())
-        .env("AWS_SECRET_ACCESS_KEY", "super-secret-value")
+        .env("CAFE_REPORT_SIGNER_SECRET_ACCESS_KEY", "super-secret-value")
         .env(
             "DATABASE_URL",
             "mysql://app:hunter2@db.internal:3306/COFFEE",
@@ -549,6 +590,25 @@ fn components_publish_list_and_rollback() {
         "{stderr}"
     );
     assert_eq!(std::fs::read(components.join("render.wasm")).unwrap(), v1);
+
+    // A render component that stores no page fails the default smoke run (issue 23: it
+    // was accepted, and the next report stored nothing); the smoke run mails nobody.
+    let misbehave = components_dir().join("testing/misbehave.wasm");
+    let refused = run(&[
+        "components",
+        "publish",
+        "render",
+        misbehave.to_str().unwrap(),
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("the smoke run failed: render must store one report object, it stored 0"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(components.join("render.wasm")).unwrap(), v1);
+    let outbox = dir.path().join("data/outbox");
+    assert!(!outbox.exists() || std::fs::read_dir(&outbox).unwrap().next().is_none());
 
     // v2 passes its smoke run and becomes current.
     let inventory = stdout(&run(&["run-task", "query"]));

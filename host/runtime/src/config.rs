@@ -31,8 +31,9 @@ pub struct ComponentsConfig {
     /// (`Runtime::watch`) swaps to what is written. Default: found, see
     /// [`ComponentsConfig::places`].
     pub dir: Option<PathBuf>,
-    /// Task -> input (JSON text) a new version must run successfully before it serves.
-    /// The run is real: render's stores an object, presign's sends a message.
+    /// Task -> input (JSON text) of the smoke run a new version must pass before it
+    /// serves; a task not named here runs on its default input (see `smoke.rs`). A smoke
+    /// run reads the sample database and stores and sends nothing.
     pub smoke: BTreeMap<String, String>,
     /// `s3://<objects bucket>/<prefix>`: `components publish` also uploads new versions
     /// there (`<prefix>/<task>.wasm`), where serving hosts poll for them.

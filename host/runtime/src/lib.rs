@@ -24,6 +24,7 @@ mod loader;
 mod registry;
 mod runtime;
 mod s3_source;
+mod smoke;
 mod store;
 pub mod versions;
 mod watch;

@@ -21,12 +21,12 @@ use crate::registry::{Registry, Rejection, VersionInfo};
 use crate::store::StoreState;
 use cafe_report_base::names;
 
-/// How often the epoch advances; a running component yields to the scheduler this often,
-/// which is what lets a time limit stop a component stuck in a loop.
 /// The input field naming who a task's notifications are for (the requester). The host
 /// reads it and fixes the `notify` capability to that address.
 pub const RECIPIENT_FIELD: &str = "recipient";
 
+/// How often the epoch advances; a running component yields to the scheduler this often,
+/// which is what lets a time limit stop a component stuck in a loop.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// `CAFE_REPORT_PERFMAP=1`: write a perf map of the compiled components (for profiling).
@@ -183,9 +183,10 @@ impl Runtime {
     }
 
     /// Publishes a new version of task `name` (whose world is the task's own): validates
-    /// and compiles it, runs it once on `smoke_input` when given, and only then makes it
-    /// current. Tasks already running keep the version they started with. A version that
-    /// fails any step is refused with the reason (also logged) and the current one stays.
+    /// and compiles it, smoke-runs it (on `smoke_input`, else the task's default input;
+    /// see `smoke.rs`), and only then makes it current. Tasks already running keep the
+    /// version they started with. A version that fails any step is refused with the
+    /// reason (also logged) and the current one stays.
     pub async fn publish(
         &self,
         name: &str,
@@ -197,11 +198,9 @@ impl Runtime {
             let world = World::from_name(name)
                 .with_context(|| format!("{name:?} is not a task (query, render, presign)"))?;
             let candidate = self.compile(name, world, bytes)?;
-            if let Some(input) = smoke_input {
-                self.run_component(&candidate, input)
-                    .await
-                    .map_err(|err| anyhow::anyhow!("the smoke run failed: {err}"))?;
-            }
+            self.smoke_run(world, &candidate, smoke_input)
+                .await
+                .context("the smoke run failed")?;
             Ok::<_, anyhow::Error>(candidate)
         }
         .await;
@@ -323,7 +322,9 @@ impl Runtime {
         let recipient = serde_json::from_str::<Addressed>(input)
             .ok()
             .and_then(|addressed| addressed.recipient);
-        let output = self.execute(component, input, recipient).await?;
+        let output = self
+            .execute(component, input, recipient, self.capabilities.clone())
+            .await?;
         parse_output::<serde::de::IgnoredAny>(&output)?;
         Ok(output)
     }
@@ -340,23 +341,29 @@ impl Runtime {
             .and_then(serde_json::Value::as_str)
             .map(str::to_string);
         let output = self
-            .execute(component, &input.to_string(), recipient)
+            .execute(
+                component,
+                &input.to_string(),
+                recipient,
+                self.capabilities.clone(),
+            )
             .await?;
         parse_output(&output)
     }
 
-    /// Runs one component in a fresh store under its limits, its notifications
-    /// addressed to `recipient`; the output is not yet checked to be JSON.
-    async fn execute(
+    /// Runs one component in a fresh store with `capabilities` under its limits, its
+    /// notifications addressed to `recipient`; the output is not yet checked to be JSON.
+    pub(crate) async fn execute(
         &self,
         component: &LoadedComponent,
         input: &str,
         recipient: Option<String>,
+        capabilities: Capabilities,
     ) -> Result<String, TaskError> {
         let limits = self.limits.for_task(&component.name);
         Self::check_payload(limits.payload_bytes, "input", input)?;
         let state = StoreState {
-            ctx: TaskCtx::new(&component.name, self.capabilities.clone())
+            ctx: TaskCtx::new(&component.name, capabilities)
                 .for_recipient(recipient)
                 .with_quotas(Quotas {
                     publishes: limits.publishes,
@@ -415,7 +422,7 @@ impl Runtime {
 }
 
 /// A component's output as `T`; text that is not JSON fails the task.
-fn parse_output<T: serde::de::DeserializeOwned>(output: &str) -> Result<T, TaskError> {
+pub(crate) fn parse_output<T: serde::de::DeserializeOwned>(output: &str) -> Result<T, TaskError> {
     serde_json::from_str(output).map_err(|err| {
         TaskError::failed(
             names::TASK_FAILED,

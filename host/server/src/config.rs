@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use cafe_report_capabilities::CapabilitiesConfig;
-use cafe_report_capabilities::config::{NotifyConfig, ObjectsConfig, SignerConfig, SqlConfig};
+use cafe_report_capabilities::config::{
+    CredentialSource, NotifyConfig, ObjectsConfig, SignerConfig, SqlConfig,
+};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -22,6 +24,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "cafe-report.toml";
 /// Ecosystem variable names and the keys they set.
 const ECOSYSTEM_VARS: [(&str, &str); 9] = [
     ("DATABASE_URL", "sql.url"),
+    // Read only with `[signer] source = "environment"` (see `CREDENTIAL_VARS`).
     ("AWS_ACCESS_KEY_ID", "signer.access_key_id"),
     ("AWS_SECRET_ACCESS_KEY", "signer.secret_access_key"),
     ("AWS_SESSION_TOKEN", "signer.session_token"),
@@ -30,6 +33,14 @@ const ECOSYSTEM_VARS: [(&str, &str); 9] = [
     ("SMTP_URL", "notify.smtp_url"),
     ("AWS_ENDPOINT_URL_SNS", "notify.sns_endpoint"),
     ("AWS_ENDPOINT_URL_SFN", "serve.sfn_endpoint"),
+];
+
+/// The variables that carry AWS credentials, read only with `[signer] source =
+/// "environment"`.
+const CREDENTIAL_VARS: [&str; 3] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
 ];
 
 /// Everything configurable.
@@ -389,24 +400,55 @@ impl Config {
         if let Some(file) = &file {
             figment = figment.merge(Toml::file_exact(file));
         }
-        let ecosystem = Env::raw()
-            .only(&ECOSYSTEM_VARS.map(|(var, _)| var))
-            .map(|var| {
+        let ecosystem = |with_credentials: bool| {
+            let vars: Vec<&str> = ECOSYSTEM_VARS
+                .iter()
+                .map(|(var, _)| *var)
+                .filter(|var| with_credentials || !CREDENTIAL_VARS.contains(var))
+                .collect();
+            Env::raw().only(&vars).map(|var| {
                 let key = ECOSYSTEM_VARS
                     .iter()
                     .find(|(name, _)| var.as_str().eq_ignore_ascii_case(name))
                     .map_or(var.as_str(), |(_, key)| key);
                 key.to_string().into()
-            });
+            })
+        };
         let own = Serialized::defaults(from_variables(std::env::vars()));
-        figment
-            .merge(ecosystem)
+        let context = || match &file {
+            Some(file) => format!("reading configuration ({} and environment)", file.display()),
+            None => "reading configuration from the environment".to_string(),
+        };
+        // The environment's AWS credentials are a developer's or a role's: the signer
+        // takes them only when the configuration says so, so a component never signs with
+        // credentials that merely happen to be in the environment.
+        let config: Config = figment
+            .clone()
+            .merge(ecosystem(false))
+            .merge(own.clone())
+            .extract()
+            .with_context(context)?;
+        if config.signer.source != CredentialSource::Environment {
+            if CREDENTIAL_VARS
+                .iter()
+                .any(|var| std::env::var_os(var).is_some())
+            {
+                tracing::debug!(
+                    "AWS credentials in the environment are not used: [signer] source = \"config\""
+                );
+            }
+            return Ok(config);
+        }
+        let config: Config = figment
+            .merge(ecosystem(true))
             .merge(own)
             .extract()
-            .with_context(|| match &file {
-                Some(file) => format!("reading configuration ({} and environment)", file.display()),
-                None => "reading configuration from the environment".to_string(),
-            })
+            .with_context(context)?;
+        anyhow::ensure!(
+            config.signer.access_key_id.is_some() && config.signer.secret_access_key.is_some(),
+            "[signer] source = \"environment\" needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        );
+        Ok(config)
     }
 
     /// What the wasm runtime is built from: its sections and the capabilities'.

@@ -13,6 +13,7 @@ pub use sqlite::SqliteBackend;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -99,14 +100,17 @@ pub trait SqlBackend: Send + Sync + std::fmt::Debug {
     async fn query(&self, statement: &str, params: &[SqlValue]) -> Result<RowSet, SqlError>;
 }
 
-/// Opens the backend a database URL names. SQLite files are created and seeded if new.
-pub async fn open(url: &str) -> anyhow::Result<Arc<dyn SqlBackend>> {
+/// Opens the backend a database URL names. SQLite files are created and seeded if new;
+/// MySQL statements get `statement_timeout` each.
+pub async fn open(url: &str, statement_timeout: Duration) -> anyhow::Result<Arc<dyn SqlBackend>> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         Ok(Arc::new(
             SqliteBackend::open_or_seed(Path::new(path)).await?,
         ))
     } else if url.starts_with("mysql://") {
-        Ok(Arc::new(MysqlBackend::new(url)?))
+        Ok(Arc::new(
+            MysqlBackend::new(url)?.with_statement_timeout(statement_timeout),
+        ))
     } else {
         anyhow::bail!("database URL must start with sqlite:// or mysql://, got {url:?}")
     }

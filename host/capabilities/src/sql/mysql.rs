@@ -1,18 +1,41 @@
 //! MySQL, MariaDB and RDS through mysql_async. Every query runs in a READ ONLY transaction
-//! that is rolled back, so the server itself refuses writes.
+//! that is rolled back, so the server itself refuses writes, and under a per-statement
+//! time limit the server enforces, so a runaway statement stops there even when the task
+//! that asked for it is gone.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Opts, Pool, TxOpts, Value as My};
+use tokio::sync::OnceCell;
 
 use super::{
     ResultBudget, RowSet, SCHEMA_SQL, SEED_SQL, SqlBackend, SqlError, SqlValue, statements,
 };
 
+/// The statement time limit unless configured (`[sql] statement_timeout_ms`): the default
+/// task time limit.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The two servers spell a statement time limit differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    /// `SET STATEMENT max_statement_time = <seconds> FOR <statement>`.
+    MariaDb,
+    /// `SET SESSION max_execution_time = <milliseconds>` (SELECT only, which is all we run).
+    MySql,
+}
+
 /// A connection pool to one MySQL database.
 #[derive(Debug, Clone)]
 pub struct MysqlBackend {
     pool: Pool,
+    statement_timeout: Duration,
+    /// Learnt from the first connection.
+    flavor: Arc<OnceCell<Flavor>>,
 }
 
 impl MysqlBackend {
@@ -21,6 +44,49 @@ impl MysqlBackend {
         let opts = Opts::from_url(url).map_err(|err| anyhow::anyhow!("bad MySQL URL: {err}"))?;
         Ok(MysqlBackend {
             pool: Pool::new(opts),
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+            flavor: Arc::new(OnceCell::new()),
+        })
+    }
+
+    /// The same backend with another per-statement time limit.
+    pub fn with_statement_timeout(mut self, timeout: Duration) -> MysqlBackend {
+        self.statement_timeout = timeout;
+        self
+    }
+
+    /// `statement` under the time limit; on MySQL the limit is set on the connection.
+    async fn limited<'s>(
+        &self,
+        conn: &mut impl Queryable,
+        statement: &'s str,
+    ) -> Result<Cow<'s, str>, SqlError> {
+        let flavor = self
+            .flavor
+            .get_or_try_init(|| async {
+                let version: Option<String> = conn
+                    .query_first("SELECT @@version")
+                    .await
+                    .map_err(classify)?;
+                Ok::<_, SqlError>(match version {
+                    Some(v) if v.contains("MariaDB") => Flavor::MariaDb,
+                    _ => Flavor::MySql,
+                })
+            })
+            .await?;
+        let millis = self.statement_timeout.as_millis().max(1);
+        Ok(match flavor {
+            Flavor::MariaDb => Cow::Owned(format!(
+                "SET STATEMENT max_statement_time = {}.{:03} FOR {statement}",
+                millis / 1000,
+                millis % 1000
+            )),
+            Flavor::MySql => {
+                conn.query_drop(format!("SET SESSION max_execution_time = {millis}"))
+                    .await
+                    .map_err(classify)?;
+                Cow::Borrowed(statement)
+            }
         })
     }
 
@@ -132,9 +198,10 @@ impl SqlBackend for MysqlBackend {
         let mut opts = TxOpts::default();
         opts.with_readonly(Some(true));
         let mut tx = conn.start_transaction(opts).await.map_err(classify)?;
+        let statement = self.limited(&mut tx, statement).await?;
         let params: Vec<My> = params.iter().map(to_mysql).collect();
         let result = tx
-            .exec_iter(statement, mysql_async::Params::Positional(params))
+            .exec_iter(statement.as_ref(), mysql_async::Params::Positional(params))
             .await
             .map_err(classify);
         let rowset = match result {

@@ -65,6 +65,21 @@ impl SqliteBackend {
         .await?
     }
 
+    /// A private in-memory copy of the sample database, for smoke runs: the same schema
+    /// and data as a new embedded database, under the same read-only rules.
+    pub async fn sample_in_memory() -> anyhow::Result<SqliteBackend> {
+        tokio::task::spawn_blocking(|| {
+            let conn = Connection::open_in_memory()?;
+            conn.execute_batch(&format!("BEGIN;\n{SCHEMA_SQL}\n{SEED_SQL}\nCOMMIT;"))?;
+            conn.authorizer(Some(reading_only));
+            Ok(SqliteBackend {
+                path: PathBuf::from(":memory:"),
+                conn: Arc::new(Mutex::new(conn)),
+            })
+        })
+        .await?
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path

@@ -21,7 +21,11 @@ pub async fn run(config: &Config, command: Command) -> anyhow::Result<()> {
                 db.reset_and_seed().await?;
                 db.close().await?;
             } else {
-                sql::open(&url).await?;
+                sql::open(
+                    &url,
+                    std::time::Duration::from_millis(config.sql.statement_timeout_ms),
+                )
+                .await?;
             }
             super::print(&format!(
                 "seeded {}",

@@ -207,6 +207,7 @@ async fn a_component_is_loaded_from_s3_at_init() {
             ("CAFE_REPORT_COMPONENTS_DIR", empty.to_str().unwrap()),
             ("CAFE_REPORT_OBJECTS_BUCKET", "deploy"),
             ("AWS_ENDPOINT_URL", s3.endpoint()),
+            ("CAFE_REPORT_SIGNER_SOURCE", "environment"),
             ("AWS_ACCESS_KEY_ID", LOCAL_ACCESS_KEY_ID),
             ("AWS_SECRET_ACCESS_KEY", LOCAL_SECRET_ACCESS_KEY),
             ("AWS_REGION", "us-east-1"),
