@@ -159,10 +159,10 @@ impl From<StartFailure> for ApiError {
                 "ExecutionAlreadyExists",
                 exists.to_string(),
             ),
-            StartFailure::Throttled(waiting) => Self::new(
+            throttled @ StartFailure::Throttled(_) => Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "ExecutionLimitExceeded",
-                StartFailure::Throttled(waiting).to_string(),
+                throttled.to_string(),
             ),
             StartFailure::Backend(err) => Self::internal(err),
         }
@@ -214,25 +214,17 @@ async fn create_report(
 /// The input with the caller as its recipient (another recipient is refused: the link
 /// is for the caller alone), and its `expires_in` within the configured cap.
 fn address_to_caller(
-    input: Option<String>,
+    input: Option<Input>,
     caller: &Identity,
     max_expires_seconds: u64,
 ) -> Result<Option<String>, ApiError> {
+    check_expiry(input.as_ref().map(|i| &i.fields), max_expires_seconds)?;
     let Some(email) = &caller.email else {
-        // No identity to address (`[auth] mode = "none"`): the configured recipients.
-        check_expiry(input.as_deref(), max_expires_seconds)?;
-        return Ok(input);
+        // No identity to address (`[auth] mode = "none"`): the configured recipients,
+        // and the input as it came.
+        return Ok(input.map(|i| i.text));
     };
-    let mut fields: serde_json::Map<String, Value> = match &input {
-        Some(text) => serde_json::from_str(text).map_err(|err| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidExecutionInput",
-                err.to_string(),
-            )
-        })?,
-        None => serde_json::Map::new(),
-    };
+    let mut fields = input.map(|i| i.fields).unwrap_or_default();
     match fields.get(cafe_report_runtime::RECIPIENT_FIELD) {
         Some(Value::String(given)) if given.eq_ignore_ascii_case(email) => {}
         None | Some(Value::Null) => {}
@@ -248,17 +240,16 @@ fn address_to_caller(
         cafe_report_runtime::RECIPIENT_FIELD.into(),
         Value::String(email.clone()),
     );
-    let text = Value::Object(fields).to_string();
-    check_expiry(Some(&text), max_expires_seconds)?;
-    Ok(Some(text))
+    Ok(Some(Value::Object(fields).to_string()))
 }
 
 /// Refuses an `expires_in` over the cap (other mistakes in it are the workflow's to
 /// report, as on AWS).
-fn check_expiry(input: Option<&str>, max_expires_seconds: u64) -> Result<(), ApiError> {
-    let expires_in = input
-        .and_then(|text| serde_json::from_str::<Value>(text).ok())
-        .and_then(|value| value.get("expires_in").and_then(Value::as_f64));
+fn check_expiry(
+    input: Option<&serde_json::Map<String, Value>>,
+    max_expires_seconds: u64,
+) -> Result<(), ApiError> {
+    let expires_in = input.and_then(|fields| fields.get("expires_in").and_then(Value::as_f64));
     match expires_in {
         Some(seconds) if seconds > max_expires_seconds as f64 => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -271,45 +262,38 @@ fn check_expiry(input: Option<&str>, max_expires_seconds: u64) -> Result<(), Api
     }
 }
 
-/// The request body as the execution's input: empty means `{}`; anything else must be
-/// JSON of at most 256 KiB, like StartExecution's input.
-async fn read_input(body: Body) -> Result<Option<String>, ApiError> {
+/// A request body that is an execution's input: its text, and its fields parsed once.
+#[derive(Debug)]
+struct Input {
+    text: String,
+    fields: serde_json::Map<String, Value>,
+}
+
+/// The request body as the execution's input: empty means `{}`; anything else must be a
+/// JSON object of at most 256 KiB, like StartExecution's input.
+async fn read_input(body: Body) -> Result<Option<Input>, ApiError> {
+    let invalid =
+        |message: String| ApiError::new(StatusCode::BAD_REQUEST, "InvalidExecutionInput", message);
     let bytes = to_bytes(body, MAX_PAYLOAD_BYTES).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidExecutionInput",
-            format!(
-                "the body is over {MAX_PAYLOAD_BYTES} bytes, the most an execution's input may have"
-            ),
-        )
+        invalid(format!(
+            "the body is over {MAX_PAYLOAD_BYTES} bytes, the most an execution's input may have"
+        ))
     })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidExecutionInput",
-            "the body is not UTF-8 text",
-        )
-    })?;
-    if let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidExecutionInput",
-            format!("the body is not JSON: {err}"),
-        ));
-    }
+    let text = String::from_utf8(bytes.to_vec())
+        .map_err(|_| invalid("the body is not UTF-8 text".into()))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|err| invalid(format!("the body is not JSON: {err}")))?;
     // The report's input is an object (its fields are merged over the defaults); anything
     // else would start an execution only to fail it.
-    if !text.trim_start().starts_with('{') {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidExecutionInput",
-            "the body must be a JSON object, e.g. {\"expires_in\": 300} (the link's lifetime in seconds, 1 to 604800), or empty",
+    let Value::Object(fields) = value else {
+        return Err(invalid(
+            "the body must be a JSON object, e.g. {\"expires_in\": 300} (the link's lifetime in seconds, 1 to 604800), or empty".into(),
         ));
-    }
-    Ok(Some(text))
+    };
+    Ok(Some(Input { text, fields }))
 }
 
 /// `GET /executions/{arn or name}`: DescribeExecution.
