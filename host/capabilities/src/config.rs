@@ -45,7 +45,7 @@ impl Default for SqlConfig {
     fn default() -> Self {
         SqlConfig {
             url: None,
-            statement_timeout_ms: 10_000,
+            statement_timeout_ms: crate::sql::DEFAULT_STATEMENT_TIMEOUT.as_millis() as u64,
         }
     }
 }

@@ -27,7 +27,6 @@ pub mod sql;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 pub use config::CapabilitiesConfig;
 
@@ -55,9 +54,7 @@ impl Capabilities {
         data_dir: &Path,
     ) -> anyhow::Result<Capabilities> {
         let signer = Arc::new(signer::StaticSigner::new(config.signer.credentials())?);
-        let sql_url = config.sql.url_or_default(data_dir);
-        let statement_timeout = Duration::from_millis(config.sql.statement_timeout_ms.max(1));
-        let sql = sql::open(&sql_url, statement_timeout).await?;
+        let sql = sql::open(&config.sql, data_dir).await?;
         let (objects, embedded_s3) =
             objects::open(&config.objects, signer.credentials(), data_dir).await?;
         let notifier = notify::open(

@@ -635,12 +635,7 @@ fn components_publish_list_and_rollback() {
 
     let listed: Value =
         serde_json::from_str(&stdout(&run(&["components", "list", "--json"]))).unwrap();
-    let render = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["task"] == "render")
-        .unwrap();
+    let render = common::listed_task(&listed, "render");
     let history: Vec<&str> = render["history"]
         .as_array()
         .unwrap()

@@ -59,14 +59,15 @@ impl Runtime {
         if world == World::Query {
             return Ok("{}".to_string());
         }
-        let query = self
-            .component(World::Query.name())
-            .context("reading the sample inventory for the default smoke input")?;
-        let inventory = self
-            .execute(&query, "{}", None, capabilities.clone())
-            .await
-            .context("reading the sample inventory for the default smoke input")?;
-        let inventory: Value = parse_output(&inventory)?;
+        let inventory = async {
+            let query = self.component(World::Query.name())?;
+            let output = self
+                .execute(&query, "{}", None, capabilities.clone())
+                .await?;
+            Ok::<Value, anyhow::Error>(parse_output(&output)?)
+        }
+        .await
+        .context("reading the sample inventory for the default smoke input")?;
         let mut input = json!({"inventory": inventory, "key": SMOKE_KEY});
         if world == World::Presign {
             let objects = &capabilities.objects;

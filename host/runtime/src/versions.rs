@@ -148,13 +148,14 @@ impl VersionStore {
         // The file on disk serves unless a watcher refused it after the last activation
         // (a refusal older than that activation is of a file written over since).
         let last_at = history.last().map(|a| a.at.as_str()).unwrap_or_default();
-        let refused = on_disk.as_ref().and_then(|sha| {
-            let refusals = self.refusals(task).ok()?;
-            refusals
+        let refused = match &on_disk {
+            Some(sha) => self
+                .refusals(task)?
                 .into_iter()
                 .rev()
-                .find(|r| &r.sha256 == sha && r.at.as_str() >= last_at)
-        });
+                .find(|r| &r.sha256 == sha && r.at.as_str() >= last_at),
+            None => None,
+        };
         let current = match &refused {
             Some(_) => history.last().map(|a| a.sha256.clone()),
             None => on_disk,

@@ -8,7 +8,7 @@ mod host;
 mod mysql;
 mod sqlite;
 
-pub use mysql::MysqlBackend;
+pub use mysql::{DEFAULT_STATEMENT_TIMEOUT, MysqlBackend};
 pub use sqlite::SqliteBackend;
 
 use std::path::Path;
@@ -16,6 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+
+use crate::config::SqlConfig;
 
 /// The portable schema of the café database.
 pub const SCHEMA_SQL: &str = include_str!("../../../../db/schema.sql");
@@ -100,17 +102,19 @@ pub trait SqlBackend: Send + Sync + std::fmt::Debug {
     async fn query(&self, statement: &str, params: &[SqlValue]) -> Result<RowSet, SqlError>;
 }
 
-/// Opens the backend a database URL names. SQLite files are created and seeded if new;
-/// MySQL statements get `statement_timeout` each.
-pub async fn open(url: &str, statement_timeout: Duration) -> anyhow::Result<Arc<dyn SqlBackend>> {
+/// Opens the backend `[sql]` names (its URL, else the embedded default under
+/// `data_dir`). SQLite files are created and seeded if new; MySQL statements get
+/// `statement_timeout_ms` each.
+pub async fn open(config: &SqlConfig, data_dir: &Path) -> anyhow::Result<Arc<dyn SqlBackend>> {
+    let url = config.url_or_default(data_dir);
     if let Some(path) = url.strip_prefix("sqlite://") {
         Ok(Arc::new(
             SqliteBackend::open_or_seed(Path::new(path)).await?,
         ))
     } else if url.starts_with("mysql://") {
-        Ok(Arc::new(
-            MysqlBackend::new(url)?.with_statement_timeout(statement_timeout),
-        ))
+        Ok(Arc::new(MysqlBackend::new(&url)?.with_statement_timeout(
+            Duration::from_millis(config.statement_timeout_ms),
+        )))
     } else {
         anyhow::bail!("database URL must start with sqlite:// or mysql://, got {url:?}")
     }

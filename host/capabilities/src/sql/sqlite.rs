@@ -70,7 +70,7 @@ impl SqliteBackend {
     pub async fn sample_in_memory() -> anyhow::Result<SqliteBackend> {
         tokio::task::spawn_blocking(|| {
             let conn = Connection::open_in_memory()?;
-            conn.execute_batch(&format!("BEGIN;\n{SCHEMA_SQL}\n{SEED_SQL}\nCOMMIT;"))?;
+            seed(&conn)?;
             conn.authorizer(Some(reading_only));
             Ok(SqliteBackend {
                 path: PathBuf::from(":memory:"),
@@ -95,11 +95,16 @@ fn seed_new(path: &Path) -> anyhow::Result<()> {
     let tmp = path.with_extension(format!("seeding-{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     let conn = Connection::open(&tmp)?;
-    conn.execute_batch(&format!("BEGIN;\n{SCHEMA_SQL}\n{SEED_SQL}\nCOMMIT;"))?;
+    seed(&conn)?;
     drop(conn);
     std::fs::rename(&tmp, path)?;
     tracing::info!(path = %path.display(), "created the sample café database");
     Ok(())
+}
+
+/// Creates the café tables with the sample data, in one transaction.
+fn seed(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!("BEGIN;\n{SCHEMA_SQL}\n{SEED_SQL}\nCOMMIT;"))
 }
 
 fn to_sqlite(value: &SqlValue) -> Sqlite {

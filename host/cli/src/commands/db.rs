@@ -21,11 +21,7 @@ pub async fn run(config: &Config, command: Command) -> anyhow::Result<()> {
                 db.reset_and_seed().await?;
                 db.close().await?;
             } else {
-                sql::open(
-                    &url,
-                    std::time::Duration::from_millis(config.sql.statement_timeout_ms),
-                )
-                .await?;
+                sql::open(&config.sql, &config.data_dir).await?;
             }
             super::print(&format!(
                 "seeded {}",

@@ -53,3 +53,13 @@ pub fn run_from(cwd: &Path, data: &Path) -> Command {
     command.current_dir(cwd).env("CAFE_REPORT_DATA_DIR", data);
     command
 }
+
+/// One task's entry in `components list --json`'s output.
+pub fn listed_task<'a>(listed: &'a serde_json::Value, task: &str) -> &'a serde_json::Value {
+    listed
+        .as_array()
+        .expect("components list --json prints an array")
+        .iter()
+        .find(|entry| entry["task"] == task)
+        .unwrap_or_else(|| panic!("{task} is not listed: {listed}"))
+}

@@ -122,32 +122,25 @@ async fn a_published_render_serves_the_next_reports_without_a_restart() {
 
     // `components list` shows what serves (v2), and the refused file with its reason,
     // not the file on disk as current (issue 23).
-    let listed = crate::common::cafe_report()
-        .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
-        .env("CAFE_REPORT_COMPONENTS_DIR", &components)
-        .args(["components", "list", "--json"])
-        .output()
-        .unwrap();
-    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
-    let render = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["task"] == "render")
-        .unwrap();
+    let list = |args: &[&str]| {
+        let output = crate::common::cafe_report()
+            .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
+            .env("CAFE_REPORT_COMPONENTS_DIR", &components)
+            .args(["components", "list"])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let listed: Value = serde_json::from_str(&list(&["--json"])).unwrap();
+    let render = crate::common::listed_task(&listed, "render");
     assert_eq!(render["current"], v2_sha.as_str(), "{render}");
     assert_eq!(
         render["refused"]["sha256"],
         sha256_hex(b"not wasm at all").as_str()
     );
     assert_eq!(render["refused"]["reason"], rejection["reason"], "{render}");
-    let table = crate::common::cafe_report()
-        .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
-        .env("CAFE_REPORT_COMPONENTS_DIR", &components)
-        .args(["components", "list"])
-        .output()
-        .unwrap();
-    let table = String::from_utf8(table.stdout).unwrap();
+    let table = list(&[]);
     let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("render")).collect();
     assert!(
         rows.iter()
