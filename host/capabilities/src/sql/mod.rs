@@ -2,10 +2,11 @@
 //!
 //! Backends: [`SqliteBackend`] (embedded default, created and seeded on first use) and
 //! [`MysqlBackend`] (MySQL/MariaDB/RDS via mysql_async). Chosen by URL: `sqlite://PATH`
-//! or `mysql://USER:PASS@HOST:PORT/DB`.
+//! or `mysql://USER:PASS@HOST:PORT/DB[?ssl-mode=…&ssl-ca=…]` (TLS: [`mysql_url`]).
 
 mod host;
 mod mysql;
+pub mod mysql_url;
 mod sqlite;
 
 pub use mysql::{DEFAULT_STATEMENT_TIMEOUT, MysqlBackend};

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Opts, Pool, TxOpts, Value as My};
+use mysql_async::{Pool, TxOpts, Value as My};
 use tokio::sync::OnceCell;
 
 use super::{
@@ -41,7 +41,7 @@ pub struct MysqlBackend {
 impl MysqlBackend {
     /// Creates the pool; connections are opened on first use.
     pub fn new(url: &str) -> anyhow::Result<MysqlBackend> {
-        let opts = Opts::from_url(url).map_err(|err| anyhow::anyhow!("bad MySQL URL: {err}"))?;
+        let opts = super::mysql_url::options(url)?;
         Ok(MysqlBackend {
             pool: Pool::new(opts),
             statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
@@ -92,7 +92,7 @@ impl MysqlBackend {
 
     /// Creates the URL's database if it does not exist (utf8mb4), connecting without it.
     pub async fn create_database(url: &str) -> anyhow::Result<()> {
-        let opts = Opts::from_url(url).map_err(|err| anyhow::anyhow!("bad MySQL URL: {err}"))?;
+        let opts = super::mysql_url::options(url)?;
         let name = opts
             .db_name()
             .ok_or_else(|| anyhow::anyhow!("the MySQL URL names no database"))?
