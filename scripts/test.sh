@@ -8,4 +8,4 @@ scripts/build-components.sh
 scripts/ensure-mariadb.sh
 scripts/test-tools.sh
 cargo test --workspace --no-fail-fast
-cargo test --manifest-path components/Cargo.toml --package cafe-guest --target-dir target
+cargo test --manifest-path components/Cargo.toml --package cafe-guest --package cafe-presign --target-dir target

@@ -17,7 +17,6 @@ fn credentials() -> Credentials {
         secret_access_key: "testing".into(),
         session_token: Some("session-token".into()),
         region: REGION.into(),
-        services: vec!["s3".into()],
     }
 }
 

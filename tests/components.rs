@@ -171,13 +171,16 @@ async fn presign_publishes_the_link_and_returns_it() {
         .run(
             "presign",
             &json!({"inventory": inventory, "report_id": "weekly-42", "bucket": "cafe-reports",
-                    "endpoint": "http://127.0.0.1:9000", "expires_in": 300}),
+                    "expires_in": 300}),
         )
         .await
         .unwrap();
     let url = link["url"].as_str().unwrap();
     assert!(
-        url.starts_with("http://127.0.0.1:9000/cafe-reports/reports/weekly-42.html?"),
+        url.starts_with(&format!(
+            "{}/cafe-reports/reports/weekly-42.html?",
+            h.endpoint()
+        )),
         "{url}"
     );
     assert!(url.contains("X-Amz-Expires=300"));
@@ -221,24 +224,44 @@ async fn presign_publishes_the_link_and_returns_it() {
 
 #[tokio::test]
 async fn presign_expiry_bounds() {
+    // The component takes 1 s to seven days (SigV4's limit); the host's signer holds links
+    // to [links] max_expires_seconds (3600 by default) and says so.
     let h = fixed_harness().await;
     let base = json!({"report_id": "r", "bucket": "cafe-reports"});
-    for (expires_in, ok) in [
-        (json!(1), true),
-        (json!(604800), true),
-        (json!(0), false),
-        (json!(604801), false),
-        (json!(-5), false),
-        (json!(1.5), false),
-        (json!("120"), false),
+    for (expires_in, expected) in [
+        (json!(1), Ok(())),
+        (json!(3600), Ok(())),
+        (
+            json!(3601),
+            Err((
+                "Signer.Failed",
+                "expires_in must be 1 to 3600 seconds, not 3601",
+            )),
+        ),
+        (
+            json!(604800),
+            Err((
+                "Signer.Failed",
+                "expires_in must be 1 to 3600 seconds, not 604800",
+            )),
+        ),
+        (json!(0), Err(("CafeReport.InvalidInput", "expires_in"))),
+        (
+            json!(604801),
+            Err(("CafeReport.InvalidInput", "expires_in")),
+        ),
+        (json!(-5), Err(("CafeReport.InvalidInput", "expires_in"))),
+        (json!(1.5), Err(("CafeReport.InvalidInput", "expires_in"))),
+        (json!("120"), Err(("CafeReport.InvalidInput", "expires_in"))),
     ] {
         let mut input = base.clone();
         input["expires_in"] = expires_in.clone();
         let result = h.run("presign", &input).await;
-        match (ok, result) {
-            (true, Ok(link)) => assert_eq!(link["expires_in"], expires_in),
-            (false, Err(TaskError::InvalidInput(message))) => {
-                assert!(message.contains("expires_in"), "{message}")
+        match (expected, result) {
+            (Ok(()), Ok(link)) => assert_eq!(link["expires_in"], expires_in),
+            (Err((name, says)), Err(err)) => {
+                assert_eq!(err.error(), name, "expires_in {expires_in}: {err}");
+                assert!(err.cause().contains(says), "expires_in {expires_in}: {err}");
             }
             (_, other) => panic!("expires_in {expires_in}: unexpected {other:?}"),
         }
@@ -301,11 +324,17 @@ async fn the_full_chain_delivers_a_report() {
 async fn objects_go_to_any_configured_s3_endpoint() {
     // One harness serves the embedded endpoint; another is configured to use it as an
     // external S3 endpoint, the way it would use MinIO or AWS.
+    // It writes with the server's writer key, as a deployment would with its own.
     let server = Harness::new().await;
     let endpoint = server.endpoint();
+    let writer = cafe_report_capabilities::objects::EmbeddedKeys::load_or_create(server.dir.path())
+        .unwrap()
+        .writer;
     let client = Harness::with(Options {
         configure: Some(Box::new(move |config| {
             config.objects.endpoint = Some(endpoint);
+            config.signer.access_key_id = Some(writer.access_key_id);
+            config.signer.secret_access_key = Some(writer.secret_access_key);
         })),
         ..Options::default()
     })

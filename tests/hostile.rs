@@ -165,6 +165,8 @@ async fn the_object_store_down_fails_render_after_its_retries_and_says_so() {
     let h = Harness::with(Options {
         configure: Some(Box::new(|config| {
             config.objects.endpoint = Some("http://127.0.0.1:1".into());
+            config.signer.access_key_id = Some("AKIDEXAMPLE".into());
+            config.signer.secret_access_key = Some("example-secret".into());
         })),
         ..Options::default()
     })

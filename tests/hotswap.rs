@@ -458,7 +458,10 @@ async fn an_s3_prefix_is_polled_for_new_versions() {
         &h.bucket(),
         "us-east-1",
         true,
-        &h.config.signer.credentials(),
+        &cafe_report_capabilities::objects::EmbeddedKeys::load_or_create(h.dir.path())
+            .unwrap()
+            .writer
+            .credentials("us-east-1"),
     );
     let client = store.client().clone();
     let put = |bytes: Vec<u8>| {

@@ -379,3 +379,77 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     }
     found
 }
+
+/// Through the host, a query component cannot reach another database file, hold the one
+/// connection past its time limit, or pull an unbounded result into the host.
+#[tokio::test]
+async fn a_query_component_reads_only_its_database_within_bounds() {
+    let h = Harness::with(Options {
+        limits: Some(limits(500, 64 << 20)),
+        ..Options::default()
+    })
+    .await;
+    h.runtime
+        .load("sql", World::Query, &fixture("misbehave-query"))
+        .expect("misbehave-query loads with the query world");
+    let run = async |statement: &str| {
+        h.runtime
+            .run("sql", &json!(format!("sql:{statement}")).to_string())
+            .await
+    };
+    let executions = h.dir.path().join("executions.db");
+    std::fs::write(&executions, b"").unwrap();
+    let err = run(&format!("ATTACH DATABASE '{}' AS e", executions.display()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error(), names::SQL_QUERY_FAILED);
+    assert_eq!(
+        err.cause(),
+        "not authorized: a component's statement may only read (no writes, ATTACH, PRAGMA or transactions)"
+    );
+
+    let err = run(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT COUNT(*) FROM n",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.error(), names::TIMEOUT, "{err}");
+    let started = std::time::Instant::now();
+    assert_eq!(run("SELECT id FROM suppliers").await.unwrap(), "7");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "the next query waited {:?}",
+        started.elapsed()
+    );
+
+    let err = run("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000) SELECT i FROM n")
+        .await
+        .unwrap_err();
+    assert_eq!(err.error(), names::SQL_QUERY_FAILED);
+    assert_eq!(
+        err.cause(),
+        "the result has more than 10000 rows, the most a query may return"
+    );
+}
+
+/// A run publishes at most `[limits] publishes` (1) messages: the second is refused, and
+/// only the first is in the outbox.
+#[tokio::test]
+async fn a_second_publish_in_one_run_is_refused() {
+    let h = Harness::new().await;
+    h.runtime
+        .load("notifier", World::Presign, &fixture("misbehave-presign"))
+        .expect("misbehave-presign loads with the presign world");
+    let err = h
+        .runtime
+        .run("notifier", "\"publish-twice\"")
+        .await
+        .unwrap_err();
+    assert_eq!(err.error(), names::NOTIFY_PUBLISH_FAILED);
+    assert_eq!(
+        err.cause(),
+        "this task may publish at most 1 message(s) per run ([limits] publishes)"
+    );
+    let subjects: Vec<String> = h.outbox().into_iter().map(|m| m.subject).collect();
+    assert_eq!(subjects, ["misbehave 1"]);
+}

@@ -242,7 +242,6 @@ impl Harness {
         let stored = self.run("render", &branch).await.expect("render");
         let mut presign = branch.clone();
         presign["bucket"] = self.bucket().into();
-        presign["endpoint"] = self.endpoint().into();
         presign["expires_in"] = expires_in.into();
         let link = self.run("presign", &presign).await.expect("presign");
         (inventory, stored, link)

@@ -136,7 +136,6 @@ pub async fn report_machine_on(moto: &Moto) -> (String, String) {
         ("RenderFunctionArn", function("render")),
         ("PresignFunctionArn", function("presign")),
         ("ReportBucket", BUCKET.to_string()),
-        ("ObjectsEndpoint", String::new()),
         ("ReportTopicArn", topic),
     ]
     .into_iter()

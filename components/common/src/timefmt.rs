@@ -14,12 +14,6 @@ pub fn rfc3339(millis: u64) -> String {
     datetime(millis).format(fmt).unwrap_or_default()
 }
 
-/// `20261124T093100Z`, the SigV4 `X-Amz-Date` form.
-pub fn amz_date(millis: u64) -> String {
-    let fmt = format_description!("[year][month][day]T[hour][minute][second]Z");
-    datetime(millis).format(fmt).unwrap_or_default()
-}
-
 /// `24 November 2026, 09:31 UTC`, for people.
 pub fn human(millis: u64) -> String {
     let fmt = format_description!(
@@ -72,7 +66,6 @@ mod tests {
     fn formats() {
         let t = 1_795_512_660_000; // 2026-11-24T09:31:00Z
         assert_eq!(rfc3339(t), "2026-11-24T09:31:00Z");
-        assert_eq!(amz_date(t), "20261124T093100Z");
         assert_eq!(human(t), "24 November 2026, 09:31:00 UTC");
         assert_eq!(
             human_rfc3339("2026-11-24T09:31:00Z"),

@@ -13,7 +13,7 @@ pub fn compose(
     subject: Option<&str>,
     url: &str,
     expires_at_ms: u64,
-    expires_in: i64,
+    expires_in: u32,
     inventory: Option<&Inventory>,
 ) -> Note {
     let mut body =
@@ -21,7 +21,7 @@ pub fn compose(
     body.push_str(url);
     body.push_str(&format!(
         "\n\nThe link works for {} and stops working at {}.\n",
-        timefmt::duration_words(expires_in.unsigned_abs()),
+        timefmt::duration_words(u64::from(expires_in)),
         timefmt::human(expires_at_ms),
     ));
     if let Some(inventory) = inventory {

@@ -8,15 +8,14 @@ use serde::Serialize;
 
 wit_bindgen::generate!({ path: "../../wit", world: "presign" });
 
-use crate::sigv4::PresignRequest;
-use cafe::report::{clock, log, notify, signer};
+use cafe::report::{log, notify, signer};
 use exports::cafe::report::task::{Guest, TaskError};
 
 #[derive(Debug, Serialize)]
 struct PresignOutput {
     url: String,
     expires_at: String,
-    expires_in: i64,
+    expires_in: u32,
     message_id: String,
     bucket: String,
     key: String,
@@ -28,37 +27,21 @@ impl Guest for Presign {
     fn run(input: String) -> Result<String, TaskError> {
         cafe_guest::log_panics!(cafe::report::log);
         let input: PresignInput = parse_input(&input).map_err(TaskError::InvalidInput)?;
+        input.check_retired().map_err(TaskError::InvalidInput)?;
         let key = input.key().map_err(TaskError::InvalidInput)?;
         let expires_in = input.expires_in().map_err(TaskError::InvalidInput)?;
-        let identity = signer::identity();
-        let now = clock::now();
-        let request = PresignRequest {
-            // An empty endpoint (a deploy-time substitution left blank) means AWS's own.
-            endpoint: input.endpoint.as_deref().filter(|e| !e.is_empty()),
-            addressing: input.addressing,
-            region: input.region.as_deref().unwrap_or(&identity.region),
-            bucket: &input.bucket,
-            key: &key,
-            access_key_id: &identity.access_key_id,
-            session_token: identity.session_token.as_deref(),
-            now_millis: now,
+        let link = signer::presign(&signer::LinkRequest {
+            method: "GET".into(),
+            bucket: input.bucket.clone(),
+            key: key.clone(),
             expires_in,
-        };
-        let unsigned = request.prepare().map_err(TaskError::InvalidInput)?;
-        let signature = signer::sign(
-            &unsigned.string_to_sign,
-            &unsigned.date,
-            request.region,
-            "s3",
-        )
+        })
         .map_err(|cause| TaskError::Failed((names::SIGNER_FAILED.into(), cause)))?;
-        let url = unsigned.url_with(&signature);
 
-        let expires_at_ms = now.saturating_add(expires_in as u64 * 1000);
         let note = crate::message::compose(
             input.subject.as_deref(),
-            &url,
-            expires_at_ms,
+            &link.url,
+            link.expires_at,
             expires_in,
             input.inventory.as_ref(),
         );
@@ -72,8 +55,8 @@ impl Guest for Presign {
             ),
         );
         Ok(to_output(&PresignOutput {
-            url,
-            expires_at: cafe_guest::timefmt::rfc3339(expires_at_ms),
+            url: link.url,
+            expires_at: cafe_guest::timefmt::rfc3339(link.expires_at),
             expires_in,
             message_id,
             bucket: input.bucket,

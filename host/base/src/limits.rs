@@ -16,3 +16,7 @@ pub const REPORT_PREFIX: &str = "reports/";
 
 /// The longest object key S3 takes (bytes).
 pub const MAX_KEY_BYTES: usize = 1024;
+
+/// Where component versions live in a bucket the embedded endpoint serves
+/// (`[components] s3`): beside the reports, the only prefix the host's own key reaches.
+pub const COMPONENTS_PREFIX: &str = "components/";

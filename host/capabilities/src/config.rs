@@ -8,12 +8,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::signer::Credentials;
 
-/// Local-only credentials, used when none are configured: the embedded S3 endpoint accepts
-/// exactly these. Never use them against a real account.
-pub const LOCAL_ACCESS_KEY_ID: &str = "CAFEREPORTLOCAL";
-/// See [`LOCAL_ACCESS_KEY_ID`].
-pub const LOCAL_SECRET_ACCESS_KEY: &str = "cafe-report-local-secret";
-
 /// All capability sections.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -26,6 +20,26 @@ pub struct CapabilitiesConfig {
     pub notify: NotifyConfig,
     /// `[signer]`
     pub signer: SignerConfig,
+    /// `[links]`
+    pub links: LinksConfig,
+}
+
+/// `[links]`: the presigned report links.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinksConfig {
+    /// The longest lifetime a link may have, in seconds: what a caller may ask for
+    /// (`expires_in`), what the signer signs and the embedded endpoint honours; the SAM
+    /// template's bucket policy refuses older signatures too.
+    pub max_expires_seconds: u64,
+}
+
+impl Default for LinksConfig {
+    fn default() -> Self {
+        LinksConfig {
+            max_expires_seconds: 3600,
+        }
+    }
 }
 
 /// `[sql]`: the café database.
@@ -131,8 +145,8 @@ impl Default for NotifyConfig {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CredentialSource {
-    /// `[signer]`'s keys (file or `CAFE_REPORT_SIGNER_*`), else the local-only pair;
-    /// `AWS_ACCESS_KEY_ID` and the like are not read.
+    /// `[signer]`'s keys (file or `CAFE_REPORT_SIGNER_*`), else (embedded endpoint only)
+    /// the data directory's own signing key; `AWS_ACCESS_KEY_ID` and the like are not read.
     #[default]
     Config,
     /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (a Lambda
@@ -142,7 +156,8 @@ pub enum CredentialSource {
 
 /// `[signer]`: the host's credentials. With `source = "environment"` they come from
 /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`; otherwise from
-/// here, and unset keys fall back to the local-only pair. `AWS_REGION` sets the region.
+/// here; unset, the embedded endpoint's links use the data directory's signing key
+/// ([`crate::objects::EmbeddedKeys`]). `AWS_REGION` sets the region.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SignerConfig {
@@ -156,8 +171,6 @@ pub struct SignerConfig {
     pub session_token: Option<String>,
     /// Default signing region.
     pub region: String,
-    /// Services components may get signatures for.
-    pub services: Vec<String>,
 }
 
 impl Default for SignerConfig {
@@ -168,27 +181,20 @@ impl Default for SignerConfig {
             secret_access_key: None,
             session_token: None,
             region: "us-east-1".into(),
-            services: vec!["s3".into()],
         }
     }
 }
 
 impl SignerConfig {
-    /// The credentials to sign with.
-    pub fn credentials(&self) -> Credentials {
-        Credentials {
-            access_key_id: self
-                .access_key_id
-                .clone()
-                .unwrap_or_else(|| LOCAL_ACCESS_KEY_ID.into()),
-            secret_access_key: self
-                .secret_access_key
-                .clone()
-                .unwrap_or_else(|| LOCAL_SECRET_ACCESS_KEY.into()),
+    /// The configured credentials, when both keys are set. Without them, the embedded
+    /// endpoint's links are signed with the data directory's own signing key.
+    pub fn configured(&self) -> Option<Credentials> {
+        Some(Credentials {
+            access_key_id: self.access_key_id.clone()?,
+            secret_access_key: self.secret_access_key.clone()?,
             session_token: self.session_token.clone(),
             region: self.region.clone(),
-            services: self.services.clone(),
-        }
+        })
     }
 }
 

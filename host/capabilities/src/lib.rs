@@ -6,7 +6,7 @@
 //! | `sql` | [`sql::SqlBackend`] | SQLite (embedded default), MySQL |
 //! | `objects` | [`objects::ObjectStore`] | any S3 endpoint via aws-sdk-s3; [`objects::EmbeddedS3`] serves one locally |
 //! | `notify` | [`notify::Notifier`] | outbox directory, SMTP |
-//! | `signer` | [`signer::Signer`] | static credentials (config/env) |
+//! | `signer` | [`signer::Signer`] | static credentials (config, environment, the embedded endpoint's signing key) |
 //! | `clock` | [`clock::Clock`] | the engine's clock (system, from `--now`, fixed) |
 //! | `log` | - | the host's `tracing` |
 //!
@@ -39,7 +39,7 @@ pub struct Capabilities {
     pub objects: Arc<dyn objects::ObjectStore>,
     /// Where notifications go.
     pub notifier: Arc<dyn notify::Notifier>,
-    /// Signs with the host's credentials.
+    /// Makes report links with the host's credentials.
     pub signer: Arc<dyn signer::Signer>,
     /// The time tasks see.
     pub clock: Arc<dyn clock::Clock>,
@@ -53,23 +53,36 @@ impl Capabilities {
         config: &CapabilitiesConfig,
         data_dir: &Path,
     ) -> anyhow::Result<Capabilities> {
-        let signer = Arc::new(signer::StaticSigner::new(config.signer.credentials())?);
+        let configured = config.signer.configured();
         let sql = sql::open(&config.sql, data_dir).await?;
-        let (objects, embedded_s3) =
-            objects::open(&config.objects, signer.credentials(), data_dir).await?;
+        let opened = objects::open(
+            &config.objects,
+            configured.as_ref(),
+            &config.signer.region,
+            config.links.max_expires_seconds,
+            data_dir,
+        )
+        .await?;
+        let policy = signer::LinkPolicy {
+            bucket: config.objects.bucket.clone(),
+            endpoint: opened.store.endpoint(),
+            path_style: opened.path_style,
+            region: opened.signing.region.clone(),
+            max_expires_seconds: config.links.max_expires_seconds,
+        };
         let notifier = notify::open(
             &config.notify,
             data_dir,
-            signer.credentials(),
+            configured.as_ref(),
             config.objects.endpoint.as_deref(),
         )?;
         Ok(Capabilities {
             sql,
-            objects,
+            objects: opened.store,
             notifier,
-            signer,
+            signer: Arc::new(signer::StaticSigner::new(opened.signing, policy)?),
             clock: Arc::new(clock::TokioClock::system()),
-            embedded_s3,
+            embedded_s3: opened.embedded,
         })
     }
 

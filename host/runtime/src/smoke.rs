@@ -72,7 +72,6 @@ impl Runtime {
         if world == World::Presign {
             let objects = &capabilities.objects;
             input["bucket"] = objects.bucket().into();
-            input["endpoint"] = objects.endpoint().unwrap_or_default().into();
             input["expires_in"] = 60.into();
         }
         Ok(input.to_string())

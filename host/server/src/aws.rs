@@ -392,7 +392,6 @@ mod tests {
             secret_access_key: "s".into(),
             session_token: None,
             region: "us-east-1".into(),
-            services: vec![],
         };
         let aws = AwsExecutions::new(
             "arn:aws:states:eu-west-1:123456789012:stateMachine:cafe-report",

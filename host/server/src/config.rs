@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use cafe_report_capabilities::CapabilitiesConfig;
 use cafe_report_capabilities::config::{
-    CredentialSource, NotifyConfig, ObjectsConfig, SignerConfig, SqlConfig,
+    CredentialSource, LinksConfig, NotifyConfig, ObjectsConfig, SignerConfig, SqlConfig,
 };
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -161,23 +161,6 @@ pub enum AuthMode {
     Jwt,
     /// No authentication: every caller is an administrator. Only on loopback.
     None,
-}
-
-/// `[links]`: the presigned report links.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LinksConfig {
-    /// The longest lifetime a caller may ask for (`expires_in`), in seconds; the SAM
-    /// template's bucket policy refuses older signatures too.
-    pub max_expires_seconds: u64,
-}
-
-impl Default for LinksConfig {
-    fn default() -> Self {
-        LinksConfig {
-            max_expires_seconds: 3600,
-        }
-    }
 }
 
 /// Where `serve` runs executions.
@@ -468,6 +451,7 @@ impl Config {
             objects: self.objects.clone(),
             notify: self.notify.clone(),
             signer: self.signer.clone(),
+            links: self.links.clone(),
         }
     }
 
@@ -479,6 +463,7 @@ impl Config {
             objects: caps.objects,
             notify: caps.notify,
             signer: caps.signer,
+            links: caps.links,
             ..self.clone()
         }
     }
@@ -527,7 +512,10 @@ mod tests {
     fn lists_and_tables_can_be_set_from_variables() {
         let value = vars(&[
             ("CAFE_REPORT_NOTIFY_TO", "a@b.c, d@e.f"),
-            ("CAFE_REPORT_SIGNER_SERVICES", r#"["s3","sns"]"#),
+            (
+                "CAFE_REPORT_SERVE_CORS_ORIGINS",
+                r#"["https://a.example","https://b.example"]"#,
+            ),
             ("CAFE_REPORT_WORKFLOW_SUBSTITUTIONS_ReportBucket", "other"),
             ("CAFE_REPORT_WORKFLOW_FUNCTIONS_cafe-QueryFunction", "query"),
             ("CAFE_REPORT_LIMITS_TASKS_RENDER_TIMEOUT_MS", "2000"),
@@ -540,8 +528,8 @@ mod tests {
         assert_eq!(figment_style["workflow"]["functions"]["fn-1"], "query");
         assert_eq!(value["notify"]["to"], serde_json::json!(["a@b.c", "d@e.f"]));
         assert_eq!(
-            value["signer"]["services"],
-            serde_json::json!(["s3", "sns"])
+            value["serve"]["cors_origins"],
+            serde_json::json!(["https://a.example", "https://b.example"])
         );
         assert_eq!(value["workflow"]["substitutions"]["ReportBucket"], "other");
         assert_eq!(

@@ -274,7 +274,9 @@ fn aws_backend(config: &Config) -> anyhow::Result<AwsExecutions> {
     let arn = config.serve.state_machine_arn.as_deref().context(
         "engine = \"aws\" needs [serve] state_machine_arn (CAFE_REPORT_SERVE_STATE_MACHINE_ARN)",
     )?;
-    let credentials = config.signer.credentials();
+    let credentials = config.signer.configured().context(
+        "engine = \"aws\" needs [signer] access_key_id and secret_access_key (or source = \"environment\")",
+    )?;
     let endpoint = config
         .serve
         .sfn_endpoint

@@ -201,13 +201,8 @@ pub fn substitute(text: &str, substitutions: &BTreeMap<String, String>) -> anyho
 }
 
 /// The substitutions a local run uses: function ARNs for the components, the configured
-/// bucket and topic, the object store's endpoint (the embedded one's address is known
-/// only once it listens), then `[workflow.substitutions]`, then `extra`.
-pub fn substitutions(
-    config: &Config,
-    objects_endpoint: Option<String>,
-    extra: &[(String, String)],
-) -> BTreeMap<String, String> {
+/// bucket and topic, then `[workflow.substitutions]`, then `extra`.
+pub fn substitutions(config: &Config, extra: &[(String, String)]) -> BTreeMap<String, String> {
     let region = &config.signer.region;
     let account = &config.workflow.account;
     let mut map: BTreeMap<String, String> = REPORT_FUNCTIONS
@@ -220,10 +215,6 @@ pub fn substitutions(
         })
         .collect();
     map.insert("ReportBucket".into(), config.objects.bucket.clone());
-    map.insert(
-        "ObjectsEndpoint".into(),
-        objects_endpoint.unwrap_or_default(),
-    );
     map.insert(
         "ReportTopicArn".into(),
         format!("arn:aws:sns:{region}:{account}:cafe-report"),
@@ -305,7 +296,7 @@ impl Workflow {
         if let Some(role_arn) = &config.workflow.role_arn {
             check_role_arn(role_arn)?;
         }
-        let substitutions = substitutions(config, runtime.capabilities().objects_endpoint(), extra);
+        let substitutions = substitutions(config, extra);
         let machine = load_definition(text, &substitutions)?;
         Ok(Self::new(config, runtime, machine))
     }
@@ -437,7 +428,6 @@ mod tests {
                 "arn:aws:lambda:us-east-1:000000000000:function:presign",
             ),
             ("ReportBucket", "b"),
-            ("ObjectsEndpoint", ""),
             ("ReportTopicArn", "arn:aws:sns:us-east-1:000000000000:t"),
         ]
         .into_iter()

@@ -73,7 +73,7 @@ impl World {
         match self {
             World::Query => &[Grant::Sql, Grant::Clock, Grant::Log],
             World::Render => &[Grant::Objects, Grant::Clock, Grant::Log],
-            World::Presign => &[Grant::Signer, Grant::Notify, Grant::Clock, Grant::Log],
+            World::Presign => &[Grant::Signer, Grant::Notify, Grant::Log],
         }
     }
 }

@@ -5,7 +5,8 @@
 //! module into a component with `wit-component` (pinned in Cargo.lock, no external tools).
 //! Output: `target/components/<task>.wasm`, plus test fixtures under
 //! `target/components/testing/` (among them `render-v2.wasm`, render built with its
-//! `layout-v2` feature in `target/variants/`).
+//! `layout-v2` feature, and `misbehave-presign.wasm` and `misbehave-query.wasm`, misbehave
+//! with presign's and query's worlds, in `target/variants/`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,8 +23,21 @@ const FIXTURES: [(&str, &str); 1] = [("cafe_misbehave", "misbehave")];
 /// Test fixtures built from a task crate with a feature: (package, feature, library name,
 /// output name). They build in their own target directory so that switching features
 /// never rebuilds the real components.
-const VARIANTS: [(&str, &str, &str, &str); 1] =
-    [("cafe-render", "layout-v2", "cafe_render", "render-v2")];
+const VARIANTS: [(&str, &str, &str, &str); 3] = [
+    ("cafe-render", "layout-v2", "cafe_render", "render-v2"),
+    (
+        "cafe-misbehave",
+        "presign-world",
+        "cafe_misbehave",
+        "misbehave-presign",
+    ),
+    (
+        "cafe-misbehave",
+        "query-world",
+        "cafe_misbehave",
+        "misbehave-query",
+    ),
+];
 const TARGET: &str = "wasm32-unknown-unknown";
 
 fn main() -> anyhow::Result<()> {

@@ -321,7 +321,6 @@ fn the_report_definition_is_valid() {
         .replace("${RenderFunctionArn}", &lambda("render"))
         .replace("${PresignFunctionArn}", &lambda("presign"))
         .replace("${ReportBucket}", "cafe-reports")
-        .replace("${ObjectsEndpoint}", "")
         .replace(
             "${ReportTopicArn}",
             "arn:aws:sns:us-east-1:000000000000:cafe-report",

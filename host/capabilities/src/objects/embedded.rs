@@ -1,5 +1,6 @@
 //! An S3-compatible endpoint served in-process from a directory (s3s + s3s-fs). It checks
-//! SigV4 signatures, including presigned URLs and their expiry, like S3 does.
+//! SigV4 signatures, including presigned URLs and their expiry, like S3 does, and lets
+//! each key do only what [`ReportAccess`] allows.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use s3s::service::S3ServiceBuilder;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::signer::Credentials;
+use super::{KeyPair, ReportAccess};
 
 /// A running embedded S3 endpoint; stops when dropped.
 #[derive(Debug)]
@@ -23,11 +24,13 @@ pub struct EmbeddedS3 {
 
 impl EmbeddedS3 {
     /// Serves `root` (one subdirectory per bucket; `buckets` are created) on `listen`
-    /// (`127.0.0.1:0` picks a free port), accepting requests signed with `credentials`.
+    /// (`127.0.0.1:0` picks a free port), accepting requests signed with one of `keys`
+    /// that `access` allows.
     pub async fn start(
         listen: &str,
         root: &Path,
-        credentials: &Credentials,
+        keys: &[KeyPair],
+        access: ReportAccess,
         buckets: &[&str],
     ) -> anyhow::Result<EmbeddedS3> {
         for bucket in buckets {
@@ -37,10 +40,15 @@ impl EmbeddedS3 {
         let fs = s3s_fs::FileSystem::new(&root)
             .map_err(|err| anyhow::anyhow!("object store at {}: {err:?}", root.display()))?;
         let mut builder = S3ServiceBuilder::new(fs);
-        builder.set_auth(SimpleAuth::from_single(
-            credentials.access_key_id.clone(),
-            credentials.secret_access_key.clone(),
-        ));
+        let mut auth = SimpleAuth::new();
+        for key in keys {
+            auth.register(
+                key.access_key_id.clone(),
+                key.secret_access_key.clone().into(),
+            );
+        }
+        builder.set_auth(auth);
+        builder.set_access(access);
         let service = builder.build();
 
         let listener = TcpListener::bind(listen).await.map_err(|err| {

@@ -1,34 +1,11 @@
-//! WIT `cafe:report/objects` for components: puts under the report prefix only.
+//! WIT `cafe:report/objects` for components: puts under the report prefix only
+//! ([`check_report_key`]).
 
-use cafe_report_base::limits::{MAX_KEY_BYTES, REPORT_PREFIX};
 use cafe_report_world::objects::{Host, ObjectInfo};
 
 use crate::TaskCtx;
 
-/// Refuses a key a component may not write: outside [`REPORT_PREFIX`] (so render cannot
-/// replace `components/presign.wasm`, which hot-swap would load), with a `..`, `.` or
-/// empty segment or a leading `/` (which would leave the bucket's directory on the
-/// filesystem store), control characters, or over S3's 1024 bytes.
-pub(crate) fn check_key(key: &str) -> Result<(), String> {
-    let refuse = |why: &str| Err(format!("the key {key:?} is refused: {why}"));
-    if key.len() > MAX_KEY_BYTES {
-        return refuse(&format!("over {MAX_KEY_BYTES} bytes"));
-    }
-    if key.chars().any(char::is_control) {
-        return refuse("it has control characters");
-    }
-    if key.starts_with('/')
-        || key
-            .split('/')
-            .any(|segment| matches!(segment, "" | "." | ".."))
-    {
-        return refuse("a segment is empty, \".\" or \"..\"");
-    }
-    if !key.starts_with(REPORT_PREFIX) {
-        return refuse(&format!("components write only under {REPORT_PREFIX}"));
-    }
-    Ok(())
-}
+use super::check_report_key;
 
 impl Host for TaskCtx {
     async fn put(
@@ -38,7 +15,7 @@ impl Host for TaskCtx {
         content_type: String,
         cache_control: String,
     ) -> Result<ObjectInfo, String> {
-        check_key(&key)
+        check_report_key(&key)
             .inspect_err(|err| tracing::warn!(task = %self.task, %err, "object put refused"))?;
         let info = self
             .capabilities
@@ -58,7 +35,7 @@ impl Host for TaskCtx {
 
 #[cfg(test)]
 mod tests {
-    use super::check_key;
+    use super::check_report_key as check_key;
 
     #[test]
     fn keys_outside_the_report_prefix_or_the_bucket_are_refused() {
@@ -67,9 +44,9 @@ mod tests {
         for (key, why) in [
             (
                 "components/presign.wasm",
-                "components write only under reports/",
+                "components reach only keys under reports/",
             ),
-            ("x.html", "components write only under reports/"),
+            ("x.html", "components reach only keys under reports/"),
             (
                 "reports/../components/x.wasm",
                 "a segment is empty, \".\" or \"..\"",

@@ -2,17 +2,23 @@
 //! either at AWS or at any S3-compatible endpoint. Locally that endpoint is
 //! [`EmbeddedS3`], served in-process from a directory, so the local path is the AWS path.
 
+mod access;
 mod embedded;
 mod host;
+mod keys;
 mod s3;
 
+pub use access::ReportAccess;
 pub use embedded::EmbeddedS3;
+pub use keys::{EmbeddedKeys, KEYS_FILE, KeyPair};
 pub use s3::S3Store;
 
 use std::path::Path;
 use std::sync::Arc;
 
+use anyhow::Context;
 use async_trait::async_trait;
+use cafe_report_base::limits::{MAX_KEY_BYTES, REPORT_PREFIX};
 
 use crate::config::ObjectsConfig;
 use crate::signer::Credentials;
@@ -60,38 +66,115 @@ pub enum ObjectsError {
     Put(String),
 }
 
-/// Opens the configured store: a configured endpoint (or AWS), else an embedded S3 endpoint
-/// over `<data_dir>/objects`, started here and returned so the caller keeps it alive.
+/// Refuses a key a component may not write or link to: outside [`REPORT_PREFIX`] (so render cannot
+/// replace `components/presign.wasm`, which hot-swap would load), with a `..`, `.` or
+/// empty segment or a leading `/` (which would leave the bucket's directory on the
+/// filesystem store), control characters, or over S3's 1024 bytes.
+pub(crate) fn check_report_key(key: &str) -> Result<(), String> {
+    let refuse = |why: &str| Err(format!("the key {key:?} is refused: {why}"));
+    if key.len() > MAX_KEY_BYTES {
+        return refuse(&format!("over {MAX_KEY_BYTES} bytes"));
+    }
+    if key.chars().any(char::is_control) {
+        return refuse("it has control characters");
+    }
+    if key.starts_with('/')
+        || key
+            .split('/')
+            .any(|segment| matches!(segment, "" | "." | ".."))
+    {
+        return refuse("a segment is empty, \".\" or \"..\"");
+    }
+    if !key.starts_with(REPORT_PREFIX) {
+        return refuse(&format!("components reach only keys under {REPORT_PREFIX}"));
+    }
+    Ok(())
+}
+
+/// Opens the configured store: a configured endpoint (or AWS) with `credentials`, else an
+/// embedded S3 endpoint over `<data_dir>/objects`, started here and returned so the caller
+/// keeps it alive, written with the data directory's writer key. Links to it are signed
+/// with `signing` (the configured credentials, else the directory's signing key).
 pub async fn open(
     config: &ObjectsConfig,
-    credentials: &Credentials,
+    credentials: Option<&Credentials>,
+    region: &str,
+    max_expires_seconds: u64,
     data_dir: &Path,
-) -> anyhow::Result<(Arc<dyn ObjectStore>, Option<Arc<EmbeddedS3>>)> {
+) -> anyhow::Result<Opened> {
+    let region = config.region.as_deref().unwrap_or(region);
     if config.embedded() {
+        let keys = EmbeddedKeys::load_or_create(data_dir)?;
+        let signing = match credentials {
+            Some(configured) => configured.clone(),
+            None => keys.signing.credentials(region),
+        };
+        let access = ReportAccess {
+            bucket: config.bucket.clone(),
+            writer: keys.writer.access_key_id.clone(),
+            signing: signing.access_key_id.clone(),
+            max_expires_seconds,
+        };
+        let accepted = [
+            keys.writer.clone(),
+            KeyPair {
+                access_key_id: signing.access_key_id.clone(),
+                secret_access_key: signing.secret_access_key.clone(),
+            },
+        ];
         let root = data_dir.join("objects");
         let server = EmbeddedS3::start(
             &config.listen,
             &root,
-            credentials,
+            &accepted,
+            access,
             &[config.bucket.as_str()],
         )
         .await?;
+        let writer = keys.writer.credentials(region);
         let store = S3Store::new(
             Some(server.endpoint().to_string()),
             &config.bucket,
-            config.region.as_deref().unwrap_or(&credentials.region),
+            region,
             true,
-            credentials,
+            &writer,
         );
-        Ok((Arc::new(store), Some(Arc::new(server))))
+        Ok(Opened {
+            store: Arc::new(store),
+            signing,
+            path_style: true,
+            embedded: Some(Arc::new(server)),
+        })
     } else {
+        let credentials = credentials.cloned().context(
+            "[objects] endpoint is set (or the embedded endpoint is off), so [signer] needs \
+             access_key_id and secret_access_key (or source = \"environment\")",
+        )?;
         let store = S3Store::new(
             config.endpoint.clone(),
             &config.bucket,
-            config.region.as_deref().unwrap_or(&credentials.region),
+            region,
             config.path_style,
-            credentials,
+            &credentials,
         );
-        Ok((Arc::new(store), None))
+        Ok(Opened {
+            store: Arc::new(store),
+            signing: credentials,
+            path_style: config.path_style,
+            embedded: None,
+        })
     }
+}
+
+/// What [`open`] made.
+#[derive(Debug)]
+pub struct Opened {
+    /// The store the host writes through.
+    pub store: Arc<dyn ObjectStore>,
+    /// The credentials report links are signed with.
+    pub signing: Credentials,
+    /// Whether links are path-style on a configured endpoint.
+    pub path_style: bool,
+    /// The embedded endpoint, when it serves the store.
+    pub embedded: Option<Arc<EmbeddedS3>>,
 }

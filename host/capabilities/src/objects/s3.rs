@@ -124,7 +124,6 @@ mod tests {
             secret_access_key: "secret".into(),
             session_token: None,
             region: "us-east-1".into(),
-            services: vec!["s3".into()],
         };
         let store = S3Store::new(None, "bucket", "us-east-1", true, &credentials);
         let config = store.client().config().retry_config().unwrap();

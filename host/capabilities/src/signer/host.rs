@@ -2,34 +2,35 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use cafe_report_world::signer::{Host, SigningIdentity};
+use cafe_report_world::signer::{self, Host};
 
 use crate::TaskCtx;
 
-impl Host for TaskCtx {
-    async fn identity(&mut self) -> SigningIdentity {
-        let identity = self.capabilities.signer.identity();
-        SigningIdentity {
-            access_key_id: identity.access_key_id,
-            session_token: identity.session_token,
-            region: identity.region,
-        }
-    }
+use super::LinkRequest;
 
-    async fn sign(
+impl Host for TaskCtx {
+    async fn presign(
         &mut self,
-        string_to_sign: String,
-        date: String,
-        region: String,
-        service: String,
-    ) -> Result<String, String> {
+        request: signer::LinkRequest,
+    ) -> Result<signer::PresignedLink, String> {
         let now = UNIX_EPOCH + Duration::from_millis(self.capabilities.clock.now_millis());
-        self.capabilities
+        let request = LinkRequest {
+            method: request.method,
+            bucket: request.bucket,
+            key: request.key,
+            expires_in: request.expires_in,
+        };
+        let link = self
+            .capabilities
             .signer
-            .sign(&string_to_sign, &date, &region, &service, now)
+            .presign(&request, now)
             .map_err(|err| {
-                tracing::warn!(task = %self.task, %err, "signature refused");
+                tracing::warn!(task = %self.task, %err, "link refused");
                 err.to_string()
-            })
+            })?;
+        Ok(signer::PresignedLink {
+            url: link.url,
+            expires_at: link.expires_at_ms,
+        })
     }
 }

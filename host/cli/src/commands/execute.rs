@@ -40,8 +40,8 @@ pub struct Args {
 #[derive(Debug, clap::Args)]
 pub struct Substitutions {
     /// Definition substitution for `${NAME}` (repeatable). Local defaults exist for
-    /// QueryFunctionArn, RenderFunctionArn, PresignFunctionArn, ReportBucket,
-    /// ObjectsEndpoint and ReportTopicArn.
+    /// QueryFunctionArn, RenderFunctionArn, PresignFunctionArn, ReportBucket and
+    /// ReportTopicArn.
     #[arg(long = "subst", value_name = "NAME=VALUE", value_parser = parse_substitution)]
     pub values: Vec<(String, String)>,
 }

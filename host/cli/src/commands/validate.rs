@@ -18,11 +18,7 @@ pub struct Args {
 
 pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
     let text = workflow::read_definition(&args.definition)?;
-    let substitutions = workflow::substitutions(
-        config,
-        config.objects.endpoint.clone(),
-        &args.substitutions.values,
-    );
+    let substitutions = workflow::substitutions(config, &args.substitutions.values);
     let machine = match workflow::load_definition(&text, &substitutions) {
         Ok(machine) => machine,
         Err(err) => match err.downcast_ref::<ValidationErrors>() {

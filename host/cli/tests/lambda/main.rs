@@ -9,9 +9,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use cafe_report_capabilities::config::{LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY};
-use cafe_report_capabilities::objects::{EmbeddedS3, ObjectStore, S3Store};
-use cafe_report_capabilities::signer::Credentials;
+use cafe_report_capabilities::objects::{EmbeddedS3, KeyPair, ObjectStore, ReportAccess, S3Store};
 use runtime_api::{Answer, RuntimeApi};
 use serde_json::{Value, json};
 
@@ -40,6 +38,10 @@ impl Function {
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/test")
             .env("CAFE_REPORT_DATA_DIR", dir.join("data"))
             .env("CAFE_REPORT_COMPONENTS_DIR", components_dir())
+            // The role's credentials, as Lambda gives them and the template reads them.
+            .env("CAFE_REPORT_SIGNER_SOURCE", "environment")
+            .env("AWS_ACCESS_KEY_ID", "AKIDFUNCTIONROLE")
+            .env("AWS_SECRET_ACCESS_KEY", "function-role-secret")
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap())
@@ -162,21 +164,27 @@ async fn a_trap_fails_one_invocation_only() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_component_is_loaded_from_s3_at_init() {
     let dir = tempfile::tempdir().unwrap();
-    let credentials = Credentials {
-        access_key_id: LOCAL_ACCESS_KEY_ID.into(),
-        secret_access_key: LOCAL_SECRET_ACCESS_KEY.into(),
-        session_token: None,
-        region: "us-east-1".into(),
-        services: vec!["s3".into()],
+    // The embedded endpoint stands in for S3; its writer key for the function's role.
+    let role = KeyPair {
+        access_key_id: "AKIDLAMBDAROLE".into(),
+        secret_access_key: "lambda-role-secret".into(),
+    };
+    let access = ReportAccess {
+        bucket: "deploy".into(),
+        writer: role.access_key_id.clone(),
+        signing: "AKIDUNUSED".into(),
+        max_expires_seconds: 3600,
     };
     let s3 = EmbeddedS3::start(
         "127.0.0.1:0",
         &dir.path().join("s3"),
-        &credentials,
+        std::slice::from_ref(&role),
+        access,
         &["deploy"],
     )
     .await
     .unwrap();
+    let credentials = role.credentials("us-east-1");
     let store = S3Store::new(
         Some(s3.endpoint().to_string()),
         "deploy",
@@ -187,7 +195,7 @@ async fn a_component_is_loaded_from_s3_at_init() {
     let bytes = std::fs::read(components_dir().join("query.wasm")).unwrap();
     store
         .put(
-            "functions/v7/query.wasm",
+            "components/v7/query.wasm",
             bytes,
             "application/wasm",
             "no-cache",
@@ -203,13 +211,12 @@ async fn a_component_is_loaded_from_s3_at_init() {
         &api,
         "query",
         &[
-            ("CAFE_REPORT_COMPONENTS_S3", "s3://deploy/functions/v7"),
+            ("CAFE_REPORT_COMPONENTS_S3", "s3://deploy/components/v7"),
             ("CAFE_REPORT_COMPONENTS_DIR", empty.to_str().unwrap()),
             ("CAFE_REPORT_OBJECTS_BUCKET", "deploy"),
             ("AWS_ENDPOINT_URL", s3.endpoint()),
-            ("CAFE_REPORT_SIGNER_SOURCE", "environment"),
-            ("AWS_ACCESS_KEY_ID", LOCAL_ACCESS_KEY_ID),
-            ("AWS_SECRET_ACCESS_KEY", LOCAL_SECRET_ACCESS_KEY),
+            ("AWS_ACCESS_KEY_ID", &role.access_key_id),
+            ("AWS_SECRET_ACCESS_KEY", &role.secret_access_key),
             ("AWS_REGION", "us-east-1"),
         ],
     );
