@@ -513,3 +513,22 @@ async fn the_embedded_endpoint_lets_each_key_do_only_its_job() {
         writer.list_objects_v2().bucket(&bucket).send().await
     ));
 }
+
+/// Links are signed for the bucket's region (`[objects] region`) when it differs from
+/// `[signer] region`, also with keys named in `[signer]`.
+#[tokio::test]
+async fn links_are_signed_for_the_buckets_region() {
+    let h = Harness::with(Options {
+        configure: Some(Box::new(|config| {
+            config.objects.region = Some("eu-west-1".into());
+            config.signer.access_key_id = Some(ACCESS_KEY.into());
+            config.signer.secret_access_key = Some(SECRET_KEY.into());
+        })),
+        ..Options::default()
+    })
+    .await;
+    let (_, _, link) = h.report("regional", 60).await;
+    let url = link["url"].as_str().unwrap();
+    assert!(url.contains("%2Feu-west-1%2Fs3%2Faws4_request&"), "{url}");
+    assert_eq!(http_get(url).await.0, 200);
+}

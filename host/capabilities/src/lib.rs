@@ -67,7 +67,7 @@ impl Capabilities {
             bucket: config.objects.bucket.clone(),
             endpoint: opened.store.endpoint(),
             path_style: opened.path_style,
-            region: opened.signing.region.clone(),
+            region: opened.region.clone(),
             max_expires_seconds: config.links.max_expires_seconds,
         };
         let notifier = notify::open(

@@ -31,6 +31,10 @@ fn spawn(bootstrap: &Path, data: &Path, components: &Path, api: &RuntimeApi, tas
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("CAFE_REPORT_DATA_DIR", data)
         .env("CAFE_REPORT_COMPONENTS_DIR", components)
+        // The role's credentials, as Lambda gives them (objects go to S3, never embedded).
+        .env("CAFE_REPORT_SIGNER_SOURCE", "environment")
+        .env("AWS_ACCESS_KEY_ID", "AKIDFUNCTIONROLE")
+        .env("AWS_SECRET_ACCESS_KEY", "function-role-secret")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

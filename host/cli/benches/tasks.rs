@@ -81,9 +81,8 @@ async fn main() {
     );
     let mut presign = branch;
     presign["bucket"] = h.bucket().into();
-    presign["endpoint"] = h.endpoint().into();
     summarize(
-        "run presign (SigV4 + outbox .eml/.json)",
+        "run presign (link from the host's signer + outbox .eml/.json)",
         time_task(runtime, "presign", &presign.to_string(), 50, 500).await,
     );
 }

@@ -142,6 +142,7 @@ pub async fn open(
         Ok(Opened {
             store: Arc::new(store),
             signing,
+            region: region.to_string(),
             path_style: true,
             embedded: Some(Arc::new(server)),
         })
@@ -160,6 +161,7 @@ pub async fn open(
         Ok(Opened {
             store: Arc::new(store),
             signing: credentials,
+            region: region.to_string(),
             path_style: config.path_style,
             embedded: None,
         })
@@ -173,6 +175,9 @@ pub struct Opened {
     pub store: Arc<dyn ObjectStore>,
     /// The credentials report links are signed with.
     pub signing: Credentials,
+    /// The bucket's region (`[objects] region`, else `[signer] region`), which links are
+    /// signed for.
+    pub region: String,
     /// Whether links are path-style on a configured endpoint.
     pub path_style: bool,
     /// The embedded endpoint, when it serves the store.
