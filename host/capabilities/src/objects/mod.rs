@@ -66,10 +66,10 @@ pub enum ObjectsError {
     Put(String),
 }
 
-/// Refuses a key a component may not write or link to: outside [`REPORT_PREFIX`] (so render cannot
-/// replace `components/presign.wasm`, which hot-swap would load), with a `..`, `.` or
-/// empty segment or a leading `/` (which would leave the bucket's directory on the
-/// filesystem store), control characters, or over S3's 1024 bytes.
+/// Refuses a key a component may not write or link to: outside [`REPORT_PREFIX`] (so
+/// render cannot replace `components/presign.wasm`, which hot-swap would load), with a
+/// `..`, `.` or empty segment or a leading `/` (which would leave the bucket's directory
+/// on the filesystem store), control characters, or over S3's 1024 bytes.
 pub(crate) fn check_report_key(key: &str) -> Result<(), String> {
     let refuse = |why: &str| Err(format!("the key {key:?} is refused: {why}"));
     if key.len() > MAX_KEY_BYTES {
