@@ -163,9 +163,23 @@ fn environment_credentials_sign_only_when_configured_to() {
     let default = stdout_json(&config(None));
     assert_eq!(default["signer"]["source"], "config");
     assert_eq!(default["signer"]["access_key_id"], Value::Null, "{default}");
+    assert_eq!(
+        default["signer"]["signing_with"],
+        format!(
+            "the embedded endpoint's own signing key, in {}",
+            std::path::Path::new(".cafe-report")
+                .join("embedded-s3-keys.json")
+                .display()
+        ),
+        "{default}"
+    );
     let environment = stdout_json(&config(Some("environment")));
     assert_eq!(environment["signer"]["source"], "environment");
     assert_eq!(environment["signer"]["access_key_id"], "AKIADEVELOPERKEY");
+    assert_eq!(
+        environment["signer"]["signing_with"],
+        "AKIADEVELOPERKEY, from the environment (AWS_ACCESS_KEY_ID)"
+    );
     assert_eq!(environment["signer"]["secret_access_key"], "****");
 
     // Asked for and missing: said, not the local pair in their place.
