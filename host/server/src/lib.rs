@@ -34,6 +34,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use cafe_report_asl::format_timestamp;
+use cafe_report_capabilities::signer;
 use cafe_report_runtime::{DirectoryWatcher, Runtime, S3Poller, VersionStore};
 use tokio::net::TcpListener;
 
@@ -274,15 +275,14 @@ fn aws_backend(config: &Config) -> anyhow::Result<AwsExecutions> {
     let arn = config.serve.state_machine_arn.as_deref().context(
         "engine = \"aws\" needs [serve] state_machine_arn (CAFE_REPORT_SERVE_STATE_MACHINE_ARN)",
     )?;
-    let credentials = config.signer.configured().context(
-        "engine = \"aws\" needs [signer] access_key_id and secret_access_key (or source = \"environment\")",
-    )?;
+    let configured = config.signer.configured();
+    let credentials = signer::required(configured.as_ref(), "engine = \"aws\"")?;
     let endpoint = config
         .serve
         .sfn_endpoint
         .as_deref()
         .or(config.objects.endpoint.as_deref());
-    AwsExecutions::new(arn, endpoint, &credentials)
+    AwsExecutions::new(arn, endpoint, credentials)
 }
 
 /// The watched components directory (when it exists) and the S3 source poller (when

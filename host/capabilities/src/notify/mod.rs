@@ -12,8 +12,6 @@ pub use smtp::SmtpNotifier;
 pub use sns::{RECIPIENT_ATTRIBUTE, SnsNotifier};
 
 use std::path::Path;
-
-use anyhow::Context;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -60,10 +58,7 @@ pub fn open(
 ) -> anyhow::Result<Arc<dyn Notifier>> {
     if let Some(topic) = &config.sns_topic_arn {
         let endpoint = config.sns_endpoint.as_deref().or(default_endpoint);
-        let credentials = credentials.context(
-            "[notify] sns_topic_arn is set, so [signer] needs access_key_id and \
-             secret_access_key (or source = \"environment\")",
-        )?;
+        let credentials = crate::signer::required(credentials, "[notify] sns_topic_arn")?;
         return Ok(Arc::new(SnsNotifier::new(topic, endpoint, credentials)?));
     }
     let outbox = Outbox::new(data_dir.join("outbox"), config)?;

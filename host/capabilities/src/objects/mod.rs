@@ -16,7 +16,6 @@ pub use s3::S3Store;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context;
 use async_trait::async_trait;
 use cafe_report_base::limits::{MAX_KEY_BYTES, REPORT_PREFIX};
 
@@ -147,10 +146,11 @@ pub async fn open(
             embedded: Some(Arc::new(server)),
         })
     } else {
-        let credentials = credentials.cloned().context(
-            "[objects] endpoint is set (or the embedded endpoint is off), so [signer] needs \
-             access_key_id and secret_access_key (or source = \"environment\")",
-        )?;
+        let credentials = crate::signer::required(
+            credentials,
+            "an objects endpoint other than the embedded one ([objects] endpoint, or AWS's)",
+        )?
+        .clone();
         let store = S3Store::new(
             config.endpoint.clone(),
             &config.bucket,

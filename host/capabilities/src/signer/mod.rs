@@ -10,6 +10,8 @@ pub use link::{LinkPolicy, LinkRequest, PresignedLink};
 
 use std::time::SystemTime;
 
+use anyhow::Context;
+
 /// Credentials in the AWS shape.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -48,6 +50,20 @@ impl Credentials {
             "cafe-report",
         )
     }
+}
+
+/// `credentials`, or an error saying that `needed_by` needs `[signer]` keys: every
+/// endpoint but the embedded one (S3, SNS, Step Functions) takes the configured ones.
+pub fn required<'a>(
+    credentials: Option<&'a Credentials>,
+    needed_by: &str,
+) -> anyhow::Result<&'a Credentials> {
+    credentials.with_context(|| {
+        format!(
+            "{needed_by} needs [signer] access_key_id and secret_access_key \
+             (or source = \"environment\")"
+        )
+    })
 }
 
 /// Why a link was refused.
@@ -93,5 +109,27 @@ impl Signer for StaticSigner {
 
     fn presign(&self, request: &LinkRequest, now: SystemTime) -> Result<PresignedLink, SignError> {
         self.policy.presign(request, &self.credentials, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_keys_are_said_with_who_needs_them() {
+        let err = required(None, "[notify] sns_topic_arn").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "[notify] sns_topic_arn needs [signer] access_key_id and secret_access_key \
+             (or source = \"environment\")"
+        );
+        let credentials = Credentials {
+            access_key_id: "AKID".into(),
+            secret_access_key: "secret".into(),
+            session_token: None,
+            region: "us-east-1".into(),
+        };
+        assert_eq!(required(Some(&credentials), "x").unwrap(), &credentials);
     }
 }
