@@ -27,32 +27,11 @@ pub struct ReportAccess {
     pub max_expires_seconds: u64,
 }
 
-/// Query parameters of the request, decoded.
+/// Query parameters of the request, decoded, names lowercased.
 fn query(cx: &S3AccessContext<'_>) -> Vec<(String, String)> {
-    cx.uri()
-        .query()
-        .map(|q| {
-            url_decoded(q)
-                .into_iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn url_decoded(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |text: &str| {
-                percent_encoding::percent_decode_str(&text.replace('+', " "))
-                    .decode_utf8_lossy()
-                    .into_owned()
-            };
-            (decode(name), decode(value))
-        })
+    let query = cx.uri().query().unwrap_or_default();
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(name, value)| (name.to_ascii_lowercase(), value.into_owned()))
         .collect()
 }
 

@@ -4,7 +4,7 @@
 //! whose key id every mail recipient sees.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -98,7 +98,7 @@ impl EmbeddedKeys {
     }
 }
 
-fn read(path: &PathBuf) -> anyhow::Result<Option<EmbeddedKeys>> {
+fn read(path: &Path) -> anyhow::Result<Option<EmbeddedKeys>> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)

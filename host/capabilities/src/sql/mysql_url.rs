@@ -43,22 +43,21 @@ pub fn options(url: &str) -> anyhow::Result<Opts> {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut mode = None;
     let mut ca = None;
-    let mut rest = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let decoded = percent_encoding::percent_decode_str(value)
-            .decode_utf8()
-            .map_err(|_| anyhow::anyhow!("bad MySQL URL: {name} is not UTF-8"))?;
+    let mut rest = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         match name.replace('_', "-").as_str() {
-            "ssl-mode" => mode = Some(SslMode::parse(&decoded)?),
-            "ssl-ca" => ca = Some(PathBuf::from(decoded.as_ref())),
-            _ => rest.push(pair),
+            "ssl-mode" => mode = Some(SslMode::parse(&value)?),
+            "ssl-ca" => ca = Some(PathBuf::from(value.as_ref())),
+            _ => {
+                rest.append_pair(&name, &value);
+            }
         }
     }
+    let rest = rest.finish();
     let url = if rest.is_empty() {
         base.to_string()
     } else {
-        format!("{base}?{}", rest.join("&"))
+        format!("{base}?{rest}")
     };
     let opts = Opts::from_url(&url).map_err(|err| anyhow::anyhow!("bad MySQL URL: {err}"))?;
     let loopback = is_loopback(opts.ip_or_hostname());
