@@ -5,6 +5,7 @@
 mod common;
 mod runtime_api;
 
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::Duration;
@@ -24,11 +25,11 @@ struct Function {
 
 impl Function {
     fn start(dir: &Path, api: &RuntimeApi, name: &str, env: &[(&str, &str)]) -> Function {
-        let bootstrap = dir.join("bootstrap");
-        if !bootstrap.exists() {
-            std::fs::copy(common::binary(), &bootstrap).unwrap();
-        }
-        let child = common::clean_command(&bootstrap)
+        // Lambda runs a file named `bootstrap`; the binary reads its name from argv[0], so
+        // the test sets that instead of copying the binary: a copy just written can fail to
+        // start with ETXTBSY while another test's fork still holds its write descriptor.
+        let child = common::clean_command(common::binary())
+            .arg0("bootstrap")
             .current_dir(dir)
             .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
