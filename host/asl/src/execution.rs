@@ -11,6 +11,7 @@ use crate::definition::StateMachine;
 use crate::error::StatesError;
 use crate::history::{History, HistoryEvent, not_truncated};
 use crate::invoker::TaskInvoker;
+use crate::journal::Journal;
 use crate::limits::MAX_PAYLOAD_BYTES;
 use crate::run;
 use crate::timestamp;
@@ -28,6 +29,8 @@ pub struct Engine {
     pub(crate) account: String,
     /// The IAM role the state machine was created with (`None`: a local stand-in).
     role_arn: Option<String>,
+    /// Where histories are made durable (`None`: in memory only).
+    pub(crate) journal: Option<Arc<dyn Journal>>,
 }
 
 /// The ARN of state machine `machine` in `region` and `account`.
@@ -49,6 +52,7 @@ impl std::fmt::Debug for Engine {
             .field("region", &self.region)
             .field("account", &self.account)
             .field("role_arn", &self.role_arn)
+            .field("journal", &self.journal)
             .finish_non_exhaustive()
     }
 }
@@ -63,7 +67,15 @@ impl Engine {
             region: "us-east-1".into(),
             account: "000000000000".into(),
             role_arn: None,
+            journal: None,
         }
+    }
+
+    /// Keeps every execution's history in `journal`: the engine waits for each batch
+    /// of events to be kept before it invokes a task, sleeps, or ends.
+    pub fn with_journal(mut self, journal: Arc<dyn Journal>) -> Self {
+        self.journal = Some(journal);
+        self
     }
 
     /// Sets the source of execution names, request ids and retry jitter (e.g. seeded,
@@ -318,6 +330,8 @@ impl Execution {
         }
         let outcome = run::execution(&self).await;
         let stop = self.engine.clock.now();
+        // The last events are kept before the execution shows as ended.
+        run::keep(&self).await;
         let (status, output, error) = match outcome {
             run::Ending::Succeeded(output) => (Status::Succeeded, Some(output), None),
             run::Ending::Failed(error) => (Status::Failed, None, Some(error)),

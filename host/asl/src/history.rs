@@ -6,7 +6,9 @@ use std::sync::Mutex;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use crate::journal::{Journal, RETRY_FIRST, RETRY_MAX};
 use crate::timestamp;
+use cafe_report_base::clock::Clock;
 
 /// One history event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -37,6 +39,9 @@ impl HistoryEvent {
 #[derive(Debug, Default)]
 pub(crate) struct History {
     events: Mutex<Vec<HistoryEvent>>,
+    /// How many events the journal has kept; held while a batch is written, so batches
+    /// go in order and a branch that waited finds its events kept by another's batch.
+    kept: tokio::sync::Mutex<usize>,
 }
 
 impl History {
@@ -59,6 +64,37 @@ impl History {
         });
         *cursor = id;
         id
+    }
+
+    /// Hands the events not yet kept to `journal` and returns once it has kept them,
+    /// offering the batch again, with backoff, for as long as it refuses: the engine
+    /// does not act on a step that is not recorded.
+    pub(crate) async fn keep(
+        &self,
+        journal: &dyn Journal,
+        execution_arn: &str,
+        clock: &dyn Clock,
+    ) {
+        let mut kept = self.kept.lock().await;
+        let batch: Vec<HistoryEvent> = {
+            let events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+            events[(*kept).min(events.len())..].to_vec()
+        };
+        if batch.is_empty() {
+            return;
+        }
+        let mut delay = RETRY_FIRST;
+        loop {
+            match journal.append(execution_arn, batch.clone()).await {
+                Ok(()) => break,
+                // The journal logs why; the engine waits for it.
+                Err(_) => {
+                    clock.sleep(delay).await;
+                    delay = (delay * 2).min(RETRY_MAX);
+                }
+            }
+        }
+        *kept += batch.len();
     }
 
     pub(crate) fn snapshot(&self) -> Vec<HistoryEvent> {

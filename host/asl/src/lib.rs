@@ -44,6 +44,7 @@ mod execution;
 mod history;
 mod intrinsics;
 mod invoker;
+mod journal;
 pub mod jsonata;
 mod limits;
 mod path;
@@ -57,6 +58,7 @@ pub use cafe_report_base::limits::MAX_PAYLOAD_BYTES;
 pub use cafe_report_base::random::{Random, SeededRandom, SystemRandom};
 pub use definition::{StateMachine, ValidationError, ValidationErrors};
 pub use error::{StatesError, names};
+pub use journal::Journal;
 pub use execution::{
     Engine, Execution, ExecutionDescription, StartError, StartExecution, Status, execution_arn,
     state_machine_arn,

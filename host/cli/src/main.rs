@@ -9,6 +9,7 @@ mod lambda;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use cafe_report_server::lock::DataDirLock;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -68,6 +69,22 @@ enum Command {
     Users(commands::users::Command),
 }
 
+/// The name a command holds the data directory under, if it opens what only one process
+/// may: the embedded object store (report, execute, run-task, and publish's smoke and
+/// upload). `users` and `db` work on SQLite files safe to share; `lambda` runs alone in
+/// its sandbox.
+fn holds_data_dir(command: &Command) -> Option<&'static str> {
+    use commands::components::Command as Components;
+    match command {
+        Command::Report(_) => Some("report"),
+        Command::Execute(_) => Some("execute"),
+        Command::RunTask(_) => Some("run-task"),
+        Command::Components(Components::Publish { .. }) => Some("components publish"),
+        Command::Components(Components::Rollback { .. }) => Some("components rollback"),
+        _ => None,
+    }
+}
+
 /// A command that cannot run as called (exit status 2, as clap's own usage errors).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -125,6 +142,12 @@ async fn main() -> ExitCode {
     let is_lambda = matches!(cli.command, Command::Lambda(_));
     let result = async {
         let config = cafe_report_server::Config::load(cli.config.as_deref())?;
+        // Commands that open the execution records or the embedded object store hold the
+        // data directory for their life (`serve` takes it in `Server::bind`).
+        let _lock = match holds_data_dir(&cli.command) {
+            Some(name) => Some(DataDirLock::acquire(&config.data_dir, name)?),
+            None => None,
+        };
         match cli.command {
             Command::Report(args) => commands::report::run(&config, args).await,
             Command::Serve(args) => commands::serve::run(&config, args).await,

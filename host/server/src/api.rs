@@ -135,7 +135,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "error": self.error, "message": self.message });
         let mut response = (self.status, axum::Json(body)).into_response();
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
+        if matches!(
+            self.status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        ) {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
                 header::HeaderValue::from_static(RETRY_AFTER_SECONDS),
@@ -164,6 +167,14 @@ impl From<StartFailure> for ApiError {
                 "ExecutionLimitExceeded",
                 throttled.to_string(),
             ),
+            unrecorded @ StartFailure::Unrecorded(_) => {
+                tracing::error!(error = %unrecorded, "an execution could not be recorded");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ServiceUnavailable",
+                    unrecorded.to_string(),
+                )
+            }
             StartFailure::Backend(err) => Self::internal(err),
         }
     }

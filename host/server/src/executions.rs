@@ -97,41 +97,6 @@ impl Executions {
         }
     }
 
-    /// Saves the history of every unfinished execution every `every`, so a crash loses
-    /// at most that much of it. Runs until the task is aborted.
-    pub fn checkpoint_every(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
-        let executions = self.clone();
-        tokio::spawn(async move {
-            let mut seen: HashMap<String, usize> = HashMap::new();
-            loop {
-                tokio::time::sleep(every).await;
-                let unfinished: Vec<Arc<Execution>> = executions
-                    .lock_live()
-                    .values()
-                    .map(|unfinished| unfinished.execution.clone())
-                    .collect();
-                seen.retain(|arn, _| unfinished.iter().any(|e| e.arn() == arn));
-                for execution in unfinished {
-                    // Only histories that grew since the last round are serialized and
-                    // written.
-                    let history = execution.history();
-                    if seen.insert(execution.arn().to_string(), history.len())
-                        == Some(history.len())
-                    {
-                        continue;
-                    }
-                    let record = Record {
-                        description: description(&execution),
-                        events: event_values(&history),
-                    };
-                    if let Err(err) = executions.store.checkpoint(record).await {
-                        tracing::warn!(arn = execution.arn(), error = %format!("{err:#}"), "saving an execution's progress failed");
-                    }
-                }
-            }
-        })
-    }
-
     /// Lets running and waiting executions finish for up to `grace`; those that do not
     /// are recorded as FAILED. Returns how many did not finish.
     pub async fn drain(&self, grace: Duration) -> usize {
@@ -205,7 +170,7 @@ impl ExecutionService for Executions {
             release();
             return Err(match err.downcast::<AlreadyExists>() {
                 Ok(exists) => StartFailure::AlreadyExists(exists),
-                Err(err) => StartFailure::Backend(err),
+                Err(err) => StartFailure::Unrecorded(err),
             });
         }
         let description = execution.describe();
@@ -223,8 +188,13 @@ impl ExecutionService for Executions {
             let _slot = slots.acquire_owned().await;
             release();
             execution.clone().run().await;
-            if let Err(err) = store.update(record(&execution)).await {
-                tracing::error!(arn = execution.arn(), error = %format!("{err:#}"), "recording the end of an execution failed");
+            // The execution leaves memory only once its end is recorded: until then it is
+            // described from here, and a restart finds it unfinished, never half-recorded.
+            let mut delay = Duration::from_millis(100);
+            while let Err(err) = store.update(record(&execution)).await {
+                tracing::error!(arn = execution.arn(), error = %format!("{err:#}"), "recording the end of an execution failed; trying again");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
             }
             lock(&live).remove(execution.arn());
         });

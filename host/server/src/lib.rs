@@ -15,6 +15,7 @@
 //!   number at a time.
 //! - [`aws`]: `engine = "aws"`: AWS Step Functions through aws-sdk-sfn.
 //! - [`store`]: execution records in SQLite, so they outlive the process.
+//! - [`lock`]: one process per data directory.
 
 pub mod api;
 pub mod auth;
@@ -22,6 +23,7 @@ pub mod aws;
 pub mod config;
 pub mod executions;
 pub mod guard;
+pub mod lock;
 pub mod service;
 pub mod store;
 pub mod workflow;
@@ -47,9 +49,6 @@ use store::ExecutionStore;
 
 use crate::workflow::Workflow;
 
-/// How often the history of running executions is saved.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
-
 /// Where executions run.
 #[derive(Debug)]
 enum Backend {
@@ -68,6 +67,8 @@ enum Backend {
 /// A bound server, ready to [`run`](Server::run).
 #[derive(Debug)]
 pub struct Server {
+    /// Held while serving: no other process opens this data directory.
+    _lock: lock::DataDirLock,
     listener: TcpListener,
     backend: Backend,
     grace: Duration,
@@ -83,7 +84,9 @@ impl Server {
     /// engine, executions the previous process left unfinished are recorded as failed
     /// first.
     pub async fn bind(config: &Config) -> anyhow::Result<Server> {
-        // First, so a refused `[auth]` starts nothing.
+        // Before anything in the data directory is opened.
+        let lock = lock::DataDirLock::acquire(&config.data_dir, "serve")?;
+        // Then `[auth]`, so a refused one starts nothing.
         let auth = Authenticator::from_config(config).await?;
         let backend = match config.serve.engine {
             EngineKind::Local => local_backend(config).await?,
@@ -94,6 +97,7 @@ impl Server {
             .with_context(|| format!("the API cannot listen on {}", config.serve.listen))?;
         let hosts = AllowedHosts::new(listener.local_addr().ok(), &config.serve.allowed_hosts);
         Ok(Server {
+            _lock: lock,
             listener,
             backend,
             grace: Duration::from_secs(config.serve.shutdown_grace_seconds),
@@ -156,9 +160,6 @@ impl Server {
             request_timeout: self.request_timeout,
             cors_origins: self.cors_origins,
         });
-        let checkpoints = local
-            .as_ref()
-            .map(|local| local.checkpoint_every(CHECKPOINT_INTERVAL));
         serve_api(self.listener, app, shutdown, self.request_timeout).await;
         if let Some(local) = &local {
             let load = local.load_now();
@@ -174,9 +175,6 @@ impl Server {
                     "executions still running at the end of the grace period are recorded as failed"
                 );
             }
-        }
-        if let Some(checkpoints) = checkpoints {
-            checkpoints.abort();
         }
         Ok(())
     }
@@ -254,7 +252,8 @@ async fn local_backend(config: &Config) -> anyhow::Result<Backend> {
             "max_concurrent_executions may need more wasm instances than limits.pool_instances; tasks beyond it fail with States.TaskFailed"
         );
     }
-    let workflow = Workflow::from_config(config, runtime.clone(), &[])?;
+    let workflow =
+        Workflow::from_config(config, runtime.clone(), &[])?.with_journal(Arc::new(store.clone()));
     let executions = Arc::new(Executions::new(
         workflow,
         store,

@@ -33,6 +33,10 @@ pub enum StartFailure {
     /// `[serve] max_queued_executions` executions are waiting already.
     #[error("{0} executions are waiting for a slot already; try again later")]
     Throttled(usize),
+    /// Its record could not be written (disk full, read-only records): nothing started,
+    /// since an execution that is not recorded could not be resumed or described.
+    #[error("the execution was not started: its record could not be written ({0:#}); try again later")]
+    Unrecorded(anyhow::Error),
     /// The backend could not record or start it.
     #[error("starting the execution failed: {0:#}")]
     Backend(anyhow::Error),

@@ -1,10 +1,14 @@
 //! Execution records on disk (SQLite), so `serve` remembers every execution across
-//! restarts: its DescribeExecution JSON and its history events.
+//! restarts: its DescribeExecution JSON and its history events. The store is also the
+//! engine's [`Journal`]: events arrive in batches while an execution runs, and a writer
+//! thread commits every batch waiting at that moment in one transaction (group commit),
+//! so many executions share one fsync.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 
 use anyhow::Context;
+use cafe_report_asl::{BoxFuture, HistoryEvent, Journal};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
@@ -30,6 +34,15 @@ pub struct Page {
 #[derive(Debug, Clone)]
 pub struct ExecutionStore {
     connection: Arc<Mutex<Connection>>,
+    /// To the writer thread, which commits history batches together.
+    batches: mpsc::Sender<Batch>,
+}
+
+/// Events of one execution to append, and who waits for them to be kept.
+struct Batch {
+    arn: String,
+    events: Vec<(u64, String)>,
+    kept: tokio::sync::oneshot::Sender<Result<(), String>>,
 }
 
 /// Inserting an execution whose ARN is taken.
@@ -49,6 +62,21 @@ CREATE TABLE IF NOT EXISTS executions (
 );
 CREATE INDEX IF NOT EXISTS executions_by_name ON executions (name);
 CREATE INDEX IF NOT EXISTS executions_by_status ON executions (status, seq);
+CREATE TABLE IF NOT EXISTS events (
+    arn   TEXT NOT NULL,
+    id    INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (arn, id)
+) WITHOUT ROWID;
+";
+
+/// Records made before events had their own table kept them as one JSON array in
+/// `executions.events`; they move to the table once (the column stays, empty).
+const MOVE_EVENTS: &str = "
+INSERT OR IGNORE INTO events (arn, id, event)
+    SELECT e.arn, j.key + 1, j.value FROM executions e, json_each(e.events) j
+    WHERE e.events != '[]';
+UPDATE executions SET events = '[]' WHERE events != '[]';
 ";
 
 /// Records made before executions had owners get the column; theirs stays empty, so only
@@ -63,10 +91,11 @@ impl ExecutionStore {
         }
         let connection = Connection::open(path)
             .with_context(|| format!("opening the execution records {}", path.display()))?;
-        // WAL: readers do not wait for the writer; NORMAL: durable at each checkpoint,
-        // consistent always, which is what a crash test needs.
+        // WAL: readers do not wait for the writer; FULL: a commit is on disk when it
+        // returns, so a power loss cannot roll back an execution that was answered as
+        // started or a step that had an effect (group commit keeps this affordable).
         connection.pragma_update(None, "journal_mode", "WAL")?;
-        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
         connection
             .execute_batch(SCHEMA)
@@ -82,9 +111,38 @@ impl ExecutionStore {
         connection.execute_batch(
             "CREATE INDEX IF NOT EXISTS executions_by_owner ON executions (owner, seq)",
         )?;
+        // Checked first: a read-only store that needs no move still opens.
+        let unmoved: bool = connection.query_row(
+            "SELECT EXISTS (SELECT 1 FROM executions WHERE events != '[]')",
+            [],
+            |row| row.get(0),
+        )?;
+        if unmoved {
+            connection.execute_batch(&format!("BEGIN; {MOVE_EVENTS} COMMIT;"))?;
+        }
+        let connection = Arc::new(Mutex::new(connection));
+        let (batches, waiting) = mpsc::channel();
+        let writer = connection.clone();
+        std::thread::Builder::new()
+            .name("history-writer".into())
+            .spawn(move || write_batches(&writer, &waiting))
+            .context("starting the history writer")?;
         Ok(ExecutionStore {
-            connection: Arc::new(Mutex::new(connection)),
+            connection,
+            batches,
         })
+    }
+
+    /// Appends events of an execution; returns once they are committed.
+    pub async fn append(&self, arn: String, events: Vec<(u64, String)>) -> anyhow::Result<()> {
+        let (kept, answer) = tokio::sync::oneshot::channel();
+        self.batches
+            .send(Batch { arn, events, kept })
+            .map_err(|_| anyhow::anyhow!("the history writer has stopped"))?;
+        answer
+            .await
+            .context("the history writer has stopped")?
+            .map_err(anyhow::Error::msg)
     }
 
     /// Runs `work` on the connection off the async threads.
@@ -108,52 +166,40 @@ impl ExecutionStore {
             let arn = text(&record.description, "executionArn");
             let inserted = db.execute(
                 "INSERT INTO executions (arn, name, status, description, events, owner)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (arn) DO NOTHING",
+                 VALUES (?1, ?2, ?3, ?4, '[]', ?5) ON CONFLICT (arn) DO NOTHING",
                 params![
                     arn,
                     text(&record.description, "name"),
                     text(&record.description, "status"),
                     record.description.to_string(),
-                    Value::from(record.events).to_string(),
                     owner,
                 ],
             )?;
             if inserted == 0 {
                 return Err(AlreadyExists(text(&record.description, "name")).into());
             }
+            insert_events(db, &arn, &record.events)?;
             Ok(())
         })
         .await
     }
 
-    /// Replaces an execution's record (e.g. when it ends).
+    /// Replaces an execution's description (e.g. when it ends) and adds the events the
+    /// record does not have yet, in one transaction.
     pub async fn update(&self, record: Record) -> anyhow::Result<()> {
         self.with(move |db| {
-            db.execute(
-                "UPDATE executions SET status = ?2, description = ?3, events = ?4 WHERE arn = ?1",
+            let arn = text(&record.description, "executionArn");
+            let tx = db.unchecked_transaction()?;
+            tx.execute(
+                "UPDATE executions SET status = ?2, description = ?3 WHERE arn = ?1",
                 params![
-                    text(&record.description, "executionArn"),
+                    arn,
                     text(&record.description, "status"),
                     record.description.to_string(),
-                    Value::from(record.events).to_string(),
                 ],
             )?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Saves the progress of an execution that is still RUNNING; a record that has
-    /// ended meanwhile is left as it is.
-    pub async fn checkpoint(&self, record: Record) -> anyhow::Result<()> {
-        self.with(move |db| {
-            db.execute(
-                "UPDATE executions SET events = ?2 WHERE arn = ?1 AND status = 'RUNNING'",
-                params![
-                    text(&record.description, "executionArn"),
-                    Value::from(record.events).to_string(),
-                ],
-            )?;
+            insert_events(&tx, &arn, &record.events)?;
+            tx.commit()?;
             Ok(())
         })
         .await
@@ -164,17 +210,17 @@ impl ExecutionStore {
         self.with(move |db| {
             let row: Option<(String, String)> = db
                 .query_row(
-                    "SELECT description, events FROM executions
+                    "SELECT arn, description FROM executions
                      WHERE (arn = ?1 OR name = ?1) AND (?2 IS NULL OR owner = ?2)
                      ORDER BY arn = ?1 DESC, seq DESC LIMIT 1",
                     params![id, owner],
                     |row| Ok((row.get(0)?, row.get(1)?)),
                 )
                 .optional()?;
-            row.map(|(description, events)| {
+            row.map(|(arn, description)| {
                 Ok(Record {
                     description: serde_json::from_str(&description)?,
-                    events: serde_json::from_str(&events)?,
+                    events: read_events(db, &arn)?,
                 })
             })
             .transpose()
@@ -246,27 +292,101 @@ impl ExecutionStore {
     /// execution's stop date and its ExecutionFailed event), and returns their ARNs.
     pub async fn fail_unfinished(&self, at: String, cause: String) -> anyhow::Result<Vec<String>> {
         self.with(move |db| {
-            let running: Vec<(String, String, String)> = db
-                .prepare("SELECT arn, description, events FROM executions WHERE status = 'RUNNING'")?
-                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+            let running: Vec<(String, String)> = db
+                .prepare("SELECT arn, description FROM executions WHERE status = 'RUNNING'")?
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect::<Result<_, _>>()?;
             let mut failed = Vec::new();
-            for (arn, description, events) in running {
+            for (arn, description) in running {
                 let mut record = Record {
                     description: serde_json::from_str(&description)?,
-                    events: serde_json::from_str(&events)?,
+                    events: read_events(db, &arn)?,
                 };
                 fail(&mut record, &at, &cause);
-                db.execute(
-                    "UPDATE executions SET status = 'FAILED', description = ?2, events = ?3 WHERE arn = ?1",
-                    params![arn, record.description.to_string(), Value::from(record.events).to_string()],
+                let tx = db.unchecked_transaction()?;
+                tx.execute(
+                    "UPDATE executions SET status = 'FAILED', description = ?2 WHERE arn = ?1",
+                    params![arn, record.description.to_string()],
                 )?;
+                insert_events(&tx, &arn, &record.events)?;
+                tx.commit()?;
                 failed.push(arn);
             }
             Ok(failed)
         })
         .await
     }
+}
+
+impl Journal for ExecutionStore {
+    fn append<'a>(
+        &'a self,
+        execution_arn: &'a str,
+        events: Vec<HistoryEvent>,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let rows = events
+                .iter()
+                .map(|event| Ok((event.id, serde_json::to_string(event)?)))
+                .collect::<Result<Vec<_>, serde_json::Error>>()
+                .map_err(|err| err.to_string())?;
+            self.append(execution_arn.to_string(), rows)
+                .await
+                .map_err(|err| {
+                    tracing::error!(arn = execution_arn, error = %format!("{err:#}"), "the history could not be kept; the execution waits until it can");
+                    format!("{err:#}")
+                })
+        })
+    }
+}
+
+/// The writer thread: takes every batch waiting, commits them in one transaction, and
+/// tells each waiter; ends when the last store handle is dropped.
+fn write_batches(connection: &Mutex<Connection>, waiting: &mpsc::Receiver<Batch>) {
+    while let Ok(first) = waiting.recv() {
+        let mut batches = vec![first];
+        batches.extend(waiting.try_iter());
+        let result = {
+            let db = connection.lock().unwrap_or_else(|e| e.into_inner());
+            commit_batches(&db, &batches).map_err(|err| format!("{err:#}"))
+        };
+        for batch in batches {
+            let _ = batch.kept.send(result.clone());
+        }
+    }
+}
+
+fn commit_batches(db: &Connection, batches: &[Batch]) -> anyhow::Result<()> {
+    let tx = db.unchecked_transaction()?;
+    {
+        let mut insert =
+            tx.prepare_cached("INSERT OR IGNORE INTO events (arn, id, event) VALUES (?1, ?2, ?3)")?;
+        for batch in batches {
+            for (id, event) in &batch.events {
+                insert.execute(params![batch.arn, *id as i64, event])?;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Adds the events an execution's record does not have yet (kept ones are skipped).
+fn insert_events(db: &Connection, arn: &str, events: &[Value]) -> anyhow::Result<()> {
+    let mut insert =
+        db.prepare_cached("INSERT OR IGNORE INTO events (arn, id, event) VALUES (?1, ?2, ?3)")?;
+    for event in events {
+        let id = event["id"].as_i64().context("an event without an id")?;
+        insert.execute(params![arn, id, event.to_string()])?;
+    }
+    Ok(())
+}
+
+/// An execution's events, oldest first.
+fn read_events(db: &Connection, arn: &str) -> anyhow::Result<Vec<Value>> {
+    let mut query = db.prepare_cached("SELECT event FROM events WHERE arn = ?1 ORDER BY id")?;
+    let rows = query.query_map([arn], |row| row.get::<_, String>(0))?;
+    rows.map(|row| Ok(serde_json::from_str(&row?)?)).collect()
 }
 
 /// What a `nextToken` this store did not give (or gave for another filter) gets.
@@ -468,15 +588,18 @@ mod tests {
             .insert(record("done", "SUCCEEDED"), "ana".into())
             .await
             .unwrap();
-        // Progress is saved while running, and never over an ended record.
-        let mut progress = record("running", "RUNNING");
-        progress
-            .events
-            .push(json!({"id": 2, "previousEventId": 1, "type": "WaitStateEntered"}));
-        store.checkpoint(progress.clone()).await.unwrap();
-        let mut late = record("done", "RUNNING");
-        late.events.clear();
-        store.checkpoint(late).await.unwrap();
+        // Progress arrives in batches while running; a batch given twice is kept once.
+        let wait = json!({"id": 2, "previousEventId": 1, "type": "WaitStateEntered"});
+        let arn = record("running", "RUNNING").description["executionArn"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for _ in 0..2 {
+            store
+                .append(arn.clone(), vec![(2, wait.to_string())])
+                .await
+                .unwrap();
+        }
         let failed = store
             .fail_unfinished("2026-11-29T11:00:00.000Z".into(), "host stopped".into())
             .await
@@ -490,8 +613,49 @@ mod tests {
         assert_eq!(running.events[1]["type"], "WaitStateEntered");
         assert_eq!(running.events[2]["type"], "ExecutionFailed");
         assert_eq!(running.events[2]["previousEventId"], 2);
+        assert_eq!(running.events.len(), 3);
         let done = store.get("done".into(), None).await.unwrap().unwrap();
         assert_eq!(done.description["status"], "SUCCEEDED");
         assert_eq!(done.events.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn histories_kept_in_the_old_column_move_to_the_events_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        {
+            let db = Connection::open(&path).unwrap();
+            db.execute_batch(
+                "CREATE TABLE executions (seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                 arn TEXT NOT NULL UNIQUE, name TEXT NOT NULL, status TEXT NOT NULL,
+                 description TEXT NOT NULL, events TEXT NOT NULL)",
+            )
+            .unwrap();
+            let old = record("old", "SUCCEEDED");
+            db.execute(
+                "INSERT INTO executions (arn, name, status, description, events)
+                 VALUES (?1, 'old', 'SUCCEEDED', ?2, ?3)",
+                params![
+                    old.description["executionArn"].as_str().unwrap(),
+                    old.description.to_string(),
+                    Value::from(old.events).to_string()
+                ],
+            )
+            .unwrap();
+        }
+        let store = ExecutionStore::open(&path).unwrap();
+        let old = store.get("old".into(), None).await.unwrap().unwrap();
+        assert_eq!(old, record("old", "SUCCEEDED"));
+        drop(store);
+        // Moved once: the column is empty now, the table holds the one event.
+        let db = Connection::open(&path).unwrap();
+        let (column, rows): (String, i64) = db
+            .query_row(
+                "SELECT events, (SELECT COUNT(*) FROM events) FROM executions",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((column.as_str(), rows), ("[]", 1));
     }
 }

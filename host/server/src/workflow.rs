@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, bail};
 use cafe_report_asl::names;
 use cafe_report_asl::{
+    Journal,
     BoxFuture, Clock, Engine, Execution, InvokeError, StartError, StartExecution, StateMachine,
     TaskCall, TaskInvoker, execution_arn,
 };
@@ -258,6 +259,8 @@ pub struct Workflow {
     role_arn: Option<String>,
     machine: Arc<StateMachine>,
     name: String,
+    /// Where executions' histories are kept as they run (`serve`'s records).
+    journal: Option<Arc<dyn Journal>>,
 }
 
 impl Workflow {
@@ -273,7 +276,14 @@ impl Workflow {
             role_arn: config.workflow.role_arn.clone(),
             machine: Arc::new(machine),
             name: config.workflow.name.clone(),
+            journal: None,
         }
+    }
+
+    /// The same workflow, its executions' histories kept in `journal` step by step.
+    pub fn with_journal(mut self, journal: Arc<dyn Journal>) -> Self {
+        self.journal = Some(journal);
+        self
     }
 
     /// The configured workflow (by default the report) over `runtime`.
@@ -309,6 +319,9 @@ impl Workflow {
             .with_region(self.region.clone(), self.account.clone());
         if let Some(role_arn) = &self.role_arn {
             engine = engine.with_role_arn(role_arn.clone());
+        }
+        if let Some(journal) = &self.journal {
+            engine = engine.with_journal(journal.clone());
         }
         engine.start(self.machine.clone(), &self.name, request)
     }

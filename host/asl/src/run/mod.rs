@@ -87,6 +87,15 @@ pub(crate) async fn execution(exec: &Execution) -> Ending {
     }
 }
 
+/// [`Runner::keep`] for an execution.
+pub(crate) async fn keep(exec: &Execution) {
+    if let Some(journal) = &exec.engine.journal {
+        exec.history
+            .keep(&**journal, exec.arn(), &*exec.engine.clock)
+            .await;
+    }
+}
+
 /// An error's `error` and `cause`, each left out when empty (a Fail state without
 /// `Error` or `Cause`: test_state_fail_empty).
 fn error_details(error: &StatesError) -> Value {
@@ -127,6 +136,13 @@ impl<'e> Runner<'e> {
             base_context,
             history: &exec.history,
         }
+    }
+
+    /// Waits until the execution's events so far are kept by the engine's journal, if it
+    /// has one: called before every step with an effect outside the engine (a task
+    /// call, a sleep, the end), so a crash never loses a step that had one.
+    async fn keep(&self) {
+        keep(self.exec).await;
     }
 
     fn event(&self, cursor: &mut u64, kind: &str, details: Option<Value>) -> u64 {
@@ -214,6 +230,7 @@ impl<'e> Runner<'e> {
             // A retried state records nothing of the failure (no Map/ParallelStateFailed).
             if let Some(delay) = retry {
                 retry_count += 1;
+                self.keep().await;
                 self.exec.engine.clock.sleep(delay).await;
                 continue;
             }
@@ -347,6 +364,7 @@ impl<'e> Runner<'e> {
             }
             Kind::Wait(wait) => {
                 let delay = self.wait_for(wait, &effective, env)?;
+                self.keep().await;
                 self.exec.engine.clock.sleep(delay).await;
                 return without_result(state, next, state.assign.as_ref(), effective, env);
             }
@@ -404,6 +422,7 @@ impl<'e> Runner<'e> {
             }
             Kind::Wait(wait) => {
                 let delay = self.wait_for(wait, raw, env)?;
+                self.keep().await;
                 self.exec.engine.clock.sleep(delay).await;
                 None
             }

@@ -61,6 +61,7 @@ impl Runner<'_> {
         .into_iter()
         .filter_map(|(seconds, name)| seconds.map(|s| (s, name)))
         .min_by_key(|(seconds, _)| *seconds);
+        self.keep().await;
         let invocation = self.exec.engine.invoker.invoke(call);
         let outcome = match limit {
             Some((seconds, name)) => match select(

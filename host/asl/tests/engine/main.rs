@@ -6,6 +6,7 @@ mod common;
 mod errors;
 mod fidelity;
 mod history;
+mod journal;
 mod jsonata;
 mod processing;
 mod states;

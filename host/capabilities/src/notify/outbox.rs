@@ -151,8 +151,21 @@ impl Outbox {
         let fail = |err: std::io::Error| {
             NotifyError::Outbox(format!("writing {} failed: {err}", path.display()))
         };
-        tokio::fs::write(&tmp, bytes).await.map_err(fail)?;
-        tokio::fs::rename(&tmp, &path).await.map_err(fail)
+        // The data is on disk before its name appears, and the name before the message
+        // counts as sent: a power loss leaves the whole message or none of it.
+        let (dir, bytes) = (self.dir.clone(), bytes.to_vec());
+        let (from, to) = (tmp.clone(), path.clone());
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let mut file = std::fs::File::create(&from)?;
+            std::io::Write::write_all(&mut file, &bytes)?;
+            file.sync_all()?;
+            std::fs::rename(&from, &to)?;
+            std::fs::File::open(&dir)?.sync_all()
+        })
+        .await
+        .map_err(|err| std::io::Error::other(err.to_string()))
+        .and_then(|written| written)
+        .map_err(fail)
     }
 
     /// Every message in the outbox, oldest first.
