@@ -147,6 +147,38 @@ impl Engine {
         }))
     }
 
+    /// An execution that was running when its process stopped, to run again from its
+    /// kept history (it continues when [`Execution::run`] is awaited): the same ARN,
+    /// input and start; the replay meets its recorded events again without acting on
+    /// them (a task whose end is recorded is not called, a Wait that ended is not
+    /// slept), and goes on from where each branch stopped. A task that was called and
+    /// has no recorded end is called again, as AWS calls a function again after a
+    /// lost invocation.
+    pub fn resume(
+        &self,
+        machine: Arc<StateMachine>,
+        machine_name: &str,
+        resume: Resume,
+    ) -> Result<Arc<Execution>, StartError> {
+        check_name(&resume.name)?;
+        let input: Value = serde_json::from_str(&resume.input).map_err(|err| {
+            StartError::InvalidExecutionInput(format!("the input is not JSON: {err}"))
+        })?;
+        Ok(Arc::new(Execution {
+            engine: self.clone(),
+            machine,
+            arn: execution_arn(&self.region, &self.account, machine_name, &resume.name),
+            state_machine_arn: state_machine_arn(&self.region, &self.account, machine_name),
+            state_machine_name: machine_name.to_string(),
+            name: resume.name,
+            input_text: resume.input,
+            input,
+            start: resume.start,
+            history: History::resumed(resume.events),
+            outcome: Mutex::new(None),
+        }))
+    }
+
     /// Starts an execution and runs it to the end.
     pub async fn execute(
         &self,
@@ -167,6 +199,19 @@ pub struct StartExecution {
     pub name: Option<String>,
     /// The input as JSON text (default `{}`).
     pub input: Option<String>,
+}
+
+/// What a resumed execution is rebuilt from: its record.
+#[derive(Debug, Clone)]
+pub struct Resume {
+    /// The execution's name.
+    pub name: String,
+    /// Its input, as JSON text.
+    pub input: String,
+    /// When it started.
+    pub start: OffsetDateTime,
+    /// Its kept events, oldest first.
+    pub events: Vec<HistoryEvent>,
 }
 
 /// Why an execution could not start (StartExecution's errors).

@@ -1,9 +1,10 @@
 //! The execution history: events shaped like GetExecutionHistory's, with `id` and
 //! `previousEventId`, so a local history can be compared with one from AWS.
 
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::journal::{Journal, RETRY_FIRST, RETRY_MAX};
@@ -11,7 +12,7 @@ use crate::timestamp;
 use cafe_report_base::clock::Clock;
 
 /// One history event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEvent {
     /// When it happened (RFC 3339, UTC, milliseconds).
@@ -42,10 +43,30 @@ pub(crate) struct History {
     /// How many events the journal has kept; held while a batch is written, so batches
     /// go in order and a branch that waited finds its events kept by another's batch.
     kept: tokio::sync::Mutex<usize>,
+    /// A resumed execution's recorded events that its replay has not met again yet, by
+    /// id (see [`History::resumed`]).
+    unmet: Mutex<BTreeSet<u64>>,
 }
 
 impl History {
-    /// Appends an event after `*cursor` and moves the cursor to it.
+    /// The history of an execution resumed from `recorded` (its kept events, oldest
+    /// first). Resuming replays the execution from its start: each event the replay
+    /// records is first looked for among the recorded ones that follow the same event
+    /// (`previousEventId`, which chains each branch and iteration on its own), and a
+    /// match is taken as it stands, timestamp and all; only past the last recorded
+    /// event of a branch are new events appended. A task whose result is recorded is
+    /// not called again ([`History::recorded_after`]).
+    pub(crate) fn resumed(recorded: Vec<HistoryEvent>) -> History {
+        let unmet = recorded.iter().map(|event| event.id).collect();
+        History {
+            kept: tokio::sync::Mutex::new(recorded.len()),
+            events: Mutex::new(recorded),
+            unmet: Mutex::new(unmet),
+        }
+    }
+
+    /// Appends an event after `*cursor` and moves the cursor to it; when replaying, the
+    /// recorded event it repeats instead.
     pub(crate) fn record(
         &self,
         cursor: &mut u64,
@@ -53,17 +74,60 @@ impl History {
         kind: String,
         details: Option<(String, Value)>,
     ) -> u64 {
+        let details: Map<String, Value> = details.into_iter().collect();
         let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        let mut unmet = self.unmet.lock().unwrap_or_else(|e| e.into_inner());
+        if !unmet.is_empty() {
+            let follows = |event: &&HistoryEvent| {
+                unmet.contains(&event.id)
+                    && event.previous_event_id == *cursor
+                    && event.kind == kind
+            };
+            // Siblings follow one event alike (Parallel branches, Map iterations): the
+            // details tell them apart.
+            let candidates: Vec<&HistoryEvent> = events.iter().filter(follows).collect();
+            let met = candidates
+                .iter()
+                .find(|event| event.details == details)
+                .or(candidates.first())
+                .map(|event| event.id);
+            if let Some(id) = met {
+                unmet.remove(&id);
+                *cursor = id;
+                return id;
+            }
+        }
         let id = events.len() as u64 + 1;
         events.push(HistoryEvent {
             timestamp: timestamp::format(at),
             kind,
             id,
             previous_event_id: *cursor,
-            details: details.into_iter().collect(),
+            details,
         });
         *cursor = id;
         id
+    }
+
+    /// During a replay, the recorded event not met yet that follows event `cursor`, if
+    /// there is one: a task's recorded result, or the proof that a sleep already ended.
+    pub(crate) fn recorded_after(&self, cursor: u64) -> Option<HistoryEvent> {
+        let unmet = self.unmet.lock().unwrap_or_else(|e| e.into_inner());
+        if unmet.is_empty() {
+            return None;
+        }
+        let events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        events
+            .iter()
+            .find(|event| unmet.contains(&event.id) && event.previous_event_id == cursor)
+            .cloned()
+    }
+
+    /// The timestamp of event `id`.
+    pub(crate) fn timestamp(&self, id: u64) -> Option<String> {
+        let events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        let index = usize::try_from(id).ok()?.checked_sub(1)?;
+        events.get(index).map(|event| event.timestamp.clone())
     }
 
     /// Hands the events not yet kept to `journal` and returns once it has kept them,

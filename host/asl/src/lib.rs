@@ -60,7 +60,8 @@ pub use definition::{StateMachine, ValidationError, ValidationErrors};
 pub use error::{StatesError, names};
 pub use journal::Journal;
 pub use execution::{
-    Engine, Execution, ExecutionDescription, StartError, StartExecution, Status, execution_arn,
+    Engine, Execution, ExecutionDescription, Resume, StartError, StartExecution, Status,
+    execution_arn,
     state_machine_arn,
 };
 pub use history::HistoryEvent;

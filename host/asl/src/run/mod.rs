@@ -12,7 +12,7 @@ use futures_util::future::{Either, select};
 use serde_json::{Value, json};
 
 use crate::definition::{
-    Assign, Catcher, ChoiceRule, Kind, Language, Retrier, State, States, Text,
+    Assign, Catcher, ChoiceRule, Kind, Language, Retrier, State, States, Text, WaitFor,
 };
 use crate::error::{Recorded, StatesError, names};
 use crate::execution::Execution;
@@ -47,7 +47,11 @@ pub(crate) async fn execution(exec: &Execution) -> Ending {
         );
         match exec.machine.timeout_seconds {
             Some(seconds) => {
-                match select(body, exec.engine.clock.sleep(Duration::from_secs(seconds))).await {
+                // Counted from the execution's start (a resumed one's original start).
+                let ran = (exec.engine.clock.now() - exec.start).max(time::Duration::ZERO);
+                let left = Duration::from_secs(seconds)
+                    .saturating_sub(ran.try_into().unwrap_or_default());
+                match select(body, exec.engine.clock.sleep(left)).await {
                     Either::Left((result, _)) => Some(result),
                     Either::Right(_) => None,
                 }
@@ -145,6 +149,37 @@ impl<'e> Runner<'e> {
         keep(self.exec).await;
     }
 
+    /// Sleeps for `delay` after event `cursor` (a retry's backoff): not at all when a
+    /// replay shows the sleep already ended (the branch went on after it).
+    async fn sleep(&self, delay: Duration, cursor: u64) {
+        if self.history.recorded_after(cursor).is_some() {
+            return;
+        }
+        self.keep().await;
+        self.exec.engine.clock.sleep(delay).await;
+    }
+
+    /// A Wait state's sleep. A relative wait (`Seconds…`) ends `delay` after the state
+    /// was entered, so a resumed execution waits only what was left; a wait until a
+    /// timestamp has its `delay` counted from now already.
+    async fn wait(&self, wait: &WaitFor, delay: Duration, env: &Env<'_>, cursor: u64) {
+        let relative = !matches!(
+            wait,
+            WaitFor::Timestamp(_) | WaitFor::TimestampPath(_) | WaitFor::TimestampExpression(_)
+        );
+        let entered = env.context["State"]["EnteredTime"]
+            .as_str()
+            .and_then(timestamp::parse);
+        let left = match entered {
+            Some(at) if relative => {
+                let waited = (self.exec.engine.clock.now() - at).max(time::Duration::ZERO);
+                delay.saturating_sub(waited.try_into().unwrap_or_default())
+            }
+            _ => delay,
+        };
+        self.sleep(left, cursor).await;
+    }
+
     fn event(&self, cursor: &mut u64, kind: &str, details: Option<Value>) -> u64 {
         let details = details.map(|d| (details_key(kind), d));
         let now = self.exec.engine.clock.now();
@@ -191,10 +226,14 @@ impl<'e> Runner<'e> {
         cursor: &mut u64,
     ) -> Result<Done<'s>, StatesError> {
         let prefix = state.kind.event_prefix();
-        let entered_time = timestamp::format(self.exec.engine.clock.now());
         let entered = json!({ "name": state.name, "input": raw.to_string(), "inputDetails": not_truncated() });
         let before = *cursor;
         let entered_id = self.event(cursor, &format!("{prefix}StateEntered"), Some(entered));
+        // The entered event's own time: a resumed execution's is the recorded one.
+        let entered_time = self
+            .history
+            .timestamp(entered_id)
+            .unwrap_or_else(|| timestamp::format(self.exec.engine.clock.now()));
 
         let mut attempts = vec![0u64; state.retry.len()];
         let mut retry_count = 0;
@@ -230,8 +269,7 @@ impl<'e> Runner<'e> {
             // A retried state records nothing of the failure (no Map/ParallelStateFailed).
             if let Some(delay) = retry {
                 retry_count += 1;
-                self.keep().await;
-                self.exec.engine.clock.sleep(delay).await;
+                self.sleep(delay, *cursor).await;
                 continue;
             }
             self.record_failure(state, &mut error, before, cursor);
@@ -364,8 +402,7 @@ impl<'e> Runner<'e> {
             }
             Kind::Wait(wait) => {
                 let delay = self.wait_for(wait, &effective, env)?;
-                self.keep().await;
-                self.exec.engine.clock.sleep(delay).await;
+                self.wait(wait, delay, &env, *cursor).await;
                 return without_result(state, next, state.assign.as_ref(), effective, env);
             }
             Kind::Succeed => return without_result(state, None, None, effective, env),
@@ -422,8 +459,7 @@ impl<'e> Runner<'e> {
             }
             Kind::Wait(wait) => {
                 let delay = self.wait_for(wait, raw, env)?;
-                self.keep().await;
-                self.exec.engine.clock.sleep(delay).await;
+                self.wait(wait, delay, &env, *cursor).await;
                 None
             }
             Kind::Fail { error, cause } => {

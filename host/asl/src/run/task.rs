@@ -61,6 +61,23 @@ impl Runner<'_> {
         .into_iter()
         .filter_map(|(seconds, name)| seconds.map(|s| (s, name)))
         .min_by_key(|(seconds, _)| *seconds);
+        // A resumed execution does not call a task again whose end is recorded: the
+        // recorded result (or error) is the task's.
+        if let Some(ended) = self.history.recorded_after(*cursor) {
+            let ended_as = |what: &str| ended.kind == events.kind(what);
+            let details = ended.details().cloned().unwrap_or_default();
+            let text = |key: &str| details[key].as_str().unwrap_or_default().to_string();
+            if ended_as("Succeeded")
+                && let Ok(result) = serde_json::from_str::<Value>(&text("output"))
+            {
+                self.event(cursor, &ended.kind, Some(details));
+                return Ok(result);
+            }
+            if ended_as("Failed") || ended_as("TimedOut") {
+                self.event(cursor, &ended.kind, Some(details.clone()));
+                return Err(StatesError::new(text("error"), text("cause")));
+            }
+        }
         self.keep().await;
         let invocation = self.exec.engine.invoker.invoke(call);
         let outcome = match limit {

@@ -128,3 +128,139 @@ async fn every_step_with_an_effect_is_kept_before_it_happens() {
     assert!(matches!(functions.calls.lock().unwrap()[0], TaskCall::Lambda { .. }));
     assert_eq!(calls, 4);
 }
+
+/// Keeps every batch with its events whole, to resume from.
+#[derive(Debug, Default)]
+struct Batches(Mutex<Vec<Vec<HistoryEvent>>>);
+
+impl Journal for Batches {
+    fn append<'a>(
+        &'a self,
+        _arn: &'a str,
+        events: Vec<HistoryEvent>,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        self.0.lock().unwrap().push(events);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+fn counting(calls: Arc<Mutex<Vec<String>>>) -> Arc<Functions> {
+    let (a, b) = (calls.clone(), calls);
+    Arc::new(
+        Functions::new()
+            .with("flaky", move |payload| {
+                let calls = a.clone();
+                async move {
+                    let mut calls = calls.lock().unwrap();
+                    calls.push("flaky".into());
+                    // Fails on its first call of each run, like the test above.
+                    if calls.iter().filter(|c| *c == "flaky").count() == 1 {
+                        return Err(cafe_report_asl::InvokeError::Function {
+                            error_type: "CustomError".into(),
+                            error_message: "once".into(),
+                        });
+                    }
+                    Ok(payload)
+                }
+            })
+            .with("record", move |payload| {
+                let calls = b.clone();
+                async move {
+                    calls.lock().unwrap().push("record".into());
+                    Ok(json!({"seen": payload}))
+                }
+            }),
+    )
+}
+
+fn parse(text: &str) -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap()
+}
+
+/// Everything of an event but its time.
+fn shape(events: &[HistoryEvent]) -> Vec<Value> {
+    events
+        .iter()
+        .map(|e| json!([e.id, e.previous_event_id, e.kind, e.details]))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resumed_execution_goes_on_from_any_kept_batch_without_repeating_ended_tasks() {
+    use cafe_report_asl::{Resume, StateMachine, TokioClock};
+    let machine = Arc::new(StateMachine::from_value(&machine()).unwrap());
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let batches = Arc::new(Batches::default());
+    let engine = test_engine(counting(calls.clone())).with_journal(batches.clone());
+    let request = cafe_report_asl::StartExecution {
+        name: Some("resumed".into()),
+        input: Some(r#"{"n": 1}"#.into()),
+    };
+    let whole = engine
+        .execute(machine.clone(), "m", request)
+        .await
+        .unwrap();
+    assert_eq!(whole.status(), Status::Succeeded);
+    let history = whole.history();
+    let batches = batches.0.lock().unwrap().clone();
+    assert!(batches.len() >= 5, "{batches:?}");
+
+    // A crash can lose only what was not kept: resume from every kept prefix.
+    for kept in 1..batches.len() {
+        let recorded: Vec<HistoryEvent> = batches[..kept].concat();
+        let last = recorded.last().unwrap().clone();
+        // The new process starts 10 s after the last kept event.
+        let restart = parse(&last.timestamp) + time::Duration::seconds(10);
+        let again = Arc::new(Mutex::new(Vec::new()));
+        // Past the first flaky failure, the function no longer fails.
+        if recorded.iter().any(|e| e.kind == "LambdaFunctionFailed") {
+            again.lock().unwrap().push("flaky".into());
+        }
+        let engine = cafe_report_asl::Engine::new(
+            counting(again.clone()),
+            Arc::new(TokioClock::starting_at(restart)),
+        );
+        let resume = Resume {
+            name: "resumed".into(),
+            input: r#"{"n": 1}"#.into(),
+            start: parse(&whole.describe().start_date),
+            events: recorded.clone(),
+        };
+        let execution = engine.resume(machine.clone(), "m", resume).unwrap();
+        assert_eq!(execution.arn(), whole.arn());
+        execution.clone().run().await;
+        assert_eq!(execution.status(), Status::Succeeded, "after batch {kept}");
+        let resumed = execution.history();
+        // The same history, event for event (ids, chain, details); the kept events as
+        // they were, timestamps too.
+        assert_eq!(shape(&resumed), shape(&history), "after batch {kept}");
+        assert_eq!(&resumed[..recorded.len()], &recorded[..], "after batch {kept}");
+        // No task whose end was kept ran again.
+        let ended = |name: &str| {
+            recorded
+                .iter()
+                .filter(|e| e.kind == "LambdaFunctionSucceeded" || e.kind == "LambdaFunctionFailed")
+                .filter(|e| {
+                    let by_id = |id: u64| &recorded[id as usize - 1];
+                    let scheduled = by_id(by_id(e.previous_event_id).previous_event_id);
+                    scheduled
+                        .details()
+                        .and_then(|d| d["resource"].as_str())
+                        .is_some_and(|r| r.ends_with(name))
+                })
+                .count()
+        };
+        let ran = |name: &str| again.lock().unwrap().iter().filter(|c| *c == name).count();
+        let seeded = usize::from(recorded.iter().any(|e| e.kind == "LambdaFunctionFailed"));
+        assert_eq!(ran("flaky") - seeded, 2 - ended("flaky"), "after batch {kept}");
+        assert_eq!(ran("record"), 2 - ended("record"), "after batch {kept}");
+        // A Wait resumed midway waits only what was left: it still exits 30 s after it
+        // was entered.
+        if last.kind == "WaitStateEntered" {
+            assert_eq!(
+                resumed.iter().find(|e| e.kind == "WaitStateExited").unwrap().timestamp,
+                history.iter().find(|e| e.kind == "WaitStateExited").unwrap().timestamp
+            );
+        }
+    }
+}
