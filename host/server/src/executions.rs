@@ -7,7 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use cafe_report_asl::{Execution, HistoryEvent, StartExecution, Status, format_timestamp};
+use anyhow::Context;
+use cafe_report_asl::{
+    Execution, HistoryEvent, Resume, StartExecution, Status, format_timestamp,
+};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
@@ -97,8 +100,9 @@ impl Executions {
         }
     }
 
-    /// Lets running and waiting executions finish for up to `grace`; those that do not
-    /// are recorded as FAILED. Returns how many did not finish.
+    /// Lets running and waiting executions finish for up to `grace`. Those that do not
+    /// stay RUNNING in the records, their history kept to their last step, and the next
+    /// start resumes them. Returns how many did not finish.
     pub async fn drain(&self, grace: Duration) -> usize {
         self.tracker.close();
         if tokio::time::timeout(grace, self.tracker.wait())
@@ -107,24 +111,66 @@ impl Executions {
         {
             return 0;
         }
-        let unfinished: Vec<Arc<Execution>> = self
-            .lock_live()
-            .values()
-            .map(|unfinished| unfinished.execution.clone())
-            .collect();
-        let at = format_timestamp(time::OffsetDateTime::now_utc());
-        let cause = format!(
-            "cafe-report serve stopped before this execution finished (it waited {} s for it)",
-            grace.as_secs()
+        self.lock_live().len()
+    }
+
+    /// Runs an execution once a slot is free, described from memory until its end is
+    /// recorded. It holds a place among the waiting until it has a slot.
+    fn launch(&self, execution: Arc<Execution>, owner: String) {
+        self.lock_live().insert(
+            execution.arn().to_string(),
+            Unfinished {
+                execution: execution.clone(),
+                owner,
+            },
         );
-        for execution in &unfinished {
-            let mut record = record(execution);
-            store::fail(&mut record, &at, &cause);
-            if let Err(err) = self.store.update(record).await {
-                tracing::error!(arn = execution.arn(), error = %format!("{err:#}"), "recording a stopped execution failed");
+        let (slots, store) = (self.slots.clone(), self.store.clone());
+        let (live, waiting) = (self.live.clone(), self.waiting.clone());
+        self.tracker.spawn(async move {
+            // The semaphore is never closed, so a permit always comes.
+            let _slot = slots.acquire_owned().await;
+            waiting.fetch_sub(1, Ordering::AcqRel);
+            execution.clone().run().await;
+            // The execution leaves memory only once its end is recorded: until then it is
+            // described from here, and a restart finds it unfinished, never half-recorded.
+            let mut delay = Duration::from_millis(100);
+            while let Err(err) = store.update(record(&execution)).await {
+                tracing::error!(arn = execution.arn(), error = %format!("{err:#}"), "recording the end of an execution failed; trying again");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            lock(&live).remove(execution.arn());
+        });
+    }
+
+    /// Resumes every execution the last process left running (killed, or stopped past
+    /// its grace period): each goes on from its kept history, in the order they
+    /// started. One whose record cannot be resumed is recorded as FAILED, saying why.
+    /// Returns how many resumed.
+    pub async fn resume_unfinished(&self) -> anyhow::Result<usize> {
+        let mut resumed = 0;
+        for (record, owner) in self.store.unfinished().await? {
+            match resume_of(&record).and_then(|resume| Ok(self.workflow.resume(resume)?)) {
+                Ok(execution) => {
+                    tracing::info!(arn = execution.arn(), "resuming an execution the last process left running");
+                    // Accepted before: it waits for a slot whatever the queue holds.
+                    self.waiting.fetch_add(1, Ordering::AcqRel);
+                    self.launch(execution, owner);
+                    resumed += 1;
+                }
+                Err(err) => {
+                    let mut record = record;
+                    let at = format_timestamp(time::OffsetDateTime::now_utc());
+                    let cause = format!(
+                        "cafe-report serve stopped while this execution was running, and it could not be resumed: {err:#}"
+                    );
+                    tracing::error!(arn = %record.description["executionArn"], %cause, "an execution could not be resumed");
+                    store::fail(&mut record, &at, &cause);
+                    self.store.update(record).await?;
+                }
             }
         }
-        unfinished.len()
+        Ok(resumed)
     }
 
     fn lock_live(&self) -> MutexGuard<'_, Live> {
@@ -174,30 +220,7 @@ impl ExecutionService for Executions {
             });
         }
         let description = execution.describe();
-        self.lock_live().insert(
-            description.execution_arn.clone(),
-            Unfinished {
-                execution: execution.clone(),
-                owner: caller.user.clone(),
-            },
-        );
-        let (slots, store) = (self.slots.clone(), self.store.clone());
-        let live = self.live.clone();
-        self.tracker.spawn(async move {
-            // The semaphore is never closed, so a permit always comes.
-            let _slot = slots.acquire_owned().await;
-            release();
-            execution.clone().run().await;
-            // The execution leaves memory only once its end is recorded: until then it is
-            // described from here, and a restart finds it unfinished, never half-recorded.
-            let mut delay = Duration::from_millis(100);
-            while let Err(err) = store.update(record(&execution)).await {
-                tracing::error!(arn = execution.arn(), error = %format!("{err:#}"), "recording the end of an execution failed; trying again");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
-            }
-            lock(&live).remove(execution.arn());
-        });
+        self.launch(execution, caller.user.clone());
         Ok(Started {
             execution_arn: description.execution_arn,
             start_date: description.start_date,
@@ -239,6 +262,29 @@ impl ExecutionService for Executions {
     fn load(&self) -> Option<Load> {
         Some(self.load_now())
     }
+}
+
+/// What resuming a record needs: its name, input, start and kept events.
+fn resume_of(record: &Record) -> anyhow::Result<Resume> {
+    let description = &record.description;
+    let text = |key: &str| {
+        description[key]
+            .as_str()
+            .map(str::to_string)
+            .with_context(|| format!("the record has no {key}"))
+    };
+    let start = time::OffsetDateTime::parse(
+        &text("startDate")?,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .context("the record's startDate")?;
+    Ok(Resume {
+        name: text("name")?,
+        input: text("input")?,
+        start,
+        events: serde_json::from_value(Value::from(record.events.clone()))
+            .context("the record's events")?,
+    })
 }
 
 fn description(execution: &Execution) -> Value {

@@ -35,7 +35,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use cafe_report_asl::format_timestamp;
 use cafe_report_capabilities::signer;
 use cafe_report_runtime::{DirectoryWatcher, Runtime, S3Poller, VersionStore};
 use tokio::net::TcpListener;
@@ -172,7 +171,7 @@ impl Server {
             if unfinished > 0 {
                 tracing::warn!(
                     unfinished,
-                    "executions still running at the end of the grace period are recorded as failed"
+                    "executions still running at the end of the grace period resume at the next start"
                 );
             }
         }
@@ -230,18 +229,6 @@ async fn serve_api(
 async fn local_backend(config: &Config) -> anyhow::Result<Backend> {
     let runtime = Arc::new(Runtime::from_config(&config.runtime()).await?);
     let store = ExecutionStore::open(&config.data_dir.join("executions.db"))?;
-    let now = format_timestamp(time::OffsetDateTime::now_utc());
-    let failed = store
-        .fail_unfinished(
-            now.clone(),
-            format!(
-                "cafe-report serve stopped while this execution was running; it was found unfinished when serve started again at {now}"
-            ),
-        )
-        .await?;
-    for arn in &failed {
-        tracing::warn!(%arn, "an execution left running by the previous process is marked failed");
-    }
     let limits = &config.limits;
     let slots = config.serve.max_concurrent_executions;
     // The report runs two tasks at once (Parallel); beyond the pool, instantiation fails.
@@ -260,6 +247,13 @@ async fn local_backend(config: &Config) -> anyhow::Result<Backend> {
         slots,
         config.serve.max_queued_executions,
     ));
+    let resumed = executions.resume_unfinished().await?;
+    if resumed > 0 {
+        tracing::warn!(
+            resumed,
+            "executions the last process left running are resumed"
+        );
+    }
     let (watcher, poller) = hot_swap_sources(config, &runtime)?;
     Ok(Backend::Local {
         executions,

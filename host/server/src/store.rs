@@ -288,34 +288,31 @@ impl ExecutionStore {
         .await
     }
 
-    /// Marks every execution still RUNNING as FAILED with `cause` at `at` (the
-    /// execution's stop date and its ExecutionFailed event), and returns their ARNs.
-    pub async fn fail_unfinished(&self, at: String, cause: String) -> anyhow::Result<Vec<String>> {
-        self.with(move |db| {
-            let running: Vec<(String, String)> = db
-                .prepare("SELECT arn, description FROM executions WHERE status = 'RUNNING'")?
-                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+    /// Every execution still RUNNING (the last process stopped under it), oldest first,
+    /// with its owner: what `serve` resumes at start.
+    pub async fn unfinished(&self) -> anyhow::Result<Vec<(Record, String)>> {
+        self.with(|db| {
+            let running: Vec<(String, String, Option<String>)> = db
+                .prepare(
+                    "SELECT arn, description, owner FROM executions
+                     WHERE status = 'RUNNING' ORDER BY seq",
+                )?
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
                 .collect::<Result<_, _>>()?;
-            let mut failed = Vec::new();
-            for (arn, description) in running {
-                let mut record = Record {
-                    description: serde_json::from_str(&description)?,
-                    events: read_events(db, &arn)?,
-                };
-                fail(&mut record, &at, &cause);
-                let tx = db.unchecked_transaction()?;
-                tx.execute(
-                    "UPDATE executions SET status = 'FAILED', description = ?2 WHERE arn = ?1",
-                    params![arn, record.description.to_string()],
-                )?;
-                insert_events(&tx, &arn, &record.events)?;
-                tx.commit()?;
-                failed.push(arn);
-            }
-            Ok(failed)
+            running
+                .into_iter()
+                .map(|(arn, description, owner)| {
+                    let record = Record {
+                        description: serde_json::from_str(&description)?,
+                        events: read_events(db, &arn)?,
+                    };
+                    Ok((record, owner.unwrap_or_default()))
+                })
+                .collect()
         })
         .await
     }
+
 }
 
 impl Journal for ExecutionStore {
@@ -577,7 +574,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn unfinished_executions_fail_with_an_event() {
+    async fn unfinished_executions_are_found_with_their_kept_events_and_can_fail() {
         let dir = tempfile::tempdir().unwrap();
         let store = ExecutionStore::open(&dir.path().join("x.db")).unwrap();
         store
@@ -600,11 +597,16 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let failed = store
-            .fail_unfinished("2026-11-29T11:00:00.000Z".into(), "host stopped".into())
-            .await
-            .unwrap();
-        assert_eq!(failed.len(), 1);
+        let unfinished = store.unfinished().await.unwrap();
+        assert_eq!(unfinished.len(), 1);
+        let (mut found, owner) = unfinished.into_iter().next().unwrap();
+        assert_eq!(owner, "ana");
+        assert_eq!(found.events.len(), 2);
+        assert_eq!(found.events[1], wait);
+        // One that cannot be resumed ends with an event.
+        fail(&mut found, "2026-11-29T11:00:00.000Z", "host stopped");
+        store.update(found).await.unwrap();
+        assert!(store.unfinished().await.unwrap().is_empty());
         let running = store.get("running".into(), None).await.unwrap().unwrap();
         assert_eq!(running.description["status"], "FAILED");
         assert_eq!(running.description["error"], HOST_STOPPED);

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, bail};
 use cafe_report_asl::names;
 use cafe_report_asl::{
-    Journal,
+    Journal, Resume,
     BoxFuture, Clock, Engine, Execution, InvokeError, StartError, StartExecution, StateMachine,
     TaskCall, TaskInvoker, execution_arn,
 };
@@ -314,6 +314,17 @@ impl Workflow {
     /// Starts an execution (it runs when [`Execution::run`] is awaited), pinning the
     /// component versions current now.
     pub fn start(&self, request: StartExecution) -> Result<Arc<Execution>, StartError> {
+        self.engine().start(self.machine.clone(), &self.name, request)
+    }
+
+    /// An execution a stopped process left running, to go on from its kept history
+    /// (see [`Engine::resume`]), on the component versions current now.
+    pub fn resume(&self, resume: Resume) -> Result<Arc<Execution>, StartError> {
+        self.engine().resume(self.machine.clone(), &self.name, resume)
+    }
+
+    /// An engine for one execution: its invoker pins the component versions current now.
+    fn engine(&self) -> Engine {
         let invoker = ComponentInvoker::new(self.runtime.clone(), self.functions.clone());
         let mut engine = Engine::new(Arc::new(invoker), self.clock.clone())
             .with_region(self.region.clone(), self.account.clone());
@@ -323,7 +334,7 @@ impl Workflow {
         if let Some(journal) = &self.journal {
             engine = engine.with_journal(journal.clone());
         }
-        engine.start(self.machine.clone(), &self.name, request)
+        engine
     }
 
     /// Starts an execution and runs it to its end, on the component versions current

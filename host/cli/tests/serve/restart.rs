@@ -1,5 +1,6 @@
-//! Execution records across stops: a killed server's running execution is failed on
-//! restart, a terminated server lets executions finish within its grace period.
+//! Execution records across stops: a killed server's running execution resumes on
+//! restart from its kept history, a terminated server lets executions finish within its
+//! grace period and the rest resume at the next start; one process per data directory.
 
 use std::path::Path;
 use std::time::Duration;
@@ -48,85 +49,148 @@ pub fn paced_server_with(dir: &Path, grace: &str, env: &[(&str, &str)]) -> Serve
     Serve::start(dir, &vars)
 }
 
+/// The events' types.
+fn kinds(history: &serde_json::Value) -> Vec<String> {
+    history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Ids 1, 2, ... and each `previousEventId` an earlier event's.
+fn assert_continuous(history: &serde_json::Value) {
+    for (at, event) in history["events"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(event["id"], at as u64 + 1, "{history:#}");
+        assert!(event["previousEventId"].as_u64().unwrap() <= at as u64, "{history:#}");
+    }
+}
+
+fn time_of(history: &serde_json::Value, kind: &str) -> time::OffsetDateTime {
+    let event = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} in {history:#}"));
+    time::OffsetDateTime::parse(
+        event["timestamp"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_killed_servers_running_execution_is_failed_on_restart_and_others_are_intact() {
+async fn a_killed_servers_running_execution_resumes_on_restart_and_others_are_intact() {
     let dir = tempfile::tempdir().unwrap();
     let first = paced_server(dir.path(), "30");
     first.start_report("quick", json!({})).await;
     let quick = first.output_of("quick").await;
     assert_eq!(quick["suppliers"], 7);
     let (_, quick_history) = first.get("/executions/quick/history").await;
-    first.start_report("slow", json!({ "wait": 600 })).await;
-    // Past a checkpoint of its progress.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    first.start_report("slow", json!({ "wait": 6 })).await;
+    // Inside its Wait: kept before it began to sleep.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let (_, slow) = first.get("/executions/slow").await;
     assert_eq!(slow["status"], "RUNNING");
+    let (_, before) = first.get("/executions/slow/history").await;
+    assert_eq!(kinds(&before).last().unwrap(), "WaitStateEntered");
     first.kill();
 
     let second = paced_server(dir.path(), "30");
-    let (_, slow) = second.get("/executions/slow").await;
-    assert_eq!(slow["status"], "FAILED", "{slow:#}");
-    assert_eq!(slow["error"], "States.Runtime");
-    let cause = slow["cause"].as_str().unwrap();
-    assert!(
-        cause.contains("stopped while this execution was running"),
-        "{cause}"
-    );
-    assert!(slow["stopDate"].is_string());
+    let slow = second.wait_for_end("slow").await;
+    assert_eq!(slow["status"], "SUCCEEDED", "{slow:#}");
+    assert_eq!(slow["output"], r#"{"suppliers":7}"#);
     let (_, history) = second.get("/executions/slow/history").await;
-    // The history saved while it ran, then its end.
-    let kinds: Vec<&str> = history["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["type"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        kinds,
+        kinds(&history),
         [
             "ExecutionStarted",
             "ChoiceStateEntered",
             "ChoiceStateExited",
             "WaitStateEntered",
-            "ExecutionFailed"
+            "WaitStateExited",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
         ]
     );
-    let last = history["events"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
-    assert_eq!(last["executionFailedEventDetails"]["cause"], cause);
-    assert!(second.log().contains("marked failed"), "{}", second.log());
+    assert_continuous(&history);
+    // What was kept before the kill stands as it was, timestamps and all.
+    let kept = before["events"].as_array().unwrap();
+    assert_eq!(&history["events"].as_array().unwrap()[..kept.len()], &kept[..]);
+    // The Wait ended 6 s after it was entered, not 6 s after the restart.
+    let waited = time_of(&history, "WaitStateExited") - time_of(&history, "WaitStateEntered");
+    assert!(
+        waited >= time::Duration::seconds(6) && waited < time::Duration::seconds(8),
+        "{waited}"
+    );
+    assert!(second.log().contains("resumed"), "{}", second.log());
 
     assert_eq!(second.output_of("quick").await, quick);
     let (_, history) = second.get("/executions/quick/history").await;
     assert_eq!(history, quick_history);
     let (_, failed) = second.get("/executions?status=FAILED").await;
-    assert_eq!(failed["executions"].as_array().unwrap().len(), 1);
+    assert!(failed["executions"].as_array().unwrap().is_empty(), "{failed:#}");
     // The name stays taken, as on AWS.
     let (status, _) = second.create_report("?name=slow", "{}").await;
     assert_eq!(status, 409);
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn sigterm_lets_executions_finish_within_the_grace_period() {
+async fn sigterm_lets_executions_finish_within_the_grace_period_and_the_rest_resume() {
     let dir = tempfile::tempdir().unwrap();
     let server = paced_server(dir.path(), "3");
     server.start_report("short", json!({ "wait": 1 })).await;
-    server.start_report("long", json!({ "wait": 600 })).await;
+    server.start_report("long", json!({ "wait": 8 })).await;
     let status = server.terminate(Duration::from_secs(20));
     assert!(status.success(), "{status:?}");
 
     let again = paced_server(dir.path(), "3");
     assert_eq!(again.output_of("short").await["suppliers"], 7);
     let long = again.wait_for_end("long").await;
-    assert_eq!(long["status"], "FAILED");
-    let cause = long["cause"].as_str().unwrap();
-    assert!(
-        cause.contains("stopped before this execution finished (it waited 3 s"),
-        "{cause}"
-    );
-    assert!(!again.log().contains("marked failed"), "{}", again.log());
+    assert_eq!(long["status"], "SUCCEEDED", "{long:#}");
+    let (_, history) = again.get("/executions/long/history").await;
+    assert_continuous(&history);
+    assert!(again.log().contains("resuming"), "{}", again.log());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_process_on_the_data_directory_is_refused_with_the_holders_pid() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = paced_server(dir.path(), "3");
+    let holder = std::fs::read_to_string(dir.path().join("data/lock")).unwrap();
+    assert!(holder.ends_with(" (serve)\n"), "{holder:?}");
+    let pid = holder.split(' ').next().unwrap();
+    for args in [
+        &["serve"][..],
+        &["report"],
+        &["execute", "statemachine/report.asl.json"],
+        &["run-task", "query"],
+        &["components", "rollback", "render"],
+    ] {
+        let output = crate::common::cafe_report()
+            .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!("is in use by process {pid} (serve)")),
+            "{args:?}: {stderr}"
+        );
+    }
+    // Reading commands share it.
+    let output = crate::common::cafe_report()
+        .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
+        .args(["components", "list"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    drop(server);
 }
