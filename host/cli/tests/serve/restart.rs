@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::server::Serve;
+use crate::server::{Serve, Unprivileged};
 
 /// A workflow that waits `$.wait` seconds (when given) before querying the inventory.
 const PACED: &str = r#"{
@@ -193,4 +193,50 @@ async fn a_second_process_on_the_data_directory_is_refused_with_the_holders_pid(
         .unwrap();
     assert!(output.status.success(), "{output:?}");
     drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn read_only_records_refuse_new_executions_with_503_and_start_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let nobody = Unprivileged::prepare(dir.path());
+    let first = Serve::start_as(dir.path(), &[], Some(&nobody));
+    first.start_report("before", json!({})).await;
+    assert_eq!(first.wait_for_end("before").await["status"], "SUCCEEDED");
+    assert!(first.terminate(Duration::from_secs(20)).success());
+    let records = dir.path().join("data/executions.db");
+    std::fs::set_permissions(&records, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let outbox = || std::fs::read_dir(dir.path().join("data/outbox")).unwrap().count();
+    let messages = outbox();
+
+    let second = Serve::start_as(dir.path(), &[], Some(&nobody));
+    let response = second
+        .http
+        .post(format!("{}/create_report?name=after", second.api))
+        .bearer_auth(&second.token)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
+    let (_, body) = crate::server::json_answer(response).await;
+    assert_eq!(body["error"], "ServiceUnavailable", "{body:#}");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("its record could not be written"), "{message}");
+    assert!(message.contains("readonly"), "{message}");
+    // Nothing started: no execution to describe, none listed, no message sent.
+    let (status, _) = second.get("/executions/after").await;
+    assert_eq!(status, 404);
+    let (_, listed) = second.get("/executions").await;
+    let names: Vec<&str> = listed["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["before"]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(outbox(), messages);
 }

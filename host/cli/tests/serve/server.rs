@@ -23,6 +23,78 @@ pub struct Serve {
     dir: PathBuf,
 }
 
+/// Starts `command`. A binary file just written (a copy) can refuse to start for a
+/// moment with ETXTBSY while another test's fork still holds its write descriptor; the
+/// start is tried again then.
+pub fn spawn(command: &mut Command) -> Child {
+    for _ in 0..50 {
+        match command.spawn() {
+            Err(err) if err.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            started => return started.expect("starting cafe-report"),
+        }
+    }
+    panic!("the binary stayed busy (ETXTBSY)")
+}
+
+/// Running as an unprivileged user (`nobody`), for tests of what a file's permissions
+/// refuse: these tests run as root, whom no permission stops. The binary and the
+/// components are placed where that user can reach them, and the data directory is
+/// given to it before each start.
+pub struct Unprivileged {
+    binary: PathBuf,
+    components: PathBuf,
+    uid: u32,
+}
+
+impl Unprivileged {
+    /// Prepares `dir` (which becomes traversable) for `nobody` (65534).
+    pub fn prepare(dir: &Path) -> Unprivileged {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let binary = bin.join("cafe-report");
+        // A hard link shares the inode, readable through this path whatever the build
+        // directory's mode; another filesystem needs a copy.
+        if std::fs::hard_link(crate::common::binary(), &binary).is_err() {
+            std::fs::copy(crate::common::binary(), &binary).unwrap();
+        }
+        let components = dir.join("components");
+        std::fs::create_dir_all(&components).unwrap();
+        for entry in std::fs::read_dir(components_dir()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "wasm") {
+                std::fs::copy(&path, components.join(path.file_name().unwrap())).unwrap();
+            }
+        }
+        Unprivileged {
+            binary,
+            components,
+            uid: 65534,
+        }
+    }
+
+    /// The binary as this user, its data directory `data` made the user's first.
+    fn command(&self, data: &Path) -> Command {
+        use std::os::unix::process::CommandExt;
+        chown_all(data, self.uid);
+        let mut command = crate::common::clean_command(&self.binary);
+        command.uid(self.uid).gid(self.uid).env("HOME", data);
+        command
+    }
+}
+
+fn chown_all(path: &Path, id: u32) {
+    std::os::unix::fs::chown(path, Some(id), Some(id)).unwrap();
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            chown_all(&entry.unwrap().path(), id);
+        }
+    }
+}
+
 /// The administrator every started server has.
 pub const ADMIN: (&str, &str) = ("root", "root@example.com");
 
@@ -49,6 +121,11 @@ impl Serve {
     /// Starts the binary over `dir/data` with `env` set (and nothing from the ambient
     /// environment), and waits until it prints its addresses.
     pub fn start(dir: &Path, env: &[(&str, &str)]) -> Serve {
+        Self::start_as(dir, env, None)
+    }
+
+    /// [`Serve::start`], the process running as `account`'s user (see [`Unprivileged`]).
+    pub fn start_as(dir: &Path, env: &[(&str, &str)], account: Option<&Unprivileged>) -> Serve {
         let data = dir.join("data");
         std::fs::create_dir_all(&data).unwrap();
         let token = if data.join("users.db").exists() {
@@ -57,17 +134,21 @@ impl Serve {
             users(dir, &["add", ADMIN.0, "--email", ADMIN.1, "--admin"])
         };
         let log = dir.join(format!("serve-{}.log", crate::server::unique()));
-        let mut child = crate::common::cafe_report()
+        let mut command = match account {
+            None => crate::common::cafe_report(),
+            Some(account) => account.command(&data),
+        };
+        let components = account.map_or_else(components_dir, |a| a.components.clone());
+        command
             .current_dir(dir)
             .env("CAFE_REPORT_DATA_DIR", &data)
-            .env("CAFE_REPORT_COMPONENTS_DIR", components_dir())
+            .env("CAFE_REPORT_COMPONENTS_DIR", components)
             .env("RUST_LOG", "info")
             .envs(env.iter().copied())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("starting cafe-report serve");
+            .stderr(std::fs::File::create(&log).unwrap());
+        let mut child = spawn(&mut command);
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut address = |label: &str| -> String {
             let line = lines.next().and_then(Result::ok).unwrap_or_else(|| {
