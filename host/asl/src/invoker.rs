@@ -64,6 +64,18 @@ pub trait TaskInvoker: Send + Sync {
     /// answer the message id as a JSON string.
     fn invoke(&self, call: TaskCall) -> BoxFuture<'_, Result<Value, InvokeError>>;
 
+    /// [`invoke`](TaskInvoker::invoke), with the call's idempotency key: one task
+    /// attempt of one execution (`<execution ARN>/<state>/<scheduled event id>`), the
+    /// same when a resumed execution calls it again, so an effect the first call had (a
+    /// message sent) need not happen twice. Ignored by default.
+    fn invoke_once<'a>(
+        &'a self,
+        call: TaskCall,
+        _key: &'a str,
+    ) -> BoxFuture<'a, Result<Value, InvokeError>> {
+        self.invoke(call)
+    }
+
     /// Fields to add to the call's `TaskScheduled` (or `LambdaFunctionScheduled`) event
     /// details, e.g. which version of the code will run it. None by default.
     fn annotate(&self, _call: &TaskCall) -> Option<Map<String, Value>> {

@@ -106,6 +106,9 @@ pub struct TaskCtx {
     /// Who this run's notifications are for (the payload's `recipient`), fixed by the
     /// host: the component cannot address a message to anyone else.
     recipient: Option<String>,
+    /// The run's idempotency key, when an execution's task attempt runs it: its message
+    /// is published once for that key, however often the attempt runs.
+    once_key: Option<String>,
     last_error: Option<String>,
     quotas: Quotas,
     published: u32,
@@ -137,6 +140,7 @@ impl TaskCtx {
             task: task.into(),
             capabilities,
             recipient: None,
+            once_key: None,
             last_error: None,
             quotas: Quotas::default(),
             published: 0,
@@ -153,6 +157,13 @@ impl TaskCtx {
     /// The same context whose notifications go to `recipient` alone.
     pub fn for_recipient(mut self, recipient: Option<String>) -> TaskCtx {
         self.recipient = recipient;
+        self
+    }
+
+    /// The same context publishing at most once for `key` (see
+    /// [`notify::Notifier::publish_once`]).
+    pub fn publishing_once(mut self, key: Option<String>) -> TaskCtx {
+        self.once_key = key;
         self
     }
 

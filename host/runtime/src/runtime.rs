@@ -323,7 +323,7 @@ impl Runtime {
             .ok()
             .and_then(|addressed| addressed.recipient);
         let output = self
-            .execute(component, input, recipient, self.capabilities.clone())
+            .execute(component, input, recipient, None, self.capabilities.clone())
             .await?;
         parse_output::<serde::de::IgnoredAny>(&output)?;
         Ok(output)
@@ -336,6 +336,18 @@ impl Runtime {
         component: &LoadedComponent,
         input: &serde_json::Value,
     ) -> Result<serde_json::Value, TaskError> {
+        self.run_json_once(component, input, None).await
+    }
+
+    /// [`run_json`](Runtime::run_json) for one task attempt of an execution, whose
+    /// message goes out at most once for `key` however often the attempt runs (a
+    /// resumed execution runs again a task whose end was not recorded).
+    pub async fn run_json_once(
+        &self,
+        component: &LoadedComponent,
+        input: &serde_json::Value,
+        key: Option<&str>,
+    ) -> Result<serde_json::Value, TaskError> {
         let recipient = input
             .get(RECIPIENT_FIELD)
             .and_then(serde_json::Value::as_str)
@@ -345,6 +357,7 @@ impl Runtime {
                 component,
                 &input.to_string(),
                 recipient,
+                key.map(str::to_string),
                 self.capabilities.clone(),
             )
             .await?;
@@ -352,12 +365,14 @@ impl Runtime {
     }
 
     /// Runs one component in a fresh store with `capabilities` under its limits, its
-    /// notifications addressed to `recipient`; the output is not yet checked to be JSON.
+    /// notifications addressed to `recipient` (and published once for `once_key`); the
+    /// output is not yet checked to be JSON.
     pub(crate) async fn execute(
         &self,
         component: &LoadedComponent,
         input: &str,
         recipient: Option<String>,
+        once_key: Option<String>,
         capabilities: Capabilities,
     ) -> Result<String, TaskError> {
         let limits = self.limits.for_task(&component.name);
@@ -365,6 +380,7 @@ impl Runtime {
         let state = StoreState {
             ctx: TaskCtx::new(&component.name, capabilities)
                 .for_recipient(recipient)
+                .publishing_once(once_key)
                 .with_quotas(Quotas {
                     publishes: limits.publishes,
                     log_lines: limits.log_lines,

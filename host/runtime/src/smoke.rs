@@ -43,6 +43,7 @@ impl Runtime {
                 candidate,
                 &input,
                 Some(SMOKE_RECIPIENT.to_string()),
+                None,
                 capabilities,
             )
             .await?;
@@ -62,7 +63,7 @@ impl Runtime {
         let inventory = async {
             let query = self.component(World::Query.name())?;
             let output = self
-                .execute(&query, "{}", None, capabilities.clone())
+                .execute(&query, "{}", None, None, capabilities.clone())
                 .await?;
             Ok::<Value, anyhow::Error>(parse_output(&output)?)
         }

@@ -72,10 +72,34 @@ impl ComponentInvoker {
         Ok(component)
     }
 
-    async fn run(&self, function: String, payload: Value) -> Result<Value, InvokeError> {
+    fn call<'a>(
+        &'a self,
+        call: TaskCall,
+        key: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Value, InvokeError>> {
+        match call {
+            TaskCall::Lambda { function, payload } => Box::pin(self.run(function, payload, key)),
+            TaskCall::SnsPublish {
+                subject,
+                message,
+                mut attributes,
+                ..
+            } => {
+                let recipient = attributes.remove(RECIPIENT_ATTRIBUTE);
+                Box::pin(self.publish(subject, message, recipient, key))
+            }
+        }
+    }
+
+    async fn run(
+        &self,
+        function: String,
+        payload: Value,
+        key: Option<&str>,
+    ) -> Result<Value, InvokeError> {
         let component = self.resolve(&function)?;
         self.runtime
-            .run_json(&component, &payload)
+            .run_json_once(&component, &payload, key)
             .await
             .map_err(|err| InvokeError::Function {
                 error_type: err.error().to_string(),
@@ -90,14 +114,16 @@ impl ComponentInvoker {
         subject: Option<String>,
         message: String,
         recipient: Option<String>,
+        key: Option<&str>,
     ) -> Result<Value, InvokeError> {
         // SNS's own subject line for email when the publisher gives none.
         let subject = subject.unwrap_or_else(|| "AWS Notification Message".into());
-        self.runtime
-            .capabilities()
-            .notifier
-            .publish(recipient.as_deref(), &subject, &message)
-            .await
+        let notifier = &self.runtime.capabilities().notifier;
+        let recipient = recipient.as_deref();
+        match key {
+            Some(key) => notifier.publish_once(recipient, &subject, &message, key).await,
+            None => notifier.publish(recipient, &subject, &message).await,
+        }
             .map(Value::String)
             .map_err(|err| InvokeError::Service {
                 error: names::SNS_INTERNAL_ERROR.into(),
@@ -108,18 +134,17 @@ impl ComponentInvoker {
 
 impl TaskInvoker for ComponentInvoker {
     fn invoke(&self, call: TaskCall) -> BoxFuture<'_, Result<Value, InvokeError>> {
-        match call {
-            TaskCall::Lambda { function, payload } => Box::pin(self.run(function, payload)),
-            TaskCall::SnsPublish {
-                subject,
-                message,
-                mut attributes,
-                ..
-            } => {
-                let recipient = attributes.remove(RECIPIENT_ATTRIBUTE);
-                Box::pin(self.publish(subject, message, recipient))
-            }
-        }
+        self.call(call, None)
+    }
+
+    /// A message a call publishes (a component's, or an SNS publish) goes out once per
+    /// `key`: a resumed execution calling the same attempt again sends nothing new.
+    fn invoke_once<'a>(
+        &'a self,
+        call: TaskCall,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Value, InvokeError>> {
+        self.call(call, Some(key))
     }
 
     /// Names the component and version (sha256) that will run a function, in the history.

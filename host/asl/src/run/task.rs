@@ -50,7 +50,12 @@ impl Runner<'_> {
         {
             details.extend(extra);
         }
-        self.event(cursor, &events.kind("Scheduled"), Some(scheduled));
+        let scheduled_id = self.event(cursor, &events.kind("Scheduled"), Some(scheduled));
+        let key = format!(
+            "{}/{}/{scheduled_id}",
+            self.exec.arn(),
+            env.context["State"]["Name"].as_str().unwrap_or_default()
+        );
         let started = (!events.direct_lambda).then(|| events.details(json!({})));
         self.event(cursor, &events.kind("Started"), started);
 
@@ -79,7 +84,7 @@ impl Runner<'_> {
             }
         }
         self.keep().await;
-        let invocation = self.exec.engine.invoker.invoke(call);
+        let invocation = self.exec.engine.invoker.invoke_once(call, &key);
         let outcome = match limit {
             Some((seconds, name)) => match select(
                 invocation,

@@ -15,10 +15,12 @@ impl Host for TaskCtx {
             return Err(refusal);
         }
         self.published += 1;
-        self.capabilities
-            .notifier
-            .publish(self.recipient.as_deref(), &subject, &message)
-            .await
+        let notifier = &self.capabilities.notifier;
+        let recipient = self.recipient.as_deref();
+        match &self.once_key {
+            Some(key) => notifier.publish_once(recipient, &subject, &message, key).await,
+            None => notifier.publish(recipient, &subject, &message).await,
+        }
             .inspect_err(|err| tracing::warn!(task = %self.task, %err, "publish failed"))
             .map_err(|err| err.to_string())
     }

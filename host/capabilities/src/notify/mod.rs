@@ -45,6 +45,22 @@ pub trait Notifier: Send + Sync + std::fmt::Debug {
         subject: &str,
         body: &str,
     ) -> Result<String, NotifyError>;
+
+    /// [`publish`](Notifier::publish) at most once per `key` (one task attempt of one
+    /// execution, see `TaskInvoker::invoke_once`): a second call with a key whose
+    /// message was delivered returns that message's id and sends nothing. The outbox
+    /// and SMTP keep this promise; by default (SNS: a standard topic has no
+    /// deduplication) it is a plain publish.
+    async fn publish_once(
+        &self,
+        recipient: Option<&str>,
+        subject: &str,
+        body: &str,
+        key: &str,
+    ) -> Result<String, NotifyError> {
+        let _ = key;
+        self.publish(recipient, subject, body).await
+    }
 }
 
 /// An SNS topic when `sns_topic_arn` is set (with `default_endpoint` unless the config

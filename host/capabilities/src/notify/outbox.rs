@@ -1,5 +1,7 @@
 //! The outbox: one `<id>.eml` (RFC 5322, readable by any mail client) and one `<id>.json`
-//! per message, each written to a temporary name and renamed, so readers never see half.
+//! per message, each written to a temporary name, fsynced and renamed, so readers (and a
+//! restart after a power loss) never see half. A message published once per key has its
+//! id under `.keys/`, so publishing it again finds it instead of writing a second.
 
 use std::path::{Path, PathBuf};
 
@@ -101,6 +103,62 @@ impl Outbox {
             .map_err(|err| NotifyError::Message(format!("building the email failed: {err}")))
     }
 
+    /// A new message id: its time first, so ids sort as messages were written.
+    fn new_message_id() -> String {
+        format!(
+            "{}-{}",
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000,
+            crate::new_id()
+        )
+    }
+
+    /// The message id of idempotency key `key`, and the message when it was written.
+    /// The first call for a key gives it a new id and makes that durable
+    /// (`.keys/<sha256 of the key>`) before the message is written, so whatever
+    /// happens after, every later call finds the same id.
+    pub(crate) async fn reserve(
+        &self,
+        key: &str,
+    ) -> Result<(String, Option<OutboxEntry>), NotifyError> {
+        use sha2::Digest;
+        let keys = self.dir.join(".keys");
+        let path = keys.join(hex::encode(sha2::Sha256::digest(key.as_bytes())));
+        let fail = |err: std::io::Error| {
+            NotifyError::Outbox(format!("recording message key {} failed: {err}", path.display()))
+        };
+        let id = match tokio::fs::read_to_string(&path).await {
+            Ok(id) => id.trim().to_string(),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                tokio::fs::create_dir_all(&keys).await.map_err(fail)?;
+                let id = Self::new_message_id();
+                write_durably(keys, path.clone(), format!("{id}\n").into_bytes())
+                    .await
+                    .map_err(fail)?;
+                return Ok((id, None));
+            }
+            Err(err) => return Err(fail(err)),
+        };
+        let json = self.dir.join(format!("{id}.json"));
+        match tokio::fs::read(&json).await {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(|entry| (id, Some(entry)))
+                .map_err(|err| NotifyError::Outbox(format!("reading {}: {err}", json.display()))),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok((id, None)),
+            Err(err) => Err(fail(err)),
+        }
+    }
+
+    /// The email of a written message, as it was written.
+    pub(crate) fn email_of(&self, entry: &OutboxEntry) -> Result<Message, NotifyError> {
+        let to = entry
+            .to
+            .iter()
+            .map(|to| to.parse::<Mailbox>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| NotifyError::Message(format!("a kept recipient: {err}")))?;
+        self.email(&entry.message_id, &to, &entry.subject, &entry.body)
+    }
+
     /// Writes a new message; returns its id, entry and email.
     pub(crate) async fn write(
         &self,
@@ -108,13 +166,20 @@ impl Outbox {
         subject: &str,
         body: &str,
     ) -> Result<(OutboxEntry, Message), NotifyError> {
+        self.write_as(Self::new_message_id(), recipient, subject, body)
+            .await
+    }
+
+    /// Writes a message with id `id`.
+    pub(crate) async fn write_as(
+        &self,
+        id: String,
+        recipient: Option<&str>,
+        subject: &str,
+        body: &str,
+    ) -> Result<(OutboxEntry, Message), NotifyError> {
         let to = self.recipients(recipient)?;
         let now = time::OffsetDateTime::now_utc();
-        let id = format!(
-            "{}-{}",
-            now.unix_timestamp_nanos() / 1_000_000,
-            crate::new_id()
-        );
         let email = self.email(&id, &to, subject, body)?;
         let entry = OutboxEntry {
             message_id: id,
@@ -147,25 +212,12 @@ impl Outbox {
 
     async fn write_file(&self, id: &str, ext: &str, bytes: &[u8]) -> Result<(), NotifyError> {
         let path = self.dir.join(format!("{id}.{ext}"));
-        let tmp = self.dir.join(format!(".{id}.{ext}.tmp"));
         let fail = |err: std::io::Error| {
             NotifyError::Outbox(format!("writing {} failed: {err}", path.display()))
         };
-        // The data is on disk before its name appears, and the name before the message
-        // counts as sent: a power loss leaves the whole message or none of it.
-        let (dir, bytes) = (self.dir.clone(), bytes.to_vec());
-        let (from, to) = (tmp.clone(), path.clone());
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            let mut file = std::fs::File::create(&from)?;
-            std::io::Write::write_all(&mut file, &bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&from, &to)?;
-            std::fs::File::open(&dir)?.sync_all()
-        })
-        .await
-        .map_err(|err| std::io::Error::other(err.to_string()))
-        .and_then(|written| written)
-        .map_err(fail)
+        write_durably(self.dir.clone(), path.clone(), bytes.to_vec())
+            .await
+            .map_err(fail)
     }
 
     /// Every message in the outbox, oldest first.
@@ -182,6 +234,23 @@ impl Outbox {
     }
 }
 
+/// Writes `bytes` to `path` in `dir` so that a power loss leaves all of it or none: the
+/// data is on disk before its name appears (a temporary file, fsynced, renamed), and the
+/// name before this returns (the directory fsynced).
+async fn write_durably(dir: PathBuf, path: PathBuf, bytes: Vec<u8>) -> std::io::Result<()> {
+    tokio::task::spawn_blocking(move || {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let tmp = dir.join(format!(".{name}.tmp"));
+        let mut file = std::fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut file, &bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        std::fs::File::open(&dir)?.sync_all()
+    })
+    .await
+    .map_err(|err| std::io::Error::other(err.to_string()))?
+}
+
 #[async_trait]
 impl Notifier for Outbox {
     async fn publish(
@@ -193,6 +262,26 @@ impl Notifier for Outbox {
         let (entry, _) = self.write(recipient, subject, body).await?;
         tracing::info!(message_id = %entry.message_id, dir = %self.dir.display(), "message written to the outbox");
         Ok(entry.message_id)
+    }
+
+    async fn publish_once(
+        &self,
+        recipient: Option<&str>,
+        subject: &str,
+        body: &str,
+        key: &str,
+    ) -> Result<String, NotifyError> {
+        match self.reserve(key).await? {
+            (id, Some(_)) => {
+                tracing::info!(message_id = %id, "message already in the outbox; not written again");
+                Ok(id)
+            }
+            (id, None) => {
+                let (entry, _) = self.write_as(id, recipient, subject, body).await?;
+                tracing::info!(message_id = %entry.message_id, dir = %self.dir.display(), "message written to the outbox");
+                Ok(entry.message_id)
+            }
+        }
     }
 }
 
@@ -249,5 +338,33 @@ mod tests {
                 "the recipient \"not an address\" is not an email address: Invalid input".into()
             )
         );
+    }
+
+    #[tokio::test]
+    async fn a_keyed_message_is_written_once_whatever_happened_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::new(dir.path().to_path_buf(), &NotifyConfig::default()).unwrap();
+        let once = |key: &'static str| {
+            let outbox = outbox.clone();
+            async move {
+                outbox
+                    .publish_once(Some("ana@example.com"), "Report", "link", key)
+                    .await
+                    .unwrap()
+            }
+        };
+        let first = once("exec/Presign/7").await;
+        assert_eq!(once("exec/Presign/7").await, first);
+        assert_eq!(outbox.entries().unwrap().len(), 1);
+        // Another attempt is another message.
+        let retry = once("exec/Presign/12").await;
+        assert_ne!(retry, first);
+        assert_eq!(outbox.entries().unwrap().len(), 2);
+        // The key was kept but the process stopped before the message was written:
+        // the message is written under the id the key kept.
+        let (reserved, written) = outbox.reserve("exec/Presign/20").await.unwrap();
+        assert!(written.is_none());
+        assert_eq!(once("exec/Presign/20").await, reserved);
+        assert_eq!(outbox.entries().unwrap().len(), 3);
     }
 }

@@ -36,7 +36,42 @@ impl Notifier for SmtpNotifier {
         subject: &str,
         body: &str,
     ) -> Result<String, NotifyError> {
-        let (mut entry, email) = self.outbox.write(recipient, subject, body).await?;
+        let (entry, email) = self.outbox.write(recipient, subject, body).await?;
+        self.send(entry, email).await
+    }
+
+    async fn publish_once(
+        &self,
+        recipient: Option<&str>,
+        subject: &str,
+        body: &str,
+        key: &str,
+    ) -> Result<String, NotifyError> {
+        let (entry, email) = match self.outbox.reserve(key).await? {
+            (id, Some(entry)) if entry.delivered => {
+                tracing::info!(message_id = %id, "message already sent by SMTP; not sent again");
+                return Ok(id);
+            }
+            // Written, not sent (the process stopped, or the server refused): send it.
+            (_, Some(entry)) => {
+                let email = self.outbox.email_of(&entry)?;
+                (entry, email)
+            }
+            (id, None) => self.outbox.write_as(id, recipient, subject, body).await?,
+        };
+        self.send(entry, email).await
+    }
+}
+
+impl SmtpNotifier {
+    /// Sends a message the outbox holds and marks it delivered. Should the process stop
+    /// between the server's answer and the mark, the message is sent again with the
+    /// same `Message-ID`, by which mail systems recognize a duplicate.
+    async fn send(
+        &self,
+        mut entry: super::OutboxEntry,
+        email: lettre::Message,
+    ) -> Result<String, NotifyError> {
         self.transport.send(email).await.map_err(|err| {
             NotifyError::Delivery(format!(
                 "sending message {} via SMTP ({}) failed: {err}; it stays in the outbox",
