@@ -133,12 +133,7 @@ impl History {
     /// Hands the events not yet kept to `journal` and returns once it has kept them,
     /// offering the batch again, with backoff, for as long as it refuses: the engine
     /// does not act on a step that is not recorded.
-    pub(crate) async fn keep(
-        &self,
-        journal: &dyn Journal,
-        execution_arn: &str,
-        clock: &dyn Clock,
-    ) {
+    pub(crate) async fn keep(&self, journal: &dyn Journal, execution_arn: &str, clock: &dyn Clock) {
         let mut kept = self.kept.lock().await;
         let batch: Vec<HistoryEvent> = {
             let events = self.events.lock().unwrap_or_else(|e| e.into_inner());

@@ -58,12 +58,11 @@ pub use cafe_report_base::limits::MAX_PAYLOAD_BYTES;
 pub use cafe_report_base::random::{Random, SeededRandom, SystemRandom};
 pub use definition::{StateMachine, ValidationError, ValidationErrors};
 pub use error::{StatesError, names};
-pub use journal::Journal;
 pub use execution::{
     Engine, Execution, ExecutionDescription, Resume, StartError, StartExecution, Status,
-    execution_arn,
-    state_machine_arn,
+    execution_arn, state_machine_arn,
 };
 pub use history::HistoryEvent;
 pub use invoker::{BoxFuture, InvokeError, TaskCall, TaskInvoker};
+pub use journal::Journal;
 pub use timestamp::format as format_timestamp;

@@ -8,9 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::Context;
-use cafe_report_asl::{
-    Execution, HistoryEvent, Resume, StartExecution, Status, format_timestamp,
-};
+use cafe_report_asl::{Execution, HistoryEvent, Resume, StartExecution, Status, format_timestamp};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
@@ -152,7 +150,10 @@ impl Executions {
         for (record, owner) in self.store.unfinished().await? {
             match resume_of(&record).and_then(|resume| Ok(self.workflow.resume(resume)?)) {
                 Ok(execution) => {
-                    tracing::info!(arn = execution.arn(), "resuming an execution the last process left running");
+                    tracing::info!(
+                        arn = execution.arn(),
+                        "resuming an execution the last process left running"
+                    );
                     // Accepted before: it waits for a slot whatever the queue holds.
                     self.waiting.fetch_add(1, Ordering::AcqRel);
                     self.launch(execution, owner);

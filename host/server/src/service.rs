@@ -35,7 +35,9 @@ pub enum StartFailure {
     Throttled(usize),
     /// Its record could not be written (disk full, read-only records): nothing started,
     /// since an execution that is not recorded could not be resumed or described.
-    #[error("the execution was not started: its record could not be written ({0:#}); try again later")]
+    #[error(
+        "the execution was not started: its record could not be written ({0:#}); try again later"
+    )]
     Unrecorded(anyhow::Error),
     /// The backend could not record or start it.
     #[error("starting the execution failed: {0:#}")]

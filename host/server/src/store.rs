@@ -312,7 +312,6 @@ impl ExecutionStore {
         })
         .await
     }
-
 }
 
 impl Journal for ExecutionStore {

@@ -8,9 +8,8 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, bail};
 use cafe_report_asl::names;
 use cafe_report_asl::{
-    Journal, Resume,
-    BoxFuture, Clock, Engine, Execution, InvokeError, StartError, StartExecution, StateMachine,
-    TaskCall, TaskInvoker, execution_arn,
+    BoxFuture, Clock, Engine, Execution, InvokeError, Journal, Resume, StartError, StartExecution,
+    StateMachine, TaskCall, TaskInvoker, execution_arn,
 };
 use cafe_report_capabilities::notify::RECIPIENT_ATTRIBUTE;
 use cafe_report_runtime::{LoadedComponent, Runtime};
@@ -121,14 +120,18 @@ impl ComponentInvoker {
         let notifier = &self.runtime.capabilities().notifier;
         let recipient = recipient.as_deref();
         match key {
-            Some(key) => notifier.publish_once(recipient, &subject, &message, key).await,
+            Some(key) => {
+                notifier
+                    .publish_once(recipient, &subject, &message, key)
+                    .await
+            }
             None => notifier.publish(recipient, &subject, &message).await,
         }
-            .map(Value::String)
-            .map_err(|err| InvokeError::Service {
-                error: names::SNS_INTERNAL_ERROR.into(),
-                cause: err.to_string(),
-            })
+        .map(Value::String)
+        .map_err(|err| InvokeError::Service {
+            error: names::SNS_INTERNAL_ERROR.into(),
+            cause: err.to_string(),
+        })
     }
 }
 
@@ -339,13 +342,15 @@ impl Workflow {
     /// Starts an execution (it runs when [`Execution::run`] is awaited), pinning the
     /// component versions current now.
     pub fn start(&self, request: StartExecution) -> Result<Arc<Execution>, StartError> {
-        self.engine().start(self.machine.clone(), &self.name, request)
+        self.engine()
+            .start(self.machine.clone(), &self.name, request)
     }
 
     /// An execution a stopped process left running, to go on from its kept history
     /// (see [`Engine::resume`]), on the component versions current now.
     pub fn resume(&self, resume: Resume) -> Result<Arc<Execution>, StartError> {
-        self.engine().resume(self.machine.clone(), &self.name, resume)
+        self.engine()
+            .resume(self.machine.clone(), &self.name, resume)
     }
 
     /// An engine for one execution: its invoker pins the component versions current now.

@@ -49,8 +49,8 @@ pub(crate) async fn execution(exec: &Execution) -> Ending {
             Some(seconds) => {
                 // Counted from the execution's start (a resumed one's original start).
                 let ran = (exec.engine.clock.now() - exec.start).max(time::Duration::ZERO);
-                let left = Duration::from_secs(seconds)
-                    .saturating_sub(ran.try_into().unwrap_or_default());
+                let left =
+                    Duration::from_secs(seconds).saturating_sub(ran.try_into().unwrap_or_default());
                 match select(body, exec.engine.clock.sleep(left)).await {
                     Either::Left((result, _)) => Some(result),
                     Either::Right(_) => None,

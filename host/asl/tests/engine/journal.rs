@@ -41,7 +41,10 @@ impl Journal for Kept {
             }
             let mut batches = self.batches.lock().unwrap();
             let next = batches.iter().map(Vec::len).sum::<usize>() as u64 + 1;
-            assert_eq!(events[0].id, next, "batches arrive in order, each event once");
+            assert_eq!(
+                events[0].id, next,
+                "batches arrive in order, each event once"
+            );
             batches.push(events.into_iter().map(|e| e.kind).collect());
             Ok(())
         })
@@ -125,7 +128,10 @@ async fn every_step_with_an_effect_is_kept_before_it_happens() {
     // The end is kept before the execution shows as ended.
     assert_eq!(kept.types().last().unwrap(), "ExecutionSucceeded");
     let calls = functions.calls.lock().unwrap().len();
-    assert!(matches!(functions.calls.lock().unwrap()[0], TaskCall::Lambda { .. }));
+    assert!(matches!(
+        functions.calls.lock().unwrap()[0],
+        TaskCall::Lambda { .. }
+    ));
     assert_eq!(calls, 4);
 }
 
@@ -196,10 +202,7 @@ async fn a_resumed_execution_goes_on_from_any_kept_batch_without_repeating_ended
         name: Some("resumed".into()),
         input: Some(r#"{"n": 1}"#.into()),
     };
-    let whole = engine
-        .execute(machine.clone(), "m", request)
-        .await
-        .unwrap();
+    let whole = engine.execute(machine.clone(), "m", request).await.unwrap();
     assert_eq!(whole.status(), Status::Succeeded);
     let history = whole.history();
     let batches = batches.0.lock().unwrap().clone();
@@ -234,7 +237,11 @@ async fn a_resumed_execution_goes_on_from_any_kept_batch_without_repeating_ended
         // The same history, event for event (ids, chain, details); the kept events as
         // they were, timestamps too.
         assert_eq!(shape(&resumed), shape(&history), "after batch {kept}");
-        assert_eq!(&resumed[..recorded.len()], &recorded[..], "after batch {kept}");
+        assert_eq!(
+            &resumed[..recorded.len()],
+            &recorded[..],
+            "after batch {kept}"
+        );
         // No task whose end was kept ran again.
         let ended = |name: &str| {
             recorded
@@ -252,14 +259,26 @@ async fn a_resumed_execution_goes_on_from_any_kept_batch_without_repeating_ended
         };
         let ran = |name: &str| again.lock().unwrap().iter().filter(|c| *c == name).count();
         let seeded = usize::from(recorded.iter().any(|e| e.kind == "LambdaFunctionFailed"));
-        assert_eq!(ran("flaky") - seeded, 2 - ended("flaky"), "after batch {kept}");
+        assert_eq!(
+            ran("flaky") - seeded,
+            2 - ended("flaky"),
+            "after batch {kept}"
+        );
         assert_eq!(ran("record"), 2 - ended("record"), "after batch {kept}");
         // A Wait resumed midway waits only what was left: it still exits 30 s after it
         // was entered.
         if last.kind == "WaitStateEntered" {
             assert_eq!(
-                resumed.iter().find(|e| e.kind == "WaitStateExited").unwrap().timestamp,
-                history.iter().find(|e| e.kind == "WaitStateExited").unwrap().timestamp
+                resumed
+                    .iter()
+                    .find(|e| e.kind == "WaitStateExited")
+                    .unwrap()
+                    .timestamp,
+                history
+                    .iter()
+                    .find(|e| e.kind == "WaitStateExited")
+                    .unwrap()
+                    .timestamp
             );
         }
     }

@@ -18,10 +18,14 @@ impl Host for TaskCtx {
         let notifier = &self.capabilities.notifier;
         let recipient = self.recipient.as_deref();
         match &self.once_key {
-            Some(key) => notifier.publish_once(recipient, &subject, &message, key).await,
+            Some(key) => {
+                notifier
+                    .publish_once(recipient, &subject, &message, key)
+                    .await
+            }
             None => notifier.publish(recipient, &subject, &message).await,
         }
-            .inspect_err(|err| tracing::warn!(task = %self.task, %err, "publish failed"))
-            .map_err(|err| err.to_string())
+        .inspect_err(|err| tracing::warn!(task = %self.task, %err, "publish failed"))
+        .map_err(|err| err.to_string())
     }
 }

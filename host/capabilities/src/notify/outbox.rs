@@ -124,7 +124,10 @@ impl Outbox {
         let keys = self.dir.join(".keys");
         let path = keys.join(hex::encode(sha2::Sha256::digest(key.as_bytes())));
         let fail = |err: std::io::Error| {
-            NotifyError::Outbox(format!("recording message key {} failed: {err}", path.display()))
+            NotifyError::Outbox(format!(
+                "recording message key {} failed: {err}",
+                path.display()
+            ))
         };
         let id = match tokio::fs::read_to_string(&path).await {
             Ok(id) => id.trim().to_string(),

@@ -11,14 +11,14 @@ use serde_json::{Value, json};
 use crate::server::{Serve, free_port};
 
 /// aiosmtpd listening on a loopback port, storing what it receives in a Maildir.
-struct SmtpServer {
+pub(crate) struct SmtpServer {
     child: Child,
     port: u16,
     maildir: PathBuf,
 }
 
 impl SmtpServer {
-    fn start(dir: &Path) -> SmtpServer {
+    pub(crate) fn start(dir: &Path) -> SmtpServer {
         let python =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-venv/bin/python");
         assert!(
@@ -51,12 +51,12 @@ impl SmtpServer {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
     /// The raw messages received so far.
-    fn messages(&self) -> Vec<Vec<u8>> {
+    pub(crate) fn messages(&self) -> Vec<Vec<u8>> {
         let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else {
             return Vec::new();
         };

@@ -7,6 +7,7 @@ mod auth;
 mod browser;
 #[path = "../common/mod.rs"]
 mod common;
+mod crash;
 mod hotswap;
 mod jwt;
 mod mail;

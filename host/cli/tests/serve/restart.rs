@@ -63,7 +63,10 @@ fn kinds(history: &serde_json::Value) -> Vec<String> {
 fn assert_continuous(history: &serde_json::Value) {
     for (at, event) in history["events"].as_array().unwrap().iter().enumerate() {
         assert_eq!(event["id"], at as u64 + 1, "{history:#}");
-        assert!(event["previousEventId"].as_u64().unwrap() <= at as u64, "{history:#}");
+        assert!(
+            event["previousEventId"].as_u64().unwrap() <= at as u64,
+            "{history:#}"
+        );
     }
 }
 
@@ -122,7 +125,10 @@ async fn a_killed_servers_running_execution_resumes_on_restart_and_others_are_in
     assert_continuous(&history);
     // What was kept before the kill stands as it was, timestamps and all.
     let kept = before["events"].as_array().unwrap();
-    assert_eq!(&history["events"].as_array().unwrap()[..kept.len()], &kept[..]);
+    assert_eq!(
+        &history["events"].as_array().unwrap()[..kept.len()],
+        &kept[..]
+    );
     // The Wait ended 6 s after it was entered, not 6 s after the restart.
     let waited = time_of(&history, "WaitStateExited") - time_of(&history, "WaitStateEntered");
     assert!(
@@ -135,7 +141,10 @@ async fn a_killed_servers_running_execution_resumes_on_restart_and_others_are_in
     let (_, history) = second.get("/executions/quick/history").await;
     assert_eq!(history, quick_history);
     let (_, failed) = second.get("/executions?status=FAILED").await;
-    assert!(failed["executions"].as_array().unwrap().is_empty(), "{failed:#}");
+    assert!(
+        failed["executions"].as_array().unwrap().is_empty(),
+        "{failed:#}"
+    );
     // The name stays taken, as on AWS.
     let (status, _) = second.create_report("?name=slow", "{}").await;
     assert_eq!(status, 409);
@@ -206,7 +215,11 @@ async fn read_only_records_refuse_new_executions_with_503_and_start_nothing() {
     assert!(first.terminate(Duration::from_secs(20)).success());
     let records = dir.path().join("data/executions.db");
     std::fs::set_permissions(&records, std::fs::Permissions::from_mode(0o444)).unwrap();
-    let outbox = || std::fs::read_dir(dir.path().join("data/outbox")).unwrap().count();
+    let outbox = || {
+        std::fs::read_dir(dir.path().join("data/outbox"))
+            .unwrap()
+            .count()
+    };
     let messages = outbox();
 
     let second = Serve::start_as(dir.path(), &[], Some(&nobody));
@@ -224,7 +237,10 @@ async fn read_only_records_refuse_new_executions_with_503_and_start_nothing() {
     let (_, body) = crate::server::json_answer(response).await;
     assert_eq!(body["error"], "ServiceUnavailable", "{body:#}");
     let message = body["message"].as_str().unwrap();
-    assert!(message.contains("its record could not be written"), "{message}");
+    assert!(
+        message.contains("its record could not be written"),
+        "{message}"
+    );
     assert!(message.contains("readonly"), "{message}");
     // Nothing started: no execution to describe, none listed, no message sent.
     let (status, _) = second.get("/executions/after").await;
