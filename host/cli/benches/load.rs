@@ -5,6 +5,9 @@
 //! with its own report object and its own message.
 //!
 //! `CAFE_REPORT_LOAD_CLIENTS` (default 16) and `CAFE_REPORT_LOAD_SECONDS` (default 20).
+//! With `CAFE_REPORT_LOAD_BASELINE=<another cafe-report binary>` (e.g. a release build of
+//! an earlier commit), the same load runs on it and on this build, alternately, twice
+//! each, so before and after are compared in one run on the same machine state.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -49,15 +52,31 @@ fn files(dir: &std::path::Path, suffix: &str) -> BTreeSet<String> {
 async fn main() {
     let clients = setting("CAFE_REPORT_LOAD_CLIENTS", 16) as usize;
     let seconds = setting("CAFE_REPORT_LOAD_SECONDS", 20);
+    match std::env::var_os("CAFE_REPORT_LOAD_BASELINE") {
+        None => measure("this build", None, clients, seconds).await,
+        Some(baseline) => {
+            let baseline = std::path::PathBuf::from(baseline);
+            for _ in 0..2 {
+                measure("baseline", Some(&baseline), clients, seconds).await;
+                measure("this build", None, clients, seconds).await;
+            }
+        }
+    }
+}
+
+/// One load run on a fresh `serve` of `binary` (this build's without one).
+async fn measure(label: &str, binary: Option<&std::path::Path>, clients: usize, seconds: u64) {
+    println!("== {label}");
     let dir = tempfile::tempdir().unwrap();
     let slots = clients.to_string();
-    let serve = Arc::new(Serve::start(
-        dir.path(),
-        &[
-            ("CAFE_REPORT_SERVE_MAX_CONCURRENT_EXECUTIONS", &slots),
-            ("RUST_LOG", "warn"),
-        ],
-    ));
+    let env = [
+        ("CAFE_REPORT_SERVE_MAX_CONCURRENT_EXECUTIONS", slots.as_str()),
+        ("RUST_LOG", "warn"),
+    ];
+    let serve = Arc::new(match binary {
+        Some(binary) => Serve::start_binary(dir.path(), &env, binary),
+        None => Serve::start(dir.path(), &env),
+    });
     // One warm-up execution compiles (or loads) the components.
     let warm = serve.start_report("warm-up", serde_json::json!({})).await;
     serve.output_of(&warm).await;

@@ -121,11 +121,25 @@ impl Serve {
     /// Starts the binary over `dir/data` with `env` set (and nothing from the ambient
     /// environment), and waits until it prints its addresses.
     pub fn start(dir: &Path, env: &[(&str, &str)]) -> Serve {
-        Self::start_as(dir, env, None)
+        Self::launch(dir, env, None, None)
     }
 
     /// [`Serve::start`], the process running as `account`'s user (see [`Unprivileged`]).
     pub fn start_as(dir: &Path, env: &[(&str, &str)], account: Option<&Unprivileged>) -> Serve {
+        Self::launch(dir, env, account, None)
+    }
+
+    /// [`Serve::start`] of another `cafe-report` binary (a benchmark's baseline).
+    pub fn start_binary(dir: &Path, env: &[(&str, &str)], binary: &Path) -> Serve {
+        Self::launch(dir, env, None, Some(binary))
+    }
+
+    fn launch(
+        dir: &Path,
+        env: &[(&str, &str)],
+        account: Option<&Unprivileged>,
+        binary: Option<&Path>,
+    ) -> Serve {
         let data = dir.join("data");
         std::fs::create_dir_all(&data).unwrap();
         let token = if data.join("users.db").exists() {
@@ -134,9 +148,10 @@ impl Serve {
             users(dir, &["add", ADMIN.0, "--email", ADMIN.1, "--admin"])
         };
         let log = dir.join(format!("serve-{}.log", crate::server::unique()));
-        let mut command = match account {
-            None => crate::common::cafe_report(),
-            Some(account) => account.command(&data),
+        let mut command = match (account, binary) {
+            (Some(account), _) => account.command(&data),
+            (None, Some(binary)) => crate::common::clean_command(binary),
+            (None, None) => crate::common::cafe_report(),
         };
         let components = account.map_or_else(components_dir, |a| a.components.clone());
         command
