@@ -137,7 +137,8 @@ pub async fn open(
             region,
             true,
             &writer,
-        );
+        )
+        .syncing(root.clone());
         Ok(Opened {
             store: Arc::new(store),
             signing,

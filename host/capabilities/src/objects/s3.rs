@@ -28,6 +28,8 @@ pub struct S3Store {
     client: aws_sdk_s3::Client,
     bucket: String,
     endpoint: Option<String>,
+    /// The embedded endpoint's directory, whose object files are fsynced after a put.
+    synced_root: Option<std::path::PathBuf>,
 }
 
 impl S3Store {
@@ -52,7 +54,16 @@ impl S3Store {
             client: aws_sdk_s3::Client::from_conf(builder.build()),
             bucket: bucket.to_string(),
             endpoint,
+            synced_root: None,
         }
+    }
+
+    /// The same store over the embedded endpoint serving `root`: s3s-fs renames an object
+    /// into place without fsync, so after each put the host fsyncs the object's file and
+    /// its directory itself; a put that returned survives a power loss.
+    pub fn syncing(mut self, root: std::path::PathBuf) -> S3Store {
+        self.synced_root = Some(root);
+        self
     }
 
     /// The underlying client (for tests and tools that read objects back).
@@ -100,6 +111,22 @@ impl ObjectStore for S3Store {
                     crate::error_text(&err)
                 ))
             })?;
+        if let Some(root) = &self.synced_root {
+            let file = root.join(&self.bucket).join(key);
+            tokio::task::spawn_blocking(move || {
+                std::fs::File::open(&file)?.sync_all()?;
+                match file.parent() {
+                    Some(dir) => std::fs::File::open(dir)?.sync_all(),
+                    None => Ok(()),
+                }
+            })
+            .await
+            .map_err(|err| std::io::Error::other(err.to_string()))
+            .and_then(|synced| synced)
+            .map_err(|err| {
+                ObjectsError::Put(format!("syncing s3://{}/{key} to disk failed: {err}", self.bucket))
+            })?;
+        }
         Ok(ObjectInfo {
             bucket: self.bucket.clone(),
             key: key.to_string(),
