@@ -1,7 +1,7 @@
 //! The execution history: events shaped like GetExecutionHistory's, with `id` and
 //! `previousEventId`, so a local history can be compared with one from AWS.
 
-use std::collections::BTreeSet;
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
@@ -43,9 +43,9 @@ pub(crate) struct History {
     /// How many events the journal has kept; held while a batch is written, so batches
     /// go in order and a branch that waited finds its events kept by another's batch.
     kept: tokio::sync::Mutex<usize>,
-    /// A resumed execution's recorded events that its replay has not met again yet, by
-    /// id (see [`History::resumed`]).
-    unmet: Mutex<BTreeSet<u64>>,
+    /// A resumed execution's recorded events that its replay has not met again yet: their
+    /// ids by the event they follow (see [`History::resumed`]).
+    unmet: Mutex<HashMap<u64, Vec<u64>>>,
 }
 
 impl History {
@@ -57,7 +57,13 @@ impl History {
     /// event of a branch are new events appended. A task whose result is recorded is
     /// not called again ([`History::recorded_after`]).
     pub(crate) fn resumed(recorded: Vec<HistoryEvent>) -> History {
-        let unmet = recorded.iter().map(|event| event.id).collect();
+        let mut unmet: HashMap<u64, Vec<u64>> = HashMap::new();
+        for event in &recorded {
+            unmet
+                .entry(event.previous_event_id)
+                .or_default()
+                .push(event.id);
+        }
         History {
             kept: tokio::sync::Mutex::new(recorded.len()),
             events: Mutex::new(recorded),
@@ -77,22 +83,19 @@ impl History {
         let details: Map<String, Value> = details.into_iter().collect();
         let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
         let mut unmet = self.unmet.lock().unwrap_or_else(|e| e.into_inner());
-        if !unmet.is_empty() {
-            let follows = |event: &&HistoryEvent| {
-                unmet.contains(&event.id)
-                    && event.previous_event_id == *cursor
-                    && event.kind == kind
-            };
+        if let Some(followers) = unmet.get_mut(cursor) {
+            let event = |id: &u64| &events[(*id - 1) as usize];
             // Siblings follow one event alike (Parallel branches, Map iterations): the
             // details tell them apart.
-            let candidates: Vec<&HistoryEvent> = events.iter().filter(follows).collect();
-            let met = candidates
+            let met = followers
                 .iter()
-                .find(|event| event.details == details)
-                .or(candidates.first())
-                .map(|event| event.id);
-            if let Some(id) = met {
-                unmet.remove(&id);
+                .position(|id| event(id).kind == kind && event(id).details == details)
+                .or_else(|| followers.iter().position(|id| event(id).kind == kind));
+            if let Some(at) = met {
+                let id = followers.remove(at);
+                if followers.is_empty() {
+                    unmet.remove(cursor);
+                }
                 *cursor = id;
                 return id;
             }
@@ -112,15 +115,10 @@ impl History {
     /// During a replay, the recorded event not met yet that follows event `cursor`, if
     /// there is one: a task's recorded result, or the proof that a sleep already ended.
     pub(crate) fn recorded_after(&self, cursor: u64) -> Option<HistoryEvent> {
-        let unmet = self.unmet.lock().unwrap_or_else(|e| e.into_inner());
-        if unmet.is_empty() {
-            return None;
-        }
         let events = self.events.lock().unwrap_or_else(|e| e.into_inner());
-        events
-            .iter()
-            .find(|event| unmet.contains(&event.id) && event.previous_event_id == cursor)
-            .cloned()
+        let unmet = self.unmet.lock().unwrap_or_else(|e| e.into_inner());
+        let id = *unmet.get(&cursor)?.first()?;
+        events.get((id - 1) as usize).cloned()
     }
 
     /// The timestamp of event `id`.
