@@ -70,7 +70,10 @@ async fn measure(label: &str, binary: Option<&std::path::Path>, clients: usize, 
     let dir = tempfile::tempdir().unwrap();
     let slots = clients.to_string();
     let env = [
-        ("CAFE_REPORT_SERVE_MAX_CONCURRENT_EXECUTIONS", slots.as_str()),
+        (
+            "CAFE_REPORT_SERVE_MAX_CONCURRENT_EXECUTIONS",
+            slots.as_str(),
+        ),
         ("RUST_LOG", "warn"),
     ];
     let serve = Arc::new(match binary {

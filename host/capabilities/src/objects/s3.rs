@@ -124,7 +124,10 @@ impl ObjectStore for S3Store {
             .map_err(|err| std::io::Error::other(err.to_string()))
             .and_then(|synced| synced)
             .map_err(|err| {
-                ObjectsError::Put(format!("syncing s3://{}/{key} to disk failed: {err}", self.bucket))
+                ObjectsError::Put(format!(
+                    "syncing s3://{}/{key} to disk failed: {err}",
+                    self.bucket
+                ))
             })?;
         }
         Ok(ObjectInfo {
