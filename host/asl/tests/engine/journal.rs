@@ -301,6 +301,13 @@ async fn a_resumed_execution_goes_on_from_any_kept_batch_without_repeating_ended
             "after batch {kept}"
         );
         assert_eq!(ran("record"), 4 - ended("record"), "after batch {kept}");
+        // A sleep the history shows ended (a Wait, a retry's backoff) is not slept again:
+        // unless the cut fell just before one, the first new event is at the restart.
+        if !["WaitStateEntered", "LambdaFunctionFailed"].contains(&last.kind.as_str())
+            && let Some(first_new) = resumed.get(recorded.len())
+        {
+            assert_eq!(parse(&first_new.timestamp), restart, "after batch {kept}");
+        }
         // A Wait resumed midway waits only what was left: it still exits 30 s after it
         // was entered.
         if last.kind == "WaitStateEntered" {
