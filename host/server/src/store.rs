@@ -1,8 +1,10 @@
 //! Execution records on disk (SQLite), so `serve` remembers every execution across
 //! restarts: its DescribeExecution JSON and its history events. The store is also the
-//! engine's [`Journal`]: events arrive in batches while an execution runs, and a writer
-//! thread commits every batch waiting at that moment in one transaction (group commit),
-//! so many executions share one fsync.
+//! engine's [`Journal`]: events arrive in batches while an execution runs. Every write
+//! (a start, a batch of events, an end) goes to one writer thread, which commits all the
+//! writes waiting at that moment in one transaction (group commit, each write in its own
+//! savepoint so one refused does not undo the others): many executions share one fsync.
+//! Reads use their own connection, which WAL lets read while the writer commits.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
@@ -33,16 +35,16 @@ pub struct Page {
 /// The execution records of one data directory.
 #[derive(Debug, Clone)]
 pub struct ExecutionStore {
+    /// For reads.
     connection: Arc<Mutex<Connection>>,
-    /// To the writer thread, which commits history batches together.
-    batches: mpsc::Sender<Batch>,
+    /// To the writer thread, which commits the writes waiting together.
+    writes: mpsc::Sender<Write>,
 }
 
-/// Events of one execution to append, and who waits for them to be kept.
-struct Batch {
-    arn: String,
-    events: Vec<(u64, String)>,
-    kept: tokio::sync::oneshot::Sender<Result<(), String>>,
+/// One write, and who waits for it to be committed.
+struct Write {
+    work: Box<dyn FnOnce(&Connection) -> anyhow::Result<()> + Send>,
+    done: tokio::sync::oneshot::Sender<anyhow::Result<()>>,
 }
 
 /// Inserting an execution whose ARN is taken.
@@ -120,32 +122,51 @@ impl ExecutionStore {
         if unmoved {
             connection.execute_batch(&format!("BEGIN; {MOVE_EVENTS} COMMIT;"))?;
         }
-        let connection = Arc::new(Mutex::new(connection));
-        let (batches, waiting) = mpsc::channel();
-        let writer = connection.clone();
+        let reader = Connection::open(path)
+            .with_context(|| format!("opening the execution records {}", path.display()))?;
+        reader.busy_timeout(std::time::Duration::from_secs(5))?;
+        let (writes, waiting) = mpsc::channel();
         std::thread::Builder::new()
-            .name("history-writer".into())
-            .spawn(move || write_batches(&writer, &waiting))
-            .context("starting the history writer")?;
+            .name("records-writer".into())
+            .spawn(move || write_together(connection, &waiting))
+            .context("starting the records' writer")?;
         Ok(ExecutionStore {
-            connection,
-            batches,
+            connection: Arc::new(Mutex::new(reader)),
+            writes,
         })
+    }
+
+    /// Runs `work` in the writer's next transaction; returns once it is committed.
+    async fn write(
+        &self,
+        work: impl FnOnce(&Connection) -> anyhow::Result<()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let stopped = || anyhow::anyhow!("the records' writer has stopped");
+        self.writes
+            .send(Write {
+                work: Box::new(work),
+                done,
+            })
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 
     /// Appends events of an execution; returns once they are committed.
     pub async fn append(&self, arn: String, events: Vec<(u64, String)>) -> anyhow::Result<()> {
-        let (kept, answer) = tokio::sync::oneshot::channel();
-        self.batches
-            .send(Batch { arn, events, kept })
-            .map_err(|_| anyhow::anyhow!("the history writer has stopped"))?;
-        answer
-            .await
-            .context("the history writer has stopped")?
-            .map_err(anyhow::Error::msg)
+        self.write(move |db| {
+            let mut insert = db.prepare_cached(
+                "INSERT OR IGNORE INTO events (arn, id, event) VALUES (?1, ?2, ?3)",
+            )?;
+            for (id, event) in &events {
+                insert.execute(params![arn, *id as i64, event])?;
+            }
+            Ok(())
+        })
+        .await
     }
 
-    /// Runs `work` on the connection off the async threads.
+    /// Runs `work` (a read) on the reading connection off the async threads.
     async fn with<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Connection) -> anyhow::Result<T> + Send + 'static,
@@ -162,7 +183,7 @@ impl ExecutionStore {
     /// Records a new execution of `owner`; fails with [`AlreadyExists`] when its ARN is
     /// taken.
     pub async fn insert(&self, record: Record, owner: String) -> anyhow::Result<()> {
-        self.with(move |db| {
+        self.write(move |db| {
             let arn = text(&record.description, "executionArn");
             let inserted = db.execute(
                 "INSERT INTO executions (arn, name, status, description, events, owner)
@@ -187,10 +208,9 @@ impl ExecutionStore {
     /// Replaces an execution's description (e.g. when it ends) and adds the events the
     /// record does not have yet, in one transaction.
     pub async fn update(&self, record: Record) -> anyhow::Result<()> {
-        self.with(move |db| {
+        self.write(move |db| {
             let arn = text(&record.description, "executionArn");
-            let tx = db.unchecked_transaction()?;
-            tx.execute(
+            db.execute(
                 "UPDATE executions SET status = ?2, description = ?3 WHERE arn = ?1",
                 params![
                     arn,
@@ -198,9 +218,7 @@ impl ExecutionStore {
                     record.description.to_string(),
                 ],
             )?;
-            insert_events(&tx, &arn, &record.events)?;
-            tx.commit()?;
-            Ok(())
+            insert_events(db, &arn, &record.events)
         })
         .await
     }
@@ -336,35 +354,43 @@ impl Journal for ExecutionStore {
     }
 }
 
-/// The writer thread: takes every batch waiting, commits them in one transaction, and
-/// tells each waiter; ends when the last store handle is dropped.
-fn write_batches(connection: &Mutex<Connection>, waiting: &mpsc::Receiver<Batch>) {
+/// The writer thread: takes every write waiting, runs each in its own savepoint of one
+/// transaction, commits, and tells each waiter; ends when the last store handle is
+/// dropped.
+fn write_together(mut db: Connection, waiting: &mpsc::Receiver<Write>) {
     while let Ok(first) = waiting.recv() {
-        let mut batches = vec![first];
-        batches.extend(waiting.try_iter());
-        let result = {
-            let db = connection.lock().unwrap_or_else(|e| e.into_inner());
-            commit_batches(&db, &batches).map_err(|err| format!("{err:#}"))
-        };
-        for batch in batches {
-            let _ = batch.kept.send(result.clone());
-        }
-    }
-}
-
-fn commit_batches(db: &Connection, batches: &[Batch]) -> anyhow::Result<()> {
-    let tx = db.unchecked_transaction()?;
-    {
-        let mut insert =
-            tx.prepare_cached("INSERT OR IGNORE INTO events (arn, id, event) VALUES (?1, ?2, ?3)")?;
-        for batch in batches {
-            for (id, event) in &batch.events {
-                insert.execute(params![batch.arn, *id as i64, event])?;
+        let mut writes = vec![first];
+        writes.extend(waiting.try_iter());
+        let mut results = Vec::with_capacity(writes.len());
+        let mut done = Vec::with_capacity(writes.len());
+        let committed = (|| -> anyhow::Result<()> {
+            let mut tx = db.transaction()?;
+            for write in writes {
+                let savepoint = tx.savepoint()?;
+                let result = (write.work)(&savepoint);
+                if result.is_ok() {
+                    savepoint.commit()?;
+                }
+                results.push(result);
+                done.push(write.done);
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+        match committed {
+            Ok(()) => {
+                for (done, result) in done.into_iter().zip(results) {
+                    let _ = done.send(result);
+                }
+            }
+            Err(err) => {
+                let failure = format!("{err:#}");
+                for done in done {
+                    let _ = done.send(Err(anyhow::anyhow!("{failure}")));
+                }
             }
         }
     }
-    tx.commit()?;
-    Ok(())
 }
 
 /// Adds the events an execution's record does not have yet (kept ones are skipped).
