@@ -132,7 +132,7 @@ impl Executions {
             // The execution leaves memory only once its end is recorded: until then it is
             // described from here, and a restart finds it unfinished, never half-recorded.
             let mut delay = Duration::from_millis(100);
-            while let Err(err) = store.update(record(&execution)).await {
+            while let Err(err) = store.end(description(&execution)).await {
                 tracing::error!(arn = execution.arn(), error = %format!("{err:#}"), "recording the end of an execution failed; trying again");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));

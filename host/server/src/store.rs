@@ -205,6 +205,23 @@ impl ExecutionStore {
         .await
     }
 
+    /// Records an execution's end: its description. Its events are kept already (the
+    /// engine keeps the last ones before the execution shows as ended).
+    pub async fn end(&self, description: Value) -> anyhow::Result<()> {
+        self.write(move |db| {
+            db.execute(
+                "UPDATE executions SET status = ?2, description = ?3 WHERE arn = ?1",
+                params![
+                    text(&description, "executionArn"),
+                    text(&description, "status"),
+                    description.to_string(),
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Replaces an execution's description (e.g. when it ends) and adds the events the
     /// record does not have yet, in one transaction.
     pub async fn update(&self, record: Record) -> anyhow::Result<()> {

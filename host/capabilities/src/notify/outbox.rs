@@ -1,7 +1,7 @@
 //! The outbox: one `<id>.eml` (RFC 5322, readable by any mail client) and one `<id>.json`
 //! per message, each written to a temporary name, fsynced and renamed, so readers (and a
-//! restart after a power loss) never see half. A message published once per key has its
-//! id under `.keys/`, so publishing it again finds it instead of writing a second.
+//! restart after a power loss) never see half. A message published once per key has the
+//! key's digest as its id, so publishing it again finds it instead of writing a second.
 
 use std::path::{Path, PathBuf};
 
@@ -112,42 +112,26 @@ impl Outbox {
         )
     }
 
-    /// The message id of idempotency key `key`, and the message when it was written.
-    /// The first call for a key gives it a new id and makes that durable
-    /// (`.keys/<sha256 of the key>`) before the message is written, so whatever
-    /// happens after, every later call finds the same id.
+    /// The message id of idempotency key `key`, and the message when it was written. The
+    /// id is the key's digest, so every call for a key finds the same one without a
+    /// record of its own; a message cut short (its `.json` missing) is written again.
     pub(crate) async fn reserve(
         &self,
         key: &str,
     ) -> Result<(String, Option<OutboxEntry>), NotifyError> {
         use sha2::Digest;
-        let keys = self.dir.join(".keys");
-        let path = keys.join(hex::encode(sha2::Sha256::digest(key.as_bytes())));
-        let fail = |err: std::io::Error| {
-            NotifyError::Outbox(format!(
-                "recording message key {} failed: {err}",
-                path.display()
-            ))
-        };
-        let id = match tokio::fs::read_to_string(&path).await {
-            Ok(id) => id.trim().to_string(),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                tokio::fs::create_dir_all(&keys).await.map_err(fail)?;
-                let id = Self::new_message_id();
-                write_durably(keys, path.clone(), format!("{id}\n").into_bytes())
-                    .await
-                    .map_err(fail)?;
-                return Ok((id, None));
-            }
-            Err(err) => return Err(fail(err)),
-        };
+        let digest = hex::encode(sha2::Sha256::digest(key.as_bytes()));
+        let id = format!("once-{}", &digest[..32]);
         let json = self.dir.join(format!("{id}.json"));
         match tokio::fs::read(&json).await {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map(|entry| (id, Some(entry)))
                 .map_err(|err| NotifyError::Outbox(format!("reading {}: {err}", json.display()))),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok((id, None)),
-            Err(err) => Err(fail(err)),
+            Err(err) => Err(NotifyError::Outbox(format!(
+                "reading {}: {err}",
+                json.display()
+            ))),
         }
     }
 
@@ -199,7 +183,8 @@ impl Outbox {
         Ok((entry, email))
     }
 
-    /// Writes (or rewrites) a message's `.json`, and its `.eml` when given.
+    /// Writes (or rewrites) a message's `.json`, and its `.eml` when given: both on disk
+    /// before either name appears, the `.json` (what says the message exists) last.
     pub(crate) async fn save(
         &self,
         entry: &OutboxEntry,
@@ -207,20 +192,18 @@ impl Outbox {
     ) -> Result<(), NotifyError> {
         let json = serde_json::to_vec_pretty(entry)
             .map_err(|err| NotifyError::Message(err.to_string()))?;
+        let id = &entry.message_id;
+        let mut files = Vec::new();
         if let Some(eml) = eml {
-            self.write_file(&entry.message_id, "eml", eml).await?;
+            files.push((format!("{id}.eml"), eml.to_vec()));
         }
-        self.write_file(&entry.message_id, "json", &json).await
-    }
-
-    async fn write_file(&self, id: &str, ext: &str, bytes: &[u8]) -> Result<(), NotifyError> {
-        let path = self.dir.join(format!("{id}.{ext}"));
-        let fail = |err: std::io::Error| {
-            NotifyError::Outbox(format!("writing {} failed: {err}", path.display()))
-        };
-        write_durably(self.dir.clone(), path.clone(), bytes.to_vec())
-            .await
-            .map_err(fail)
+        files.push((format!("{id}.json"), json));
+        write_durably(self.dir.clone(), files).await.map_err(|err| {
+            NotifyError::Outbox(format!(
+                "writing message {id} to {} failed: {err}",
+                self.dir.display()
+            ))
+        })
     }
 
     /// Every message in the outbox, oldest first.
@@ -232,22 +215,37 @@ impl Outbox {
                 entries.push(serde_json::from_slice(&std::fs::read(&path)?)?);
             }
         }
-        entries.sort_by(|a: &OutboxEntry, b| a.message_id.cmp(&b.message_id));
+        // By time written (ids of messages published once are digests, not times).
+        let written = |entry: &OutboxEntry| {
+            time::OffsetDateTime::parse(
+                &entry.created_at,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .ok()
+        };
+        entries.sort_by(|a: &OutboxEntry, b| {
+            (written(a), &a.message_id).cmp(&(written(b), &b.message_id))
+        });
         Ok(entries)
     }
 }
 
-/// Writes `bytes` to `path` in `dir` so that a power loss leaves all of it or none: the
-/// data is on disk before its name appears (a temporary file, fsynced, renamed), and the
-/// name before this returns (the directory fsynced).
-async fn write_durably(dir: PathBuf, path: PathBuf, bytes: Vec<u8>) -> std::io::Result<()> {
+/// Writes `files` (name, bytes) in `dir` so that a power loss leaves each whole or
+/// absent: each is written to a temporary name and fsynced, then all are renamed in
+/// order, then the directory is fsynced once.
+async fn write_durably(dir: PathBuf, files: Vec<(String, Vec<u8>)>) -> std::io::Result<()> {
     tokio::task::spawn_blocking(move || {
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let tmp = dir.join(format!(".{name}.tmp"));
-        let mut file = std::fs::File::create(&tmp)?;
-        std::io::Write::write_all(&mut file, &bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
+        let mut renames = Vec::with_capacity(files.len());
+        for (name, bytes) in files {
+            let tmp = dir.join(format!(".{name}.tmp"));
+            let mut file = std::fs::File::create(&tmp)?;
+            std::io::Write::write_all(&mut file, &bytes)?;
+            file.sync_all()?;
+            renames.push((tmp, dir.join(name)));
+        }
+        for (tmp, path) in renames {
+            std::fs::rename(tmp, path)?;
+        }
         std::fs::File::open(&dir)?.sync_all()
     })
     .await
@@ -363,8 +361,8 @@ mod tests {
         let retry = once("exec/Presign/12").await;
         assert_ne!(retry, first);
         assert_eq!(outbox.entries().unwrap().len(), 2);
-        // The key was kept but the process stopped before the message was written:
-        // the message is written under the id the key kept.
+        // A message of that key cut short (no `.json`) is written again, under the
+        // key's id.
         let (reserved, written) = outbox.reserve("exec/Presign/20").await.unwrap();
         assert!(written.is_none());
         assert_eq!(once("exec/Presign/20").await, reserved);
