@@ -41,9 +41,12 @@ pub struct ExecutionStore {
     writes: mpsc::Sender<Write>,
 }
 
+/// What a write does inside the writer's transaction.
+type Work = Box<dyn FnOnce(&Connection) -> anyhow::Result<()> + Send>;
+
 /// One write, and who waits for it to be committed.
 struct Write {
-    work: Box<dyn FnOnce(&Connection) -> anyhow::Result<()> + Send>,
+    work: Work,
     done: tokio::sync::oneshot::Sender<anyhow::Result<()>>,
 }
 

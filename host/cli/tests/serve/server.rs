@@ -130,6 +130,7 @@ impl Serve {
     }
 
     /// [`Serve::start`] of another `cafe-report` binary (a benchmark's baseline).
+    #[allow(dead_code)] // used by benches/load.rs, which shares this file
     pub fn start_binary(dir: &Path, env: &[(&str, &str)], binary: &Path) -> Serve {
         Self::launch(dir, env, None, Some(binary))
     }
