@@ -157,16 +157,7 @@ impl ExecutionStore {
 
     /// Appends events of an execution; returns once they are committed.
     pub async fn append(&self, arn: String, events: Vec<(u64, String)>) -> anyhow::Result<()> {
-        self.write(move |db| {
-            let mut insert = db.prepare_cached(
-                "INSERT OR IGNORE INTO events (arn, id, event) VALUES (?1, ?2, ?3)",
-            )?;
-            for (id, event) in &events {
-                insert.execute(params![arn, *id as i64, event])?;
-            }
-            Ok(())
-        })
-        .await
+        self.write(move |db| insert_rows(db, &arn, &events)).await
     }
 
     /// Runs `work` (a read) on the reading connection off the async threads.
@@ -415,11 +406,22 @@ fn write_together(mut db: Connection, waiting: &mpsc::Receiver<Write>) {
 
 /// Adds the events an execution's record does not have yet (kept ones are skipped).
 fn insert_events(db: &Connection, arn: &str, events: &[Value]) -> anyhow::Result<()> {
+    let rows = events
+        .iter()
+        .map(|event| {
+            let id = event["id"].as_u64().context("an event without an id")?;
+            Ok((id, event.to_string()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    insert_rows(db, arn, &rows)
+}
+
+/// Adds events given as (id, JSON text); ids the execution has already are skipped.
+fn insert_rows(db: &Connection, arn: &str, rows: &[(u64, String)]) -> anyhow::Result<()> {
     let mut insert =
         db.prepare_cached("INSERT OR IGNORE INTO events (arn, id, event) VALUES (?1, ?2, ?3)")?;
-    for event in events {
-        let id = event["id"].as_i64().context("an event without an id")?;
-        insert.execute(params![arn, id, event.to_string()])?;
+    for (id, event) in rows {
+        insert.execute(params![arn, *id as i64, event])?;
     }
     Ok(())
 }

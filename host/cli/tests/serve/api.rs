@@ -239,14 +239,7 @@ async fn bad_requests_get_json_errors_and_start_nothing() {
     );
 
     // Only the two good requests became executions.
-    let (_, list) = serve.get("/executions").await;
-    let names: Vec<&str> = list["executions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["empty", "ok"]);
+    assert_eq!(serve.listed_names("/executions").await, ["empty", "ok"]);
 
     // A token is good for the listing that gave it, not another filter's.
     let (_, page) = serve.get("/executions?maxResults=1").await;

@@ -249,15 +249,7 @@ async fn a_full_queue_answers_429_and_records_nothing() {
     );
     serve.start_report("running", json!({ "wait": 600 })).await;
     serve.start_report("waiting", json!({ "wait": 600 })).await;
-    let response = serve
-        .http
-        .post(format!("{}/create_report?name=refused", serve.api))
-        .bearer_auth(&serve.token)
-        .header("content-type", "application/json")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let response = serve.post_report(&serve.token, "?name=refused", "{}").await;
     assert_eq!(
         response
             .headers()

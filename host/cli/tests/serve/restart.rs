@@ -223,15 +223,7 @@ async fn read_only_records_refuse_new_executions_with_503_and_start_nothing() {
     let messages = outbox();
 
     let second = Serve::start_as(dir.path(), &[], Some(&nobody));
-    let response = second
-        .http
-        .post(format!("{}/create_report?name=after", second.api))
-        .bearer_auth(&second.token)
-        .header("content-type", "application/json")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let response = second.post_report(&second.token, "?name=after", "{}").await;
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "5");
     let (_, body) = crate::server::json_answer(response).await;
@@ -245,14 +237,7 @@ async fn read_only_records_refuse_new_executions_with_503_and_start_nothing() {
     // Nothing started: no execution to describe, none listed, no message sent.
     let (status, _) = second.get("/executions/after").await;
     assert_eq!(status, 404);
-    let (_, listed) = second.get("/executions").await;
-    let names: Vec<&str> = listed["executions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["before"]);
+    assert_eq!(second.listed_names("/executions").await, ["before"]);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(outbox(), messages);
 }

@@ -242,16 +242,35 @@ impl Serve {
         query: &str,
         body: impl Into<reqwest::Body>,
     ) -> (u16, Value) {
-        let response = self
-            .http
+        json_answer(self.post_report(token, query, body).await).await
+    }
+
+    /// POST /create_report with `body` and `token`: the whole response, headers and all.
+    pub async fn post_report(
+        &self,
+        token: &str,
+        query: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.http
             .post(format!("{}/create_report{query}", self.api))
             .header("content-type", "application/json")
             .bearer_auth(token)
             .body(body)
             .send()
             .await
-            .unwrap();
-        json_answer(response).await
+            .unwrap()
+    }
+
+    /// The names `GET path` (a listing) answers, in its order.
+    pub async fn listed_names(&self, path: &str) -> Vec<String> {
+        let (_, list) = self.get(path).await;
+        list["executions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect()
     }
 
     /// GET a path of the API as the administrator; returns the status and the JSON
