@@ -309,3 +309,53 @@ fn record(execution: &Execution) -> Record {
         events: events(execution),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn kept(description: Value, events: Vec<Value>) -> Record {
+        Record {
+            description,
+            events,
+        }
+    }
+
+    #[test]
+    fn a_record_resumes_from_its_name_input_start_and_events() {
+        let started = json!({
+            "id": 1, "previousEventId": 0, "type": "ExecutionStarted",
+            "timestamp": "2026-12-04T10:00:00.000Z",
+            "executionStartedEventDetails": {"input": "{}"}
+        });
+        let description = json!({
+            "name": "r1", "input": "{\"a\":1}", "startDate": "2026-12-04T10:00:00.000Z"
+        });
+        let resume = resume_of(&kept(description.clone(), vec![started])).unwrap();
+        assert_eq!(
+            (resume.name.as_str(), resume.input.as_str()),
+            ("r1", "{\"a\":1}")
+        );
+        assert_eq!(resume.start.unix_timestamp(), 1_796_378_400);
+        assert_eq!(resume.events[0].kind, "ExecutionStarted");
+
+        // What cannot be resumed says which part of the record is wrong.
+        for (key, value, says) in [
+            ("startDate", Value::Null, "the record has no startDate"),
+            ("startDate", json!("yesterday"), "the record's startDate"),
+            ("name", Value::Null, "the record has no name"),
+            ("input", Value::Null, "the record has no input"),
+        ] {
+            let mut broken = description.clone();
+            broken[key] = value;
+            let err = resume_of(&kept(broken, vec![])).unwrap_err();
+            assert!(format!("{err:#}").starts_with(says), "{err:#}");
+        }
+        let err = resume_of(&kept(description, vec![json!({"id": "one"})])).unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with("the record's events"),
+            "{err:#}"
+        );
+    }
+}
