@@ -144,6 +144,8 @@ impl Engine {
             start: self.clock.now(),
             history: History::default(),
             outcome: Mutex::new(None),
+            stop: tokio::sync::watch::Sender::new(None),
+            ended: tokio::sync::watch::Sender::new(false),
         }))
     }
 
@@ -176,6 +178,8 @@ impl Engine {
             start: resume.start,
             history: History::resumed(resume.events),
             outcome: Mutex::new(None),
+            stop: tokio::sync::watch::Sender::new(None),
+            ended: tokio::sync::watch::Sender::new(false),
         }))
     }
 
@@ -272,6 +276,16 @@ impl std::fmt::Display for Status {
     }
 }
 
+/// What StopExecution asked for: the error and cause the execution ends with (either
+/// may be absent, as StopExecution's are optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stop {
+    /// `error`.
+    pub error: Option<String>,
+    /// `cause`.
+    pub cause: Option<String>,
+}
+
 /// How a finished execution ended.
 #[derive(Debug, Clone)]
 struct Outcome {
@@ -294,6 +308,10 @@ pub struct Execution {
     pub(crate) start: OffsetDateTime,
     pub(crate) history: History,
     outcome: Mutex<Option<Outcome>>,
+    /// Set by [`Execution::stop`]; the run ends at its next step.
+    stop: tokio::sync::watch::Sender<Option<Stop>>,
+    /// True once the outcome is set.
+    ended: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Execution {
@@ -381,6 +399,13 @@ impl Execution {
             run::Ending::Succeeded(output) => (Status::Succeeded, Some(output), None),
             run::Ending::Failed(error) => (Status::Failed, None, Some(error)),
             run::Ending::TimedOut(error) => (Status::TimedOut, None, Some(error)),
+            run::Ending::Aborted(Stop { error, cause }) => (
+                Status::Aborted,
+                None,
+                (error.is_some() || cause.is_some()).then(|| {
+                    StatesError::new(error.unwrap_or_default(), cause.unwrap_or_default())
+                }),
+            ),
         };
         *self.outcome.lock().unwrap_or_else(|e| e.into_inner()) = Some(Outcome {
             status,
@@ -388,6 +413,46 @@ impl Execution {
             output,
             error,
         });
+        self.ended.send_replace(true);
+    }
+
+    /// StopExecution: the execution ends ABORTED at its next step (a task in flight is
+    /// dropped, a Wait cut short), with an `ExecutionAborted` event carrying `stop`'s
+    /// error and cause. Returns false when it had ended already (nothing changes).
+    pub fn stop(&self, stop: Stop) -> bool {
+        if self.outcome().is_some() {
+            return false;
+        }
+        self.stop.send_if_modified(|current| {
+            if current.is_none() {
+                *current = Some(stop);
+                true
+            } else {
+                false
+            }
+        });
+        true
+    }
+
+    /// Resolves once StopExecution was called.
+    pub(crate) async fn stopped(&self) -> Stop {
+        let mut requests = self.stop.subscribe();
+        // The guard is dropped before anything else is awaited.
+        let stop = requests
+            .wait_for(Option::is_some)
+            .await
+            .map(|stop| stop.clone().unwrap_or_default());
+        match stop {
+            Ok(stop) => stop,
+            // The sender lives as long as the execution.
+            Err(_) => std::future::pending().await,
+        }
+    }
+
+    /// Resolves once the execution has ended (at once if it has).
+    pub async fn ended(&self) {
+        let mut ended = self.ended.subscribe();
+        let _ = ended.wait_for(|ended| *ended).await;
     }
 
     /// DescribeExecution.

@@ -59,7 +59,7 @@ pub use cafe_report_base::random::{Random, SeededRandom, SystemRandom};
 pub use definition::{StateMachine, ValidationError, ValidationErrors};
 pub use error::{StatesError, names};
 pub use execution::{
-    Engine, Execution, ExecutionDescription, Resume, StartError, StartExecution, Status,
+    Engine, Execution, ExecutionDescription, Resume, StartError, StartExecution, Status, Stop,
     execution_arn, state_machine_arn,
 };
 pub use history::HistoryEvent;

@@ -6,6 +6,7 @@ mod map;
 mod task;
 
 use cafe_report_base::random::Random;
+use std::pin::pin;
 use std::time::Duration;
 
 use futures_util::future::{Either, select};
@@ -15,7 +16,7 @@ use crate::definition::{
     Assign, Catcher, ChoiceRule, Kind, Language, Retrier, State, States, Text, WaitFor,
 };
 use crate::error::{Recorded, StatesError, names};
-use crate::execution::Execution;
+use crate::execution::{Execution, Stop};
 use crate::history::{History, details_key, not_truncated};
 use crate::invoker::BoxFuture;
 use crate::jsonata::{self, bindings};
@@ -30,6 +31,7 @@ pub(crate) enum Ending {
     Succeeded(String),
     Failed(StatesError),
     TimedOut(StatesError),
+    Aborted(Stop),
 }
 
 /// Runs a whole execution, from `ExecutionStarted` to its last event.
@@ -38,7 +40,7 @@ pub(crate) async fn execution(exec: &Execution) -> Ending {
     // AWS chains the first state's entry to event 0, not to `ExecutionStarted`.
     let mut cursor = 0;
     runner.event(&mut 0, "ExecutionStarted", Some(exec.started_details()));
-    let result = {
+    let ran = async {
         let body = runner.scope(
             &exec.machine.states,
             exec.input.clone(),
@@ -58,6 +60,21 @@ pub(crate) async fn execution(exec: &Execution) -> Ending {
             }
             None => Some(body.await),
         }
+    };
+    // A stop is looked at first, so an execution stopped before it ran takes no step.
+    let result = match select(pin!(exec.stopped()), pin!(ran)).await {
+        Either::Left((stop, _)) => {
+            // AWS chains the abort to what the last event was chained to
+            // (test_stop_execution: a Wait entered as event 2 after 0, the abort after 0).
+            let mut after = exec
+                .history
+                .snapshot()
+                .last()
+                .map_or(0, |event| event.previous_event_id);
+            runner.event(&mut after, "ExecutionAborted", Some(stop_details(&stop)));
+            return Ending::Aborted(stop);
+        }
+        Either::Right((result, _)) => result,
     };
     let result = result.map(|r| {
         r.and_then(|output| {
@@ -98,6 +115,18 @@ pub(crate) async fn keep(exec: &Execution) {
             .keep(&**journal, exec.arn(), &*exec.engine.clock)
             .await;
     }
+}
+
+/// StopExecution's `error` and `cause`, each left out when not given.
+fn stop_details(stop: &Stop) -> Value {
+    let mut details = serde_json::Map::new();
+    if let Some(error) = &stop.error {
+        details.insert("error".into(), json!(error));
+    }
+    if let Some(cause) = &stop.cause {
+        details.insert("cause".into(), json!(cause));
+    }
+    Value::Object(details)
 }
 
 /// An error's `error` and `cause`, each left out when empty (a Fail state without

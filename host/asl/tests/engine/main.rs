@@ -10,5 +10,6 @@ mod journal;
 mod jsonata;
 mod processing;
 mod states;
+mod stop;
 mod validation;
 mod variables;
