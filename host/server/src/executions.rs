@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -29,8 +29,12 @@ type Live = HashMap<String, Unfinished>;
 /// Starts, runs, tracks and describes executions of one workflow.
 #[derive(Debug)]
 pub struct Executions {
-    workflow: Workflow,
+    /// Replaced by UpdateStateMachine; an execution keeps the one it started with.
+    workflow: RwLock<Workflow>,
     store: ExecutionStore,
+    /// ListExecutions shows only this machine's executions (a store shared by several
+    /// machines); `None`: every execution in the store.
+    listed_machine: Option<String>,
     /// Executions not yet ended, by ARN: described from memory, so their history is live.
     live: Arc<Mutex<Live>>,
     slots: Arc<Semaphore>,
@@ -52,8 +56,9 @@ impl Executions {
     ) -> Self {
         let limit = limit.max(1);
         Self {
-            workflow,
+            workflow: RwLock::new(workflow),
             store,
+            listed_machine: None,
             live: Arc::default(),
             slots: Arc::new(Semaphore::new(limit)),
             limit,
@@ -63,12 +68,33 @@ impl Executions {
         }
     }
 
+    /// The same, sharing its store with other machines' executions: it lists only its
+    /// own.
+    pub fn listing_only_its_machine(mut self) -> Self {
+        self.listed_machine = Some(self.workflow().state_machine_arn());
+        self
+    }
+
+    /// The workflow new executions start on.
+    pub fn workflow(&self) -> Workflow {
+        self.workflow
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Starts new executions on `workflow` (UpdateStateMachine); running ones go on with
+    /// theirs.
+    pub fn replace_workflow(&self, workflow: Workflow) {
+        *self.workflow.write().unwrap_or_else(|e| e.into_inner()) = workflow;
+    }
+
     /// The unfinished execution with this ARN or name, if there is one the caller sees.
-    fn live(&self, id: &str, caller: &Identity) -> Option<Arc<Execution>> {
+    pub fn live(&self, id: &str, caller: &Identity) -> Option<Arc<Execution>> {
         let arn = if id.starts_with("arn:") {
             id.to_string()
         } else {
-            self.workflow.execution_arn(id)
+            self.workflow().execution_arn(id)
         };
         self.lock_live()
             .get(&arn)
@@ -148,30 +174,36 @@ impl Executions {
     pub async fn resume_unfinished(&self) -> anyhow::Result<usize> {
         let mut resumed = 0;
         for (record, owner) in self.store.unfinished().await? {
-            match resume_of(&record).and_then(|resume| Ok(self.workflow.resume(resume)?)) {
-                Ok(execution) => {
-                    tracing::info!(
-                        arn = execution.arn(),
-                        "resuming an execution the last process left running"
-                    );
-                    // Accepted before: it waits for a slot whatever the queue holds.
-                    self.waiting.fetch_add(1, Ordering::AcqRel);
-                    self.launch(execution, owner);
-                    resumed += 1;
-                }
-                Err(err) => {
-                    let mut record = record;
-                    let at = format_timestamp(time::OffsetDateTime::now_utc());
-                    let cause = format!(
-                        "cafe-report serve stopped while this execution was running, and it could not be resumed: {err:#}"
-                    );
-                    tracing::error!(arn = %record.description["executionArn"], %cause, "an execution could not be resumed");
-                    store::fail(&mut record, &at, &cause);
-                    self.store.update(record).await?;
-                }
-            }
+            resumed += usize::from(self.resume(record, owner).await?);
         }
         Ok(resumed)
+    }
+
+    /// Resumes one execution the last process left running, from its record; one that
+    /// cannot be resumed is recorded as FAILED, saying why. Returns whether it resumed.
+    pub async fn resume(&self, record: Record, owner: String) -> anyhow::Result<bool> {
+        // Stopped, with its abort kept but not its end: it ends as it was stopped (a
+        // replay would run on past the stop).
+        if let Some(description) = aborted(&record) {
+            self.store.end(description).await?;
+            return Ok(false);
+        }
+        match resume_of(&record).and_then(|resume| Ok(self.workflow().resume(resume)?)) {
+            Ok(execution) => {
+                tracing::info!(
+                    arn = execution.arn(),
+                    "resuming an execution the last process left running"
+                );
+                // Accepted before: it waits for a slot whatever the queue holds.
+                self.waiting.fetch_add(1, Ordering::AcqRel);
+                self.launch(execution, owner);
+                Ok(true)
+            }
+            Err(err) => {
+                fail_unresumable(&self.store, record, &format!("{err:#}")).await?;
+                Ok(false)
+            }
+        }
     }
 
     fn lock_live(&self) -> MutexGuard<'_, Live> {
@@ -202,7 +234,7 @@ impl ExecutionService for Executions {
         let release = move || {
             waiting.fetch_sub(1, Ordering::AcqRel);
         };
-        let execution = match self.workflow.start(request) {
+        let execution = match self.workflow().start(request) {
             Ok(execution) => execution,
             Err(err) => {
                 release();
@@ -256,6 +288,7 @@ impl ExecutionService for Executions {
                 max,
                 token,
                 caller.owner_filter(),
+                self.listed_machine.clone(),
             )
             .await
     }
@@ -263,6 +296,40 @@ impl ExecutionService for Executions {
     fn load(&self) -> Option<Load> {
         Some(self.load_now())
     }
+}
+
+/// Records an execution the last process left running, and that cannot resume, as
+/// FAILED, saying `why`.
+pub async fn fail_unresumable(
+    store: &ExecutionStore,
+    mut record: Record,
+    why: &str,
+) -> anyhow::Result<()> {
+    let at = format_timestamp(time::OffsetDateTime::now_utc());
+    let cause = format!(
+        "cafe-report serve stopped while this execution was running, and it could not be resumed: {why}"
+    );
+    tracing::error!(arn = %record.description["executionArn"], %cause, "an execution could not be resumed");
+    store::fail(&mut record, &at, &cause);
+    store.update(record).await
+}
+
+/// The ended description of a record whose last kept event is `ExecutionAborted`.
+fn aborted(record: &Record) -> Option<Value> {
+    let last = record.events.last()?;
+    if last["type"] != "ExecutionAborted" {
+        return None;
+    }
+    let mut description = record.description.clone();
+    description["status"] = "ABORTED".into();
+    description["stopDate"] = last["timestamp"].clone();
+    let details = &last["executionAbortedEventDetails"];
+    for key in ["error", "cause"] {
+        if let Some(text) = details[key].as_str() {
+            description[key] = text.into();
+        }
+    }
+    Some(description)
 }
 
 /// What resuming a record needs: its name, input, start and kept events.
@@ -320,6 +387,28 @@ mod tests {
             description,
             events,
         }
+    }
+
+    #[test]
+    fn a_record_whose_abort_was_kept_ends_aborted_instead_of_resuming() {
+        let description = json!({
+            "executionArn": "arn:x", "name": "r1", "input": "{}", "status": "RUNNING",
+            "startDate": "2026-12-04T10:00:00.000Z"
+        });
+        let started = json!({"id": 1, "previousEventId": 0, "type": "ExecutionStarted",
+            "timestamp": "2026-12-04T10:00:00.000Z"});
+        assert_eq!(
+            aborted(&kept(description.clone(), vec![started.clone()])),
+            None
+        );
+        let abort = json!({"id": 2, "previousEventId": 0, "type": "ExecutionAborted",
+            "timestamp": "2026-12-04T10:00:03.000Z",
+            "executionAbortedEventDetails": {"error": "Manual"}});
+        let ended = aborted(&kept(description, vec![started, abort])).unwrap();
+        assert_eq!(ended["status"], "ABORTED");
+        assert_eq!(ended["stopDate"], "2026-12-04T10:00:03.000Z");
+        assert_eq!(ended["error"], "Manual");
+        assert_eq!(ended.get("cause"), None);
     }
 
     #[test]

@@ -32,7 +32,7 @@ impl AllowedHosts {
         AllowedHosts(names)
     }
 
-    fn allows(&self, host: &str) -> bool {
+    pub(crate) fn allows(&self, host: &str) -> bool {
         let name = host_name(host).to_ascii_lowercase();
         self.0.contains(&name)
     }

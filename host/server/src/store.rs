@@ -88,6 +88,11 @@ UPDATE executions SET events = '[]' WHERE events != '[]';
 /// administrators see them.
 const ADD_OWNER: &str = "ALTER TABLE executions ADD COLUMN owner TEXT";
 
+/// The state machine an execution belongs to, read from its description (so no write
+/// sets it), indexed for ListExecutions of one machine.
+const ADD_MACHINE: &str = "ALTER TABLE executions ADD COLUMN machine TEXT
+    GENERATED ALWAYS AS (json_extract(description, '$.stateMachineArn')) VIRTUAL";
+
 impl ExecutionStore {
     /// Opens (creating if needed) the records at `path`.
     pub fn open(path: &Path) -> anyhow::Result<ExecutionStore> {
@@ -113,8 +118,17 @@ impl ExecutionStore {
         if !has_owner {
             connection.execute_batch(ADD_OWNER)?;
         }
+        let has_machine: bool = connection.query_row(
+            "SELECT COUNT(*) FROM pragma_table_xinfo('executions') WHERE name = 'machine'",
+            [],
+            |row| row.get(0),
+        )?;
+        if !has_machine {
+            connection.execute_batch(ADD_MACHINE)?;
+        }
         connection.execute_batch(
-            "CREATE INDEX IF NOT EXISTS executions_by_owner ON executions (owner, seq)",
+            "CREATE INDEX IF NOT EXISTS executions_by_owner ON executions (owner, seq);
+             CREATE INDEX IF NOT EXISTS executions_by_machine ON executions (machine, seq);",
         )?;
         // Checked first: a read-only store that needs no move still opens.
         let unmoved: bool = connection.query_row(
@@ -257,14 +271,16 @@ impl ExecutionStore {
         .await
     }
 
-    /// ListExecutions: newest first, optionally only one status and only `owner`'s,
-    /// `max` per page, starting after `token` (a previous page's `next_token`).
+    /// ListExecutions: newest first, optionally only one status, only `owner`'s and
+    /// only one state machine's, `max` per page, starting after `token` (a previous
+    /// page's `next_token`).
     pub async fn list(
         &self,
         status: Option<String>,
         max: usize,
         token: Option<String>,
         owner: Option<String>,
+        machine: Option<String>,
     ) -> anyhow::Result<Page> {
         let filter = status.clone().unwrap_or_else(|| "ALL".into());
         let after = match &token {
@@ -278,8 +294,9 @@ impl ExecutionStore {
                 let matches = db
                     .query_row(
                         "SELECT 1 FROM executions WHERE seq = ?1
-                         AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR owner = ?3)",
-                        params![seq, status, owner],
+                         AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR owner = ?3)
+                         AND (?4 IS NULL OR machine = ?4)",
+                        params![seq, status, owner, machine],
                         |_| Ok(()),
                     )
                     .optional()?
@@ -290,11 +307,13 @@ impl ExecutionStore {
             let mut query = db.prepare(
                 "SELECT seq, description FROM executions
                  WHERE seq < ?1 AND (?2 IS NULL OR status = ?2) AND (?4 IS NULL OR owner = ?4)
+                 AND (?5 IS NULL OR machine = ?5)
                  ORDER BY seq DESC LIMIT ?3",
             )?;
-            let rows = query.query_map(params![after, status, max as i64 + 1, owner], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-            })?;
+            let rows = query.query_map(
+                params![after, status, max as i64 + 1, owner, machine],
+                |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
+            )?;
             let mut executions = Vec::new();
             let mut last_seq = None;
             for row in rows {
@@ -571,34 +590,43 @@ mod tests {
                 .collect()
         };
         let first = store
-            .list(Some("SUCCEEDED".into()), 2, None, None)
+            .list(Some("SUCCEEDED".into()), 2, None, None, None)
             .await
             .unwrap();
         assert_eq!(names(&first), ["4", "3"]);
         assert!(first.executions[0].get("input").is_none());
         let second = store
-            .list(Some("SUCCEEDED".into()), 2, first.next_token.clone(), None)
+            .list(
+                Some("SUCCEEDED".into()),
+                2,
+                first.next_token.clone(),
+                None,
+                None,
+            )
             .await
             .unwrap();
         assert_eq!(names(&second), ["1"]);
         assert_eq!(second.next_token, None);
-        let all = store.list(None, 10, None, None).await.unwrap();
+        let all = store.list(None, 10, None, None, None).await.unwrap();
         assert_eq!(names(&all), ["4", "3", "2", "1"]);
-        let anas = store.list(None, 2, None, Some("ana".into())).await.unwrap();
+        let anas = store
+            .list(None, 2, None, Some("ana".into()), None)
+            .await
+            .unwrap();
         assert_eq!(names(&anas), ["4", "2"]);
         let bobs = store
-            .list(None, 10, None, Some("bob".into()))
+            .list(None, 10, None, Some("bob".into()), None)
             .await
             .unwrap();
         assert_eq!(names(&bobs), ["3"]);
         // Ana's token is not Bob's.
         let err = store
-            .list(None, 10, anas.next_token.clone(), Some("bob".into()))
+            .list(None, 10, anas.next_token.clone(), Some("bob".into()), None)
             .await
             .unwrap_err();
         assert_eq!(err.to_string(), INVALID_TOKEN);
         let rest = store
-            .list(None, 10, anas.next_token, Some("ana".into()))
+            .list(None, 10, anas.next_token, Some("ana".into()), None)
             .await
             .unwrap();
         assert_eq!(names(&rest), ["1"]);
@@ -613,7 +641,7 @@ mod tests {
             (None, token.clone()),
         ] {
             let err = store
-                .list(filter.map(String::from), 10, Some(bad.clone()), None)
+                .list(filter.map(String::from), 10, Some(bad.clone()), None, None)
                 .await
                 .unwrap_err();
             assert_eq!(err.to_string(), INVALID_TOKEN, "{bad}");

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use cafe_report_asl::names;
 use cafe_report_asl::{
     BoxFuture, Clock, Engine, Execution, InvokeError, Journal, Resume, StartError, StartExecution,
-    StateMachine, TaskCall, TaskInvoker, execution_arn,
+    StateMachine, TaskCall, TaskInvoker, execution_arn, state_machine_arn,
 };
 use cafe_report_capabilities::notify::RECIPIENT_ATTRIBUTE;
 use cafe_report_runtime::{LoadedComponent, Runtime};
@@ -308,6 +308,21 @@ impl Workflow {
         }
     }
 
+    /// A state machine made through the Step Functions API: its own name and role.
+    pub fn named(
+        config: &Config,
+        runtime: Arc<Runtime>,
+        machine: StateMachine,
+        name: &str,
+        role_arn: &str,
+    ) -> Self {
+        Self {
+            name: name.to_string(),
+            role_arn: Some(role_arn.to_string()),
+            ..Self::new(config, runtime, machine)
+        }
+    }
+
     /// The same workflow, its executions' histories kept in `journal` step by step.
     pub fn with_journal(mut self, journal: Arc<dyn Journal>) -> Self {
         self.journal = Some(journal);
@@ -380,6 +395,11 @@ impl Workflow {
         execution_arn(&self.region, &self.account, &self.name, name)
     }
 
+    /// The state machine's ARN.
+    pub fn state_machine_arn(&self) -> String {
+        state_machine_arn(&self.region, &self.account, &self.name)
+    }
+
     /// The runtime running the tasks.
     pub fn runtime(&self) -> &Arc<Runtime> {
         &self.runtime
@@ -387,7 +407,7 @@ impl Workflow {
 }
 
 /// A role ARN as CreateStateMachine takes it: `arn:<partition>:iam::<account>:role/<name>`.
-fn check_role_arn(arn: &str) -> anyhow::Result<()> {
+pub(crate) fn check_role_arn(arn: &str) -> anyhow::Result<()> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let valid = match parts.as_slice() {
         ["arn", partition, "iam", "", account, resource] => {
