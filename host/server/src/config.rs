@@ -71,6 +71,32 @@ pub struct Config {
     pub links: LinksConfig,
     /// `[lambda]`
     pub lambda: LambdaConfig,
+    /// `[sfn]`
+    pub sfn: SfnConfig,
+}
+
+/// `[sfn]`: the Step Functions API `serve` answers beside its own (local engine only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SfnConfig {
+    /// Its address, loopback only (`127.0.0.1:0`: any free port); `off`: no listener.
+    pub listen: String,
+}
+
+impl Default for SfnConfig {
+    fn default() -> Self {
+        SfnConfig {
+            listen: "127.0.0.1:8083".into(),
+        }
+    }
+}
+
+impl SfnConfig {
+    /// The address to listen on, unless the API is turned off.
+    pub fn address(&self) -> Option<&str> {
+        let listen = self.listen.trim();
+        (!listen.is_empty() && listen != "off").then_some(listen)
+    }
 }
 
 /// `[lambda]`: `cafe-report lambda`, the AWS Lambda runtime.
@@ -238,6 +264,7 @@ impl Default for Config {
             serve: ServeConfig::default(),
             auth: AuthConfig::default(),
             links: LinksConfig::default(),
+            sfn: SfnConfig::default(),
             lambda: LambdaConfig::default(),
         }
     }

@@ -16,6 +16,7 @@
 //! - [`aws`]: `engine = "aws"`: AWS Step Functions through aws-sdk-sfn.
 //! - [`store`]: execution records in SQLite, so they outlive the process.
 //! - [`lock`]: one process per data directory.
+//! - [`sfn`]: the Step Functions API (AWS JSON 1.0) over the local engine.
 
 pub mod api;
 pub mod auth;
@@ -25,6 +26,7 @@ pub mod executions;
 pub mod guard;
 pub mod lock;
 pub mod service;
+pub mod sfn;
 pub mod store;
 pub mod workflow;
 
@@ -56,6 +58,8 @@ enum Backend {
     Local {
         executions: Arc<Executions>,
         runtime: Arc<Runtime>,
+        /// The Step Functions API and its listener, unless `[sfn] listen = "off"`.
+        sfn: Option<(TcpListener, Arc<sfn::StepFunctions>)>,
         _watcher: Option<DirectoryWatcher>,
         _poller: Option<S3Poller>,
     },
@@ -122,6 +126,17 @@ impl Server {
         Ok(self.listener.local_addr()?)
     }
 
+    /// The Step Functions API's address, when it listens.
+    pub fn sfn_addr(&self) -> Option<SocketAddr> {
+        match &self.backend {
+            Backend::Local {
+                sfn: Some((listener, _)),
+                ..
+            } => listener.local_addr().ok(),
+            _ => None,
+        }
+    }
+
     /// The S3 endpoint the links point at, when this process knows it (the embedded
     /// one, or the configured one); `None` with `engine = "aws"`.
     pub fn objects_endpoint(&self) -> Option<String> {
@@ -135,9 +150,13 @@ impl Server {
     /// lets executions finish for the grace period and records those that did not as
     /// failed.
     pub async fn run(
-        self,
+        mut self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let sfn = match &mut self.backend {
+            Backend::Local { sfn, .. } => sfn.take(),
+            Backend::Aws(_) => None,
+        };
         let (executions, runtime, local): (Arc<dyn ExecutionService>, _, _) = match &self.backend {
             Backend::Local {
                 executions,
@@ -149,6 +168,22 @@ impl Server {
                 Some(executions.clone()),
             ),
             Backend::Aws(aws) => (aws.clone(), None, None),
+        };
+        // One shutdown for both listeners.
+        let stopping = tokio_util::sync::CancellationToken::new();
+        let sfn_served = sfn.map(|(listener, api)| {
+            let app = sfn::router(api.clone());
+            let stopped = stopping.clone().cancelled_owned();
+            let timeout = self.request_timeout;
+            (
+                tokio::spawn(serve_api(listener, app, stopped, timeout)),
+                api,
+            )
+        });
+        let stop_all = stopping.clone();
+        let shutdown = async move {
+            shutdown.await;
+            stop_all.cancel();
         };
         let app = api::router(api::AppState {
             executions,
@@ -167,7 +202,19 @@ impl Server {
                 queued = load.queued,
                 "stopping: letting executions finish"
             );
-            let unfinished = local.drain(self.grace).await;
+            let grace = self.grace;
+            let sfn_drained = async move {
+                match sfn_served {
+                    Some((served, api)) => {
+                        let _ = served.await;
+                        api.drain(grace).await
+                    }
+                    None => 0,
+                }
+            };
+            // The same grace period for both APIs' executions, at once.
+            let (report, sfn) = tokio::join!(local.drain(grace), sfn_drained);
+            let unfinished = report + sfn;
             if unfinished > 0 {
                 tracing::warn!(
                     unfinished,
@@ -254,10 +301,20 @@ async fn local_backend(config: &Config) -> anyhow::Result<Backend> {
             "executions the last process left running are resumed"
         );
     }
+    let sfn = match config.sfn.address() {
+        Some(listen) => {
+            let listener = sfn::bind(listen).await?;
+            let api = sfn::StepFunctions::open(config, runtime.clone(), listener.local_addr().ok())
+                .await?;
+            Some((listener, Arc::new(api)))
+        }
+        None => None,
+    };
     let (watcher, poller) = hot_swap_sources(config, &runtime)?;
     Ok(Backend::Local {
         executions,
         runtime,
+        sfn,
         _watcher: watcher,
         _poller: poller,
     })

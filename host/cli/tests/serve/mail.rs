@@ -17,15 +17,21 @@ pub(crate) struct SmtpServer {
     maildir: PathBuf,
 }
 
+/// The test venv's Python (aiosmtpd, boto3), which scripts/test-tools.sh prepares.
+pub(crate) fn test_python() -> PathBuf {
+    let python =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/test-tools.sh (scripts/test.sh does) to install aiosmtpd and boto3",
+        python.display()
+    );
+    python
+}
+
 impl SmtpServer {
     pub(crate) fn start(dir: &Path) -> SmtpServer {
-        let python =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-venv/bin/python");
-        assert!(
-            python.exists(),
-            "{} is missing: run scripts/test-tools.sh (scripts/test.sh does) to install aiosmtpd",
-            python.display()
-        );
+        let python = test_python();
         let port = free_port();
         let maildir = dir.join("maildir");
         let child = Command::new(python)

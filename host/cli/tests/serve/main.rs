@@ -13,3 +13,4 @@ mod jwt;
 mod mail;
 mod restart;
 mod server;
+mod sfn;

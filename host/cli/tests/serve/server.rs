@@ -14,6 +14,8 @@ pub struct Serve {
     pub api: String,
     /// The embedded S3 endpoint.
     pub objects: String,
+    /// `http://127.0.0.1:PORT` of the Step Functions API (none for a baseline binary).
+    pub sfn: Option<String>,
     /// Its data directory.
     pub data: PathBuf,
     log: PathBuf,
@@ -164,6 +166,10 @@ impl Serve {
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap());
+        // A baseline binary (before the Step Functions API) has no such flag.
+        if binary.is_none() {
+            command.args(["--sfn-listen", "127.0.0.1:0"]);
+        }
         let mut child = spawn(&mut command);
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut address = |label: &str| -> String {
@@ -180,10 +186,12 @@ impl Serve {
         };
         let api = address("API:");
         let objects = address("Objects:");
+        let sfn = binary.is_none().then(|| address("SFN:"));
         Serve {
             child,
             api,
             objects,
+            sfn,
             data,
             log,
             http: reqwest::Client::new(),

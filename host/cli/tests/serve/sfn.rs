@@ -1,0 +1,810 @@
+//! The Step Functions API of `serve`, driven by aws-sdk-sfn (the client AWS ships)
+//! against the real binary: state machines, executions, histories, stops, tags, and
+//! the errors AWS answers with (names and messages from AWS's recorded answers).
+
+use std::time::Duration;
+
+use aws_sdk_sfn::Client;
+use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, Tag};
+use serde_json::{Value, json};
+
+use crate::server::Serve;
+
+const ROLE: &str = "arn:aws:iam::000000000000:role/sfn-test";
+
+/// A client of `serve`'s Step Functions API, signing with made-up keys (loopback takes
+/// any).
+fn client(serve: &Serve) -> Client {
+    let config = aws_sdk_sfn::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "AKIDLOCAL",
+            "local-secret",
+            None,
+            None,
+            "test",
+        ))
+        .endpoint_url(serve.sfn.clone().expect("the Step Functions API listens"))
+        .build();
+    Client::from_conf(config)
+}
+
+/// `n` Pass states in a row.
+fn passes(n: usize) -> String {
+    let states: serde_json::Map<String, Value> = (1..=n)
+        .map(|i| {
+            let mut state =
+                json!({"Type": "Pass", "Result": {"step": i}, "ResultPath": format!("$.s{i}")});
+            if i == n {
+                state["End"] = json!(true);
+            } else {
+                state["Next"] = json!(format!("S{}", i + 1));
+            }
+            (format!("S{i}"), state)
+        })
+        .collect();
+    json!({"StartAt": "S1", "States": states}).to_string()
+}
+
+const WAIT: &str = r#"{"StartAt": "State_1", "States": {"State_1": {"Type": "Wait", "Seconds": 60, "End": true}}}"#;
+
+/// The AWS error code and message of a failed call.
+fn error<E, R>(result: Result<R, aws_sdk_sfn::error::SdkError<E>>) -> (String, String)
+where
+    E: aws_sdk_sfn::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    let err = result.expect_err("the call should fail");
+    let service = err.as_service_error().unwrap_or_else(|| panic!("{err:?}"));
+    (
+        service.code().unwrap_or_default().to_string(),
+        service.message().unwrap_or_default().to_string(),
+    )
+}
+
+async fn create(client: &Client, name: &str, definition: &str) -> String {
+    client
+        .create_state_machine()
+        .name(name)
+        .definition(definition)
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn
+}
+
+/// Waits for an execution to end; its final status.
+async fn ended(client: &Client, arn: &str) -> ExecutionStatus {
+    for _ in 0..500 {
+        let described = client
+            .describe_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        if described.status != ExecutionStatus::Running {
+            return described.status;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{arn} did not end");
+}
+
+async fn history(client: &Client, arn: &str) -> Vec<HistoryEvent> {
+    client
+        .get_execution_history()
+        .execution_arn(arn)
+        .max_results(1000)
+        .send()
+        .await
+        .unwrap()
+        .events
+}
+
+#[tokio::test]
+async fn state_machines_are_created_described_updated_tagged_listed_and_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &[]);
+    let sfn = client(&serve);
+    let definition = passes(2);
+    let arn = create(&sfn, "machine-a", &definition).await;
+    assert_eq!(
+        arn,
+        "arn:aws:states:us-east-1:000000000000:stateMachine:machine-a"
+    );
+
+    let described = sfn
+        .describe_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.name, "machine-a");
+    assert_eq!(described.definition, definition);
+    assert_eq!(described.role_arn, ROLE);
+    assert_eq!(described.r#type.as_str(), "STANDARD");
+    assert_eq!(described.status.unwrap().as_str(), "ACTIVE");
+    let logging = described.logging_configuration.unwrap();
+    assert_eq!(logging.level.unwrap().as_str(), "OFF");
+    assert!(!logging.include_execution_data);
+
+    // The same request again is the same machine; a different one is a conflict.
+    let again = sfn
+        .create_state_machine()
+        .name("machine-a")
+        .definition(&definition)
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.creation_date, described.creation_date);
+    assert_eq!(
+        error(
+            sfn.create_state_machine()
+                .name("machine-a")
+                .definition(passes(3))
+                .role_arn(ROLE)
+                .send()
+                .await
+        ),
+        (
+            "StateMachineAlreadyExists".into(),
+            format!("State Machine Already Exists: '{arn}'")
+        )
+    );
+    // A definition AWS refuses, with its code and AWS's message shape.
+    let (code, message) = error(
+        sfn.create_state_machine()
+            .name("broken")
+            .definition(r#"{"StartAt": "A"}"#)
+            .role_arn(ROLE)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidDefinition");
+    assert!(
+        message.starts_with("Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: "),
+        "{message}"
+    );
+    let (code, message) = error(
+        sfn.create_state_machine()
+            .name("bad name")
+            .definition(&definition)
+            .role_arn(ROLE)
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("InvalidName", "Invalid Name: 'bad name'")
+    );
+
+    // Validate answers without creating.
+    let checked = sfn
+        .validate_state_machine_definition()
+        .definition(r#"{"StartAt": "Missing", "States": {"A": {"Type": "Succeed"}}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(checked.result.as_str(), "FAIL");
+    let codes: Vec<&str> = checked
+        .diagnostics
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect();
+    assert!(codes.contains(&"MISSING_TRANSITION_TARGET"), "{codes:?}");
+    let ok = sfn
+        .validate_state_machine_definition()
+        .definition(&definition)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.result.as_str(), "OK");
+    assert!(ok.diagnostics.is_empty());
+
+    // Update: a new revision; nothing to update is AWS's MissingRequiredParameter.
+    let updated = sfn
+        .update_state_machine()
+        .state_machine_arn(&arn)
+        .definition(passes(3))
+        .send()
+        .await
+        .unwrap();
+    assert!(updated.revision_id.is_some());
+    assert_eq!(
+        error(
+            sfn.update_state_machine()
+                .state_machine_arn(&arn)
+                .send()
+                .await
+        ),
+        (
+            "MissingRequiredParameter".into(),
+            "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified".into()
+        )
+    );
+
+    // Tags: added, replaced in place, removed.
+    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
+    sfn.tag_resource()
+        .resource_arn(&arn)
+        .tags(tag("team", "cafe"))
+        .tags(tag("env", "test"))
+        .send()
+        .await
+        .unwrap();
+    sfn.tag_resource()
+        .resource_arn(&arn)
+        .tags(tag("team", "bar"))
+        .send()
+        .await
+        .unwrap();
+    sfn.untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("env")
+        .send()
+        .await
+        .unwrap();
+    let tags = sfn
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .unwrap()
+        .tags
+        .unwrap();
+    let tags: Vec<(&str, &str)> = tags
+        .iter()
+        .map(|t| (t.key().unwrap(), t.value().unwrap()))
+        .collect();
+    assert_eq!(tags, [("team", "bar")]);
+
+    // Listing in pages.
+    create(&sfn, "machine-b", &definition).await;
+    create(&sfn, "machine-c", &definition).await;
+    let first = sfn
+        .list_state_machines()
+        .max_results(2)
+        .send()
+        .await
+        .unwrap();
+    let names = |page: &[aws_sdk_sfn::types::StateMachineListItem]| -> Vec<String> {
+        page.iter().map(|m| m.name.clone()).collect()
+    };
+    assert_eq!(names(&first.state_machines), ["machine-a", "machine-b"]);
+    let second = sfn
+        .list_state_machines()
+        .max_results(2)
+        .set_next_token(first.next_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(names(&second.state_machines), ["machine-c"]);
+    assert_eq!(second.next_token, None);
+    let (code, message) = error(sfn.list_state_machines().max_results(1001).send().await);
+    assert_eq!(code, "ValidationException");
+    assert!(message.contains("less than or equal to 1000"), "{message}");
+    let (code, _) = error(sfn.list_state_machines().next_token("forged").send().await);
+    assert_eq!(code, "InvalidToken");
+
+    // Machines outlive the process.
+    serve.kill();
+    let serve = Serve::start(dir.path(), &[]);
+    let sfn = client(&serve);
+    let kept = sfn
+        .describe_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.definition, passes(3));
+    assert_eq!(kept.revision_id, updated.revision_id);
+
+    // Delete; deleting again succeeds; the machine is gone.
+    for _ in 0..2 {
+        sfn.delete_state_machine()
+            .state_machine_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        error(
+            sfn.describe_state_machine()
+                .state_machine_arn(&arn)
+                .send()
+                .await
+        ),
+        (
+            "StateMachineDoesNotExist".into(),
+            format!("State Machine Does Not Exist: '{arn}'")
+        )
+    );
+    assert_eq!(
+        error(
+            sfn.describe_state_machine()
+                .state_machine_arn("not_a_valid_arn")
+                .send()
+                .await
+        ),
+        (
+            "InvalidArn".into(),
+            "Invalid Arn: 'Invalid ARN prefix: not_a_valid_arn'".into()
+        )
+    );
+}
+
+#[tokio::test]
+async fn executions_run_and_are_described_listed_and_paged_as_aws_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &[]);
+    let sfn = client(&serve);
+    let machine = create(&sfn, "ten-passes", &passes(10)).await;
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(&machine)
+        .name("run-1")
+        .input(r#"{"order": 7}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        started.execution_arn,
+        "arn:aws:states:us-east-1:000000000000:execution:ten-passes:run-1"
+    );
+    assert_eq!(
+        ended(&sfn, &started.execution_arn).await,
+        ExecutionStatus::Succeeded
+    );
+    let described = sfn
+        .describe_execution()
+        .execution_arn(&started.execution_arn)
+        .send()
+        .await
+        .unwrap();
+    let output: Value = serde_json::from_str(described.output().unwrap()).unwrap();
+    assert_eq!(output["order"], 7);
+    assert_eq!(output["s10"], json!({"step": 10}));
+    assert_eq!(described.input(), Some(r#"{"order": 7}"#));
+    assert!(described.stop_date.unwrap() >= described.start_date);
+
+    // The whole history: ExecutionStarted, an entry and exit per state, the end.
+    let events = history(&sfn, &started.execution_arn).await;
+    assert_eq!(events.len(), 22);
+    assert_eq!(events[0].r#type.as_str(), "ExecutionStarted");
+    assert_eq!(events[21].r#type.as_str(), "ExecutionSucceeded");
+    for (i, event) in events.iter().enumerate() {
+        assert_eq!(event.id, i as i64 + 1);
+    }
+    // Pages of 5, forwards and backwards, with and without the data.
+    let mut paged = Vec::new();
+    let mut token = None;
+    loop {
+        let page = sfn
+            .get_execution_history()
+            .execution_arn(&started.execution_arn)
+            .max_results(5)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
+        paged.extend(page.events.iter().map(|e| e.id));
+        token = page.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(paged, (1..=22).collect::<Vec<i64>>());
+    let reversed = sfn
+        .get_execution_history()
+        .execution_arn(&started.execution_arn)
+        .reverse_order(true)
+        .max_results(3)
+        .include_execution_data(false)
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<i64> = reversed.events.iter().map(|e| e.id).collect();
+    assert_eq!(ids, [22, 21, 20]);
+    let succeeded = reversed.events[0]
+        .execution_succeeded_event_details
+        .as_ref()
+        .unwrap();
+    assert_eq!(succeeded.output, None);
+
+    // A machine's executions, filtered by status, in pages.
+    for name in ["run-2", "run-3"] {
+        let arn = sfn
+            .start_execution()
+            .state_machine_arn(&machine)
+            .name(name)
+            .send()
+            .await
+            .unwrap()
+            .execution_arn;
+        ended(&sfn, &arn).await;
+    }
+    let listed = sfn
+        .list_executions()
+        .state_machine_arn(&machine)
+        .status_filter(ExecutionStatus::Succeeded)
+        .max_results(2)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = listed.executions.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["run-3", "run-2"]);
+    let rest = sfn
+        .list_executions()
+        .state_machine_arn(&machine)
+        .status_filter(ExecutionStatus::Succeeded)
+        .set_next_token(listed.next_token)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = rest.executions.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["run-1"]);
+    let running = sfn
+        .list_executions()
+        .state_machine_arn(&machine)
+        .status_filter(ExecutionStatus::Running)
+        .send()
+        .await
+        .unwrap();
+    assert!(running.executions.is_empty());
+
+    // The definition an execution ran.
+    let for_execution = sfn
+        .describe_state_machine_for_execution()
+        .execution_arn(&started.execution_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(for_execution.definition, passes(10));
+    assert_eq!(for_execution.name, "ten-passes");
+
+    // Errors, as AWS names and words them.
+    assert_eq!(
+        error(
+            sfn.start_execution()
+                .state_machine_arn(&machine)
+                .name("run-1")
+                .send()
+                .await
+        ),
+        (
+            "ExecutionAlreadyExists".into(),
+            format!("Execution Already Exists: '{}'", started.execution_arn)
+        )
+    );
+    let (code, message) = error(
+        sfn.start_execution()
+            .state_machine_arn(&machine)
+            .input("not json")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidExecutionInput");
+    assert!(
+        message.starts_with("Invalid State Machine Execution Input: '"),
+        "{message}"
+    );
+    let missing = format!("{machine}-gone");
+    assert_eq!(
+        error(
+            sfn.start_execution()
+                .state_machine_arn(&missing)
+                .send()
+                .await
+        ),
+        (
+            "StateMachineDoesNotExist".into(),
+            format!("State Machine Does Not Exist: '{missing}'")
+        )
+    );
+    let unknown = format!("{}-gone", started.execution_arn);
+    assert_eq!(
+        error(
+            sfn.describe_execution()
+                .execution_arn(&unknown)
+                .send()
+                .await
+        ),
+        (
+            "ExecutionDoesNotExist".into(),
+            format!("Execution Does Not Exist: '{unknown}'")
+        )
+    );
+    assert_eq!(
+        error(
+            sfn.get_execution_history()
+                .execution_arn("invalid_state_machine_arn")
+                .send()
+                .await
+        ),
+        (
+            "InvalidArn".into(),
+            "Invalid Arn: 'Invalid ARN prefix: invalid_state_machine_arn'".into()
+        )
+    );
+    assert_eq!(
+        error(
+            sfn.list_executions()
+                .state_machine_arn("invalid_state_machine_arn")
+                .send()
+                .await
+        )
+        .0,
+        "InvalidArn"
+    );
+}
+
+#[tokio::test]
+async fn a_stopped_execution_ends_aborted_and_a_running_one_starts_idempotently() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &[]);
+    let sfn = client(&serve);
+    let machine = create(&sfn, "waits", WAIT).await;
+    let start = || {
+        sfn.start_execution()
+            .state_machine_arn(&machine)
+            .name("long")
+            .input("{}")
+            .send()
+    };
+    let started = start().await.unwrap();
+    // The same name and input while it runs: the same execution.
+    let again = start().await.unwrap();
+    assert_eq!(again.execution_arn, started.execution_arn);
+    assert_eq!(again.start_date, started.start_date);
+    // Another input: a conflict.
+    let (code, _) = error(
+        sfn.start_execution()
+            .state_machine_arn(&machine)
+            .name("long")
+            .input(r#"{"other": true}"#)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ExecutionAlreadyExists");
+
+    let stopped = sfn
+        .stop_execution()
+        .execution_arn(&started.execution_arn)
+        .error("Manual")
+        .cause("probe")
+        .send()
+        .await
+        .unwrap();
+    let described = sfn
+        .describe_execution()
+        .execution_arn(&started.execution_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.status, ExecutionStatus::Aborted);
+    assert_eq!(described.error(), Some("Manual"));
+    assert_eq!(described.cause(), Some("probe"));
+    assert_eq!(described.stop_date, Some(stopped.stop_date));
+    let events = history(&sfn, &started.execution_arn).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.r#type.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["ExecutionStarted", "WaitStateEntered", "ExecutionAborted"]
+    );
+    let aborted = events[2].execution_aborted_event_details.as_ref().unwrap();
+    assert_eq!(
+        (aborted.error(), aborted.cause()),
+        (Some("Manual"), Some("probe"))
+    );
+    // Stopping an ended execution changes nothing.
+    let again = sfn
+        .stop_execution()
+        .execution_arn(&started.execution_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.stop_date, stopped.stop_date);
+    // Ended, the same name is taken for good.
+    assert_eq!(error(start().await).0, "ExecutionAlreadyExists");
+
+    // The abort is kept: after a restart it is still there, still ABORTED.
+    serve.kill();
+    let serve = Serve::start(dir.path(), &[]);
+    let sfn = client(&serve);
+    let described = sfn
+        .describe_execution()
+        .execution_arn(&started.execution_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.status, ExecutionStatus::Aborted);
+    assert_eq!(history(&sfn, &started.execution_arn).await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_waiting_execution_resumes_after_a_kill_and_tasks_run_components() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &[]);
+    let sfn = client(&serve);
+    let definition = json!({
+        "StartAt": "Pause",
+        "States": {
+            "Pause": {"Type": "Wait", "Seconds": 2, "Next": "Query"},
+            "Query": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {
+                    "FunctionName": "arn:aws:lambda:us-east-1:000000000000:function:query",
+                    "Payload": {}
+                },
+                "ResultSelector": {"suppliers.$": "$.Payload.totals.suppliers"},
+                "End": true
+            }
+        }
+    });
+    let machine = create(&sfn, "paced-query", &definition.to_string()).await;
+    let arn = sfn
+        .start_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    serve.kill();
+    let serve = Serve::start(dir.path(), &[]);
+    let sfn = client(&serve);
+    assert_eq!(ended(&sfn, &arn).await, ExecutionStatus::Succeeded);
+    let described = sfn
+        .describe_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let output: Value = serde_json::from_str(described.output().unwrap()).unwrap();
+    assert!(output["suppliers"].as_u64().unwrap() > 0, "{output}");
+    let events = history(&sfn, &arn).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.r#type.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "ExecutionStarted",
+            "WaitStateEntered",
+            "WaitStateExited",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    for (i, event) in events.iter().enumerate() {
+        assert_eq!(
+            event.id,
+            i as i64 + 1,
+            "ids run unbroken across the restart"
+        );
+    }
+}
+
+#[tokio::test]
+async fn requests_without_a_signature_or_from_another_host_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &[]);
+    let url = serve.sfn.clone().unwrap();
+    let post = |host: Option<&str>, signed: bool, target: &str| {
+        let mut request = serve
+            .http
+            .post(&url)
+            .header("content-type", "application/x-amz-json-1.0")
+            .header("x-amz-target", target)
+            .body("{}");
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        if signed {
+            request = request.header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIDLOCAL/20261204/us-east-1/states/aws4_request, SignedHeaders=host, Signature=00",
+            );
+        }
+        request.send()
+    };
+    let answer = |response: reqwest::Response| async move {
+        let status = response.status().as_u16();
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/x-amz-json-1.0"
+        );
+        let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        (
+            status,
+            body["__type"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    let list = "AWSStepFunctions.ListStateMachines";
+    assert_eq!(
+        answer(post(None, false, list).await.unwrap()).await,
+        (403, "MissingAuthenticationTokenException".into())
+    );
+    assert_eq!(
+        answer(post(Some("attacker.example"), true, list).await.unwrap()).await,
+        (403, "AccessDeniedException".into())
+    );
+    assert_eq!(
+        answer(
+            post(None, true, "AWSStepFunctions.CreateActivityX")
+                .await
+                .unwrap()
+        )
+        .await,
+        (400, "UnknownOperationException".into())
+    );
+    assert_eq!(
+        answer(post(None, true, list).await.unwrap()).await,
+        (200, String::new())
+    );
+    // Missing members are AWS's ValidationException.
+    assert_eq!(
+        answer(
+            post(None, true, "AWSStepFunctions.DescribeStateMachine")
+                .await
+                .unwrap()
+        )
+        .await,
+        (400, "ValidationException".into())
+    );
+}
+
+#[test]
+fn the_api_listens_on_loopback_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = crate::common::cafe_report()
+        .current_dir(dir.path())
+        .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
+        .env("CAFE_REPORT_AUTH_MODE", "none")
+        .env(
+            "CAFE_REPORT_COMPONENTS_DIR",
+            crate::server::components_dir(),
+        )
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--sfn-listen",
+            "0.0.0.0:0",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("[sfn] listen = \"0.0.0.0:0\" is not a loopback address"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn boto3_drives_the_api_as_it_drives_aws() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &[]);
+    let python = crate::mail::test_python();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/serve/sfn_boto3.py");
+    let output = std::process::Command::new(python)
+        .arg(script)
+        .arg(serve.sfn.clone().unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+        serve.log()
+    );
+}
