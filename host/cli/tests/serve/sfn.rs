@@ -27,8 +27,33 @@ fn client(serve: &Serve) -> Client {
             "test",
         ))
         .endpoint_url(serve.sfn.clone().expect("the Step Functions API listens"))
+        .interceptor(NoHostPrefix)
         .build();
     Client::from_conf(config)
+}
+
+/// Sends StartSyncExecution to the endpoint itself rather than to `sync-<host>` (the
+/// operation's host prefix, which names no loopback host), as boto3's
+/// `inject_host_prefix=False` does.
+#[derive(Debug)]
+struct NoHostPrefix;
+
+impl aws_sdk_sfn::config::Intercept for NoHostPrefix {
+    fn name(&self) -> &'static str {
+        "NoHostPrefix"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut aws_sdk_sfn::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _: &aws_sdk_sfn::config::RuntimeComponents,
+        _: &mut aws_sdk_sfn::config::ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let request = context.request_mut();
+        let uri = request.uri().replacen("://sync-", "://", 1);
+        request.set_uri(uri)?;
+        Ok(())
+    }
 }
 
 /// `n` Pass states in a row.
@@ -369,6 +394,16 @@ async fn executions_run_and_are_described_listed_and_paged_as_aws_does() {
     assert_eq!(output["order"], 7);
     assert_eq!(output["s10"], json!({"step": 10}));
     assert_eq!(described.input(), Some(r#"{"order": 7}"#));
+    // The redrive fields AWS adds (test_describe_execution, recorded on AWS).
+    assert_eq!(described.redrive_count, Some(0));
+    assert_eq!(
+        described.redrive_status.as_ref().map(|s| s.as_str()),
+        Some("NOT_REDRIVABLE")
+    );
+    assert_eq!(
+        described.redrive_status_reason(),
+        Some("Execution is SUCCEEDED and cannot be redriven")
+    );
     assert!(described.stop_date.unwrap() >= described.start_date);
 
     // The whole history: ExecutionStarted, an entry and exit per state, the end.
@@ -539,6 +574,78 @@ async fn executions_run_and_are_described_listed_and_paged_as_aws_does() {
         )
         .0,
         "InvalidArn"
+    );
+}
+
+#[tokio::test]
+async fn an_express_machine_answers_start_sync_execution_when_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &[]);
+    let sfn = client(&serve);
+    let express = sfn
+        .create_state_machine()
+        .name("express")
+        .definition(passes(3))
+        .role_arn(ROLE)
+        .r#type(aws_sdk_sfn::types::StateMachineType::Express)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let done = sfn
+        .start_sync_execution()
+        .state_machine_arn(&express)
+        .input(r#"{"a": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status.as_str(), "SUCCEEDED");
+    let output: Value = serde_json::from_str(done.output().unwrap()).unwrap();
+    assert_eq!(
+        output,
+        json!({"a": 1, "s1": {"step": 1}, "s2": {"step": 2}, "s3": {"step": 3}})
+    );
+    assert_eq!(done.state_machine_arn(), Some(express.as_str()));
+    assert!(
+        done.billing_details
+            .unwrap()
+            .billed_duration_in_milliseconds
+            >= 100
+    );
+    // A failing one answers FAILED with its error, not an API error.
+    let failing = sfn
+        .create_state_machine()
+        .name("express-fails")
+        .definition(r#"{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Oops", "Cause": "on purpose"}}}"#)
+        .role_arn(ROLE)
+        .r#type(aws_sdk_sfn::types::StateMachineType::Express)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let failed = sfn
+        .start_sync_execution()
+        .state_machine_arn(&failing)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (failed.status.as_str(), failed.error(), failed.cause()),
+        ("FAILED", Some("Oops"), Some("on purpose"))
+    );
+    // A STANDARD machine does not take it (test_start_sync_execution, recorded on AWS).
+    let standard = create(&sfn, "standard", &passes(1)).await;
+    assert_eq!(
+        error(
+            sfn.start_sync_execution()
+                .state_machine_arn(&standard)
+                .send()
+                .await
+        ),
+        (
+            "StateMachineTypeNotSupported".into(),
+            "This operation is not supported by this type of state machine".into()
+        )
     );
 }
 

@@ -7,6 +7,7 @@ import sys
 import time
 
 import boto3
+from botocore.config import Config
 
 ROLE = "arn:aws:iam::000000000000:role/boto3-test"
 WAIT = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
@@ -47,6 +48,8 @@ def main(endpoint):
         region_name="us-east-1",
         aws_access_key_id="AKIDLOCAL",
         aws_secret_access_key="local-secret",
+        # StartSyncExecution's `sync-` host prefix names no loopback host.
+        config=Config(inject_host_prefix=False),
     )
     machine = sfn.create_state_machine(name="boto3-passes", definition=passes(10), roleArn=ROLE)[
         "stateMachineArn"
@@ -96,6 +99,13 @@ def main(endpoint):
     assert (done["status"], done["error"], done["cause"]) == ("ABORTED", "Manual", "probe"), done
     last = sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=1)["events"][0]
     assert last["type"] == "ExecutionAborted", last
+
+    express = sfn.create_state_machine(name="boto3-express", definition=passes(2), roleArn=ROLE, type="EXPRESS")[
+        "stateMachineArn"
+    ]
+    done = sfn.start_sync_execution(stateMachineArn=express, input='{"x": 1}')
+    assert done["status"] == "SUCCEEDED" and json.loads(done["output"]) == {"x": 1, "s1": 1, "s2": 2}, done
+    sfn.delete_state_machine(stateMachineArn=express)
 
     sfn.tag_resource(resourceArn=machine, tags=[{"key": "team", "value": "cafe"}])
     assert sfn.list_tags_for_resource(resourceArn=machine)["tags"] == [{"key": "team", "value": "cafe"}]

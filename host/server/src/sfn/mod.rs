@@ -253,7 +253,9 @@ fn checked(
             .to_string()
     };
     let host = text(header::HOST);
-    if !api.hosts.allows(&host) {
+    // The SDKs send StartSyncExecution to `sync-<endpoint host>` (its host prefix).
+    let named = host.strip_prefix("sync-").unwrap_or(&host);
+    if !api.hosts.allows(named) {
         return Err(SfnError {
             status: StatusCode::FORBIDDEN,
             code: "AccessDeniedException",
