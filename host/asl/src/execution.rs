@@ -15,6 +15,7 @@ use crate::journal::Journal;
 use crate::limits::MAX_PAYLOAD_BYTES;
 use crate::run;
 use crate::timestamp;
+use crate::tokens::TaskTokens;
 use cafe_report_base::clock::Clock;
 use cafe_report_base::random::{Random, SystemRandom};
 
@@ -31,6 +32,8 @@ pub struct Engine {
     role_arn: Option<String>,
     /// Where histories are made durable (`None`: in memory only).
     pub(crate) journal: Option<Arc<dyn Journal>>,
+    /// The tokens `.waitForTaskToken` tasks hand out and wait on.
+    pub(crate) tokens: Arc<TaskTokens>,
 }
 
 /// The ARN of state machine `machine` in `region` and `account`.
@@ -68,7 +71,15 @@ impl Engine {
             account: "000000000000".into(),
             role_arn: None,
             journal: None,
+            tokens: Arc::new(TaskTokens::random()),
         }
+    }
+
+    /// Shares `tokens` with whoever sends callbacks (the Step Functions API's
+    /// SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat).
+    pub fn with_task_tokens(mut self, tokens: Arc<TaskTokens>) -> Self {
+        self.tokens = tokens;
+        self
     }
 
     /// Keeps every execution's history in `journal`: the engine waits for each batch

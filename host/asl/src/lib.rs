@@ -51,6 +51,7 @@ mod path;
 mod run;
 mod template;
 mod timestamp;
+mod tokens;
 mod variables;
 
 pub use cafe_report_base::clock::{Clock, FixedClock, TokioClock};
@@ -66,3 +67,4 @@ pub use history::HistoryEvent;
 pub use invoker::{BoxFuture, InvokeError, TaskCall, TaskInvoker};
 pub use journal::Journal;
 pub use timestamp::format as format_timestamp;
+pub use tokens::{Callback, TaskTokens, TokenError};

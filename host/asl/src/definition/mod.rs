@@ -251,6 +251,9 @@ pub(crate) struct ChoiceRule {
 #[derive(Debug)]
 pub(crate) struct TaskSpec {
     pub(crate) resource: Resource,
+    /// `.waitForTaskToken`: the task ends when SendTaskSuccess or SendTaskFailure names
+    /// the token it handed out (`$$.Task.Token`), not when the call returns.
+    pub(crate) wait_for_token: bool,
     pub(crate) timeout: Option<Seconds>,
     pub(crate) heartbeat: Option<Seconds>,
 }

@@ -625,7 +625,7 @@ fn transition(kind: &str, fields: &mut Fields<'_, '_>) -> Option<Transition> {
 
 fn task(fields: &mut Fields<'_, '_>, language: Language) -> Option<Kind> {
     let resource_text = fields.required_string("Resource")?;
-    let resource = match resource(resource_text) {
+    let (resource, wait_for_token) = match resource(resource_text) {
         Ok(resource) => resource,
         Err(why) => {
             fields.error("Resource", why);
@@ -670,25 +670,28 @@ fn task(fields: &mut Fields<'_, '_>, language: Language) -> Option<Kind> {
     }
     Some(Kind::Task(Box::new(TaskSpec {
         resource,
+        wait_for_token,
         timeout,
         heartbeat,
     })))
 }
 
-/// The task resources this engine can run.
-fn resource(text: &str) -> Result<Resource, String> {
+/// The task resources this engine can run, and whether the task waits for its token.
+fn resource(text: &str) -> Result<(Resource, bool), String> {
     // `arn:aws:states:::lambda:invoke` has a colon in its last part.
     let parts: Vec<&str> = text.splitn(7, ':').collect();
     match parts.as_slice() {
         ["arn", partition, "states", "", "", service, action] if partition.starts_with("aws") => {
+            let (action, wait_for_token) = match action.strip_suffix(".waitForTaskToken") {
+                Some(action) => (action, true),
+                None => (*action, false),
+            };
             match format!("{service}:{action}").as_str() {
-                "lambda:invoke" => Ok(Resource::LambdaInvoke),
-                "sns:publish" => Ok(Resource::SnsPublish),
-                other if other.ends_with(".sync") || other.ends_with(".waitForTaskToken") => {
-                    Err(format!(
-                        "the integration pattern of {text:?} (.sync / .waitForTaskToken) is not supported by the local engine"
-                    ))
-                }
+                "lambda:invoke" => Ok((Resource::LambdaInvoke, wait_for_token)),
+                "sns:publish" => Ok((Resource::SnsPublish, wait_for_token)),
+                other if other.ends_with(".sync") => Err(format!(
+                    "the integration pattern of {text:?} (.sync) is not supported by the local engine"
+                )),
                 _ => Err(format!(
                     "{text:?} is not a supported integration (lambda:invoke, sns:publish)"
                 )),
@@ -709,7 +712,7 @@ fn resource(text: &str) -> Result<Resource, String> {
             && !name.is_empty()
             && rest.len() <= 1 =>
         {
-            Ok(Resource::LambdaFunction(text.to_string()))
+            Ok((Resource::LambdaFunction(text.to_string()), false))
         }
         _ if text.contains("${") => Err(format!(
             "{text:?} has a definition substitution that was not replaced"

@@ -267,7 +267,7 @@ impl<'e> Runner<'e> {
         let mut attempts = vec![0u64; state.retry.len()];
         let mut retry_count = 0;
         let (done, output_text) = loop {
-            let context = self.context(state, &entered_time, retry_count);
+            let context = self.context(state, &entered_time, entered_id, retry_count);
             let env = Env {
                 context: &context,
                 variables,
@@ -373,7 +373,13 @@ impl<'e> Runner<'e> {
         }
     }
 
-    fn context(&self, state: &State, entered_time: &str, retry_count: u64) -> Value {
+    fn context(
+        &self,
+        state: &State,
+        entered_time: &str,
+        entered_id: u64,
+        retry_count: u64,
+    ) -> Value {
         let mut context = self.base_context.clone();
         // AWS's Pass states show only `Name` and `EnteredTime` (test_output_path[$$],
         // BASE_EXPR); `RetryCount` belongs to the states that can retry.
@@ -383,6 +389,14 @@ impl<'e> Runner<'e> {
             Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_)
         ) {
             current["RetryCount"] = json!(retry_count);
+        }
+        if let Kind::Task(spec) = &state.kind
+            && spec.wait_for_token
+        {
+            // Its place: this execution's entered event and attempt, so a replay after
+            // a restart hands out the same token.
+            let place = format!("{}/{entered_id}/{retry_count}", self.exec.arn());
+            context["Task"] = json!({ "Token": self.exec.engine.tokens.token_for(&place) });
         }
         context["State"] = current;
         context

@@ -12,6 +12,8 @@ use crate::history::not_truncated;
 use crate::invoker::{InvokeError, TaskCall};
 use crate::limits::check_size;
 use crate::path::kind_of;
+use crate::timestamp;
+use crate::tokens::{Callback, Wait};
 use crate::variables::Env;
 
 use super::dynamic::seconds;
@@ -31,7 +33,7 @@ impl Runner<'_> {
         let payload_text = payload.to_string();
         check_size("task's input", &payload_text)?;
         let call = task_call(&spec.resource, &payload)?;
-        let events = TaskEvents::new(&spec.resource);
+        let events = TaskEvents::new(&spec.resource, spec.wait_for_token);
         let mut scheduled = match &spec.resource {
             Resource::LambdaFunction(arn) => {
                 json!({ "resource": arn, "input": payload_text, "inputDetails": not_truncated() })
@@ -57,7 +59,12 @@ impl Runner<'_> {
             env.context["State"]["Name"].as_str().unwrap_or_default()
         );
         let started = (!events.direct_lambda).then(|| events.details(json!({})));
-        self.event(cursor, &events.kind("Started"), started);
+        let started_id = self.event(cursor, &events.kind("Started"), started);
+        // Registered before the call, so a callback sent while it runs is not lost.
+        let mut callback = spec.wait_for_token.then(|| {
+            let token = env.context["Task"]["Token"].as_str().unwrap_or_default();
+            self.exec.engine.tokens.wait(token)
+        });
 
         let limit = [
             (timeout, names::TIMEOUT),
@@ -68,6 +75,15 @@ impl Runner<'_> {
         .min_by_key(|(seconds, _)| *seconds);
         // A resumed execution does not call a task again whose end is recorded: the
         // recorded result (or error) is the task's.
+        let mut submitted = false;
+        if let Some(recorded) = self.history.recorded_after(*cursor)
+            && callback.is_some()
+            && recorded.kind == events.kind("Submitted")
+        {
+            // Called before the restart: the callback is what it waits for now.
+            self.event(cursor, &recorded.kind, recorded.details().cloned());
+            submitted = true;
+        }
         if let Some(ended) = self.history.recorded_after(*cursor) {
             let ended_as = |what: &str| ended.kind == events.kind(what);
             let details = ended.details().cloned().unwrap_or_default();
@@ -83,8 +99,48 @@ impl Runner<'_> {
                 return Err(StatesError::new(text("error"), text("cause")));
             }
         }
+        if let Some(wait) = &mut callback {
+            if !submitted {
+                let output = self.call(call, &key, limit, spec, &events, cursor).await?;
+                let details = events.details(
+                    json!({ "output": output.to_string(), "outputDetails": not_truncated() }),
+                );
+                self.event(cursor, &events.kind("Submitted"), Some(details));
+            }
+            return self
+                .callback(wait, timeout, heartbeat, started_id, &events, cursor)
+                .await;
+        }
+        let result = self.call(call, &key, limit, spec, &events, cursor).await?;
+        let text = result.to_string();
+        match check_size("task's result", &text) {
+            Ok(()) => {
+                let details =
+                    events.details(json!({ "output": text, "outputDetails": not_truncated() }));
+                self.event(cursor, &events.kind("Succeeded"), Some(details));
+                Ok(result)
+            }
+            Err(error) => {
+                let details = events.details(error_details(&error));
+                self.event(cursor, &events.kind("Failed"), Some(details));
+                Err(error)
+            }
+        }
+    }
+
+    /// Calls the task (once its events are kept) within `limit`; its result, in AWS's
+    /// envelope for the integrations.
+    async fn call(
+        &self,
+        call: TaskCall,
+        key: &str,
+        limit: Option<(u64, &'static str)>,
+        spec: &TaskSpec,
+        events: &TaskEvents,
+        cursor: &mut u64,
+    ) -> Result<Value, StatesError> {
         self.keep().await;
-        let invocation = self.exec.engine.invoker.invoke_once(call, &key);
+        let invocation = self.exec.engine.invoker.invoke_once(call, key);
         let outcome = match limit {
             Some((seconds, name)) => match select(
                 invocation,
@@ -109,20 +165,76 @@ impl Runner<'_> {
             Ok(result) => wrap_result(&spec.resource, result, &self.exec.engine.random.uuid()),
             Err(err) => Err(invoke_error(err)),
         };
-        let result = result.and_then(|result| {
-            let text = result.to_string();
-            check_size("task's result", &text).map(|()| (result, text))
-        });
-        match result {
-            Ok((result, text)) => {
+        result.inspect_err(|error| {
+            let details = events.details(error_details(error));
+            self.event(cursor, &events.kind("Failed"), Some(details));
+        })
+    }
+
+    /// Waits for the callback on a task's token: SendTaskSuccess's output, or
+    /// SendTaskFailure's error, within the task's `TimeoutSeconds` (counted from its
+    /// start, also across a restart) and `HeartbeatSeconds` (from the last heartbeat).
+    async fn callback(
+        &self,
+        wait: &mut Wait,
+        timeout: Option<u64>,
+        heartbeat: Option<u64>,
+        started_id: u64,
+        events: &TaskEvents,
+        cursor: &mut u64,
+    ) -> Result<Value, StatesError> {
+        // Kept before waiting: a restart waits again instead of calling again.
+        self.keep().await;
+        let clock = &self.exec.engine.clock;
+        let started = self
+            .history
+            .timestamp(started_id)
+            .and_then(|at| timestamp::parse(&at))
+            .unwrap_or_else(|| clock.now());
+        let deadline = timeout.map(|seconds| started + time::Duration::seconds(seconds as i64));
+        let left = |until: time::OffsetDateTime| {
+            Duration::try_from(until - clock.now()).unwrap_or_default()
+        };
+        let timed_out = |name: &str| {
+            // AWS gives the error alone (test_sqs_wait_for_task_token_timeout).
+            let error = StatesError::new(name, "");
+            let details = events.details(error_details(&error));
+            (error, details)
+        };
+        let outcome = loop {
+            let beat_until = heartbeat.map(|s| clock.now() + time::Duration::seconds(s as i64));
+            let sleep_until = |until: Option<time::OffsetDateTime>| async move {
+                match until {
+                    Some(until) => clock.sleep(left(until)).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                next = wait.next() => match next {
+                    Some(callback) => break Ok(callback),
+                    None => continue,
+                },
+                () = sleep_until(deadline) => break Err(names::TIMEOUT),
+                () = sleep_until(beat_until) => break Err(names::HEARTBEAT_TIMEOUT),
+            }
+        };
+        match outcome {
+            Ok(Callback::Success(output)) => {
+                let result = serde_json::from_str(&output).unwrap_or(Value::String(output.clone()));
                 let details =
-                    events.details(json!({ "output": text, "outputDetails": not_truncated() }));
+                    events.details(json!({ "output": output, "outputDetails": not_truncated() }));
                 self.event(cursor, &events.kind("Succeeded"), Some(details));
                 Ok(result)
             }
-            Err(error) => {
+            Ok(Callback::Failure { error, cause }) => {
+                let error = StatesError::new(error, cause);
                 let details = events.details(error_details(&error));
                 self.event(cursor, &events.kind("Failed"), Some(details));
+                Err(error)
+            }
+            Err(name) => {
+                let (error, details) = timed_out(name);
+                self.event(cursor, &events.kind("TimedOut"), Some(details));
                 Err(error)
             }
         }
@@ -137,11 +249,13 @@ pub(super) struct TaskEvents {
 }
 
 impl TaskEvents {
-    fn new(resource: &Resource) -> Self {
-        let (direct_lambda, resource_type, resource) = match resource {
-            Resource::LambdaFunction(_) => (true, "lambda", "invoke"),
-            Resource::LambdaInvoke => (false, "lambda", "invoke"),
-            Resource::SnsPublish => (false, "sns", "publish"),
+    fn new(resource: &Resource, wait_for_token: bool) -> Self {
+        let (direct_lambda, resource_type, resource) = match (resource, wait_for_token) {
+            (Resource::LambdaFunction(_), _) => (true, "lambda", "invoke"),
+            (Resource::LambdaInvoke, false) => (false, "lambda", "invoke"),
+            (Resource::LambdaInvoke, true) => (false, "lambda", "invoke.waitForTaskToken"),
+            (Resource::SnsPublish, false) => (false, "sns", "publish"),
+            (Resource::SnsPublish, true) => (false, "sns", "publish.waitForTaskToken"),
         };
         Self {
             direct_lambda,

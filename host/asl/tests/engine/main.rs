@@ -3,6 +3,7 @@
 
 mod common;
 
+mod callbacks;
 mod errors;
 mod fidelity;
 mod history;
