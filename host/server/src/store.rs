@@ -455,6 +455,11 @@ fn read_events(db: &Connection, arn: &str) -> anyhow::Result<Vec<Value>> {
 /// What a `nextToken` this store did not give (or gave for another filter) gets.
 const INVALID_TOKEN: &str = "nextToken is not one this server gave for this listing";
 
+/// Whether `err` is a listing's refusal of a `nextToken` it did not give.
+pub fn is_invalid_token(err: &anyhow::Error) -> bool {
+    err.to_string() == INVALID_TOKEN
+}
+
 /// Tokens are `v1.<status filter or ALL>.<seq of the last row listed>`.
 const TOKEN_PREFIX: &str = "v1.";
 

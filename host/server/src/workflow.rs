@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use cafe_report_asl::names;
 use cafe_report_asl::{
     BoxFuture, Clock, Engine, Execution, InvokeError, Journal, Resume, StartError, StartExecution,
-    StateMachine, TaskCall, TaskInvoker, execution_arn, state_machine_arn,
+    StateMachine, TaskCall, TaskInvoker, TaskTokens, execution_arn, state_machine_arn,
 };
 use cafe_report_capabilities::notify::RECIPIENT_ATTRIBUTE;
 use cafe_report_runtime::{LoadedComponent, Runtime};
@@ -289,6 +289,8 @@ pub struct Workflow {
     name: String,
     /// Where executions' histories are kept as they run (`serve`'s records).
     journal: Option<Arc<dyn Journal>>,
+    /// The tokens `.waitForTaskToken` tasks hand out, shared with SendTask*.
+    tokens: Option<Arc<TaskTokens>>,
 }
 
 impl Workflow {
@@ -305,6 +307,7 @@ impl Workflow {
             machine: Arc::new(machine),
             name: config.workflow.name.clone(),
             journal: None,
+            tokens: None,
         }
     }
 
@@ -326,6 +329,12 @@ impl Workflow {
     /// The same workflow, its executions' histories kept in `journal` step by step.
     pub fn with_journal(mut self, journal: Arc<dyn Journal>) -> Self {
         self.journal = Some(journal);
+        self
+    }
+
+    /// The same workflow, its tasks' tokens shared through `tokens`.
+    pub fn with_task_tokens(mut self, tokens: Arc<TaskTokens>) -> Self {
+        self.tokens = Some(tokens);
         self
     }
 
@@ -378,6 +387,9 @@ impl Workflow {
         }
         if let Some(journal) = &self.journal {
             engine = engine.with_journal(journal.clone());
+        }
+        if let Some(tokens) = &self.tokens {
+            engine = engine.with_task_tokens(tokens.clone());
         }
         engine
     }

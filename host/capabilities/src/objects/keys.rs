@@ -108,8 +108,8 @@ fn read(path: &Path) -> anyhow::Result<Option<EmbeddedKeys>> {
     }
 }
 
-/// Creates `path` readable and writable by its owner alone.
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// Creates `path` readable and writable by its owner alone (fails if it exists).
+pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

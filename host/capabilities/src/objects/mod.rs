@@ -6,6 +6,7 @@ mod access;
 mod embedded;
 mod host;
 mod keys;
+pub use keys::write_private;
 mod s3;
 
 pub use access::ReportAccess;

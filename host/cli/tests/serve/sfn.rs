@@ -915,3 +915,168 @@ fn boto3_drives_the_api_as_it_drives_aws() {
         serve.log()
     );
 }
+
+/// The token a `.waitForTaskToken` task handed out, read from its TaskScheduled
+/// parameters once it is submitted.
+async fn handed_out_token(client: &Client, arn: &str) -> String {
+    for _ in 0..500 {
+        let events = history(client, arn).await;
+        if events.iter().any(|e| e.r#type.as_str() == "TaskSubmitted") {
+            let scheduled = events
+                .iter()
+                .find_map(|e| e.task_scheduled_event_details.as_ref())
+                .unwrap();
+            let parameters: Value = serde_json::from_str(&scheduled.parameters).unwrap();
+            return parameters["Message"]["token"].as_str().unwrap().to_string();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{arn} was not submitted");
+}
+
+#[tokio::test]
+async fn wait_for_task_token_tasks_end_by_callback_also_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &[]);
+    let sfn = client(&serve);
+    let definition = json!({
+        "StartAt": "Approve",
+        "States": {
+            "Approve": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
+                "Parameters": {
+                    "TopicArn": "arn:aws:sns:us-east-1:000000000000:cafe-report",
+                    "Message": {"token.$": "$$.Task.Token", "order.$": "$.order"}
+                },
+                "HeartbeatSeconds": 60,
+                "End": true
+            }
+        }
+    });
+    let machine = create(&sfn, "approval", &definition.to_string()).await;
+    let start = |name: &str| {
+        sfn.start_execution()
+            .state_machine_arn(&machine)
+            .name(name)
+            .input(r#"{"order": 7}"#)
+            .send()
+    };
+    let first = start("first").await.unwrap().execution_arn;
+    let token = handed_out_token(&sfn, &first).await;
+    sfn.send_task_heartbeat()
+        .task_token(&token)
+        .send()
+        .await
+        .unwrap();
+    let (code, _) = error(
+        sfn.send_task_success()
+            .task_token(&token)
+            .output("not json")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidOutput");
+    sfn.send_task_success()
+        .task_token(&token)
+        .output(r#"{"approved": true}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended(&sfn, &first).await, ExecutionStatus::Succeeded);
+    let described = sfn
+        .describe_execution()
+        .execution_arn(&first)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.output(), Some(r#"{"approved":true}"#));
+    // The task is over; AWS's answers for a late callback and for a forged token.
+    assert_eq!(
+        error(
+            sfn.send_task_success()
+                .task_token(&token)
+                .output("{}")
+                .send()
+                .await
+        ),
+        (
+            "TaskTimedOut".into(),
+            "Task Timed Out: 'Provided task does not exist anymore'".into()
+        )
+    );
+    assert_eq!(
+        error(sfn.send_task_heartbeat().task_token("forged").send().await),
+        (
+            "InvalidToken".into(),
+            "Invalid Token: 'Invalid token'".into()
+        )
+    );
+
+    // Killed while a task waits: after the restart the same token ends it, and the
+    // message was not published again.
+    let second = start("second").await.unwrap().execution_arn;
+    let token = handed_out_token(&sfn, &second).await;
+    serve.kill();
+    let serve = Serve::start(dir.path(), &[]);
+    let sfn = client(&serve);
+    let mut delivered = false;
+    for _ in 0..250 {
+        // Until the resumed execution waits on its token again.
+        match sfn
+            .send_task_failure()
+            .task_token(&token)
+            .error("Rejected")
+            .cause("no beans")
+            .send()
+            .await
+        {
+            Ok(_) => {
+                delivered = true;
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    assert!(delivered, "{}", serve.log());
+    assert_eq!(ended(&sfn, &second).await, ExecutionStatus::Failed);
+    // One message per execution in the outbox: the resumed task did not publish again.
+    let messages = std::fs::read_dir(serve.data.join("outbox"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".eml")
+        })
+        .count();
+    assert_eq!(messages, 2);
+    let described = sfn
+        .describe_execution()
+        .execution_arn(&second)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (described.error(), described.cause()),
+        (Some("Rejected"), Some("no beans"))
+    );
+    let kinds: Vec<String> = history(&sfn, &second)
+        .await
+        .iter()
+        .map(|e| e.r#type.as_str().to_string())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskFailed",
+            "ExecutionFailed"
+        ]
+    );
+}

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use cafe_report_asl::{StartError, StartExecution, StateMachine, Status, Stop};
+use cafe_report_asl::{
+    Callback, StartError, StartExecution, StateMachine, Status, Stop, TokenError,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -33,6 +35,9 @@ pub(super) async fn run(api: &StepFunctions, action: &str, body: Value) -> Answe
         "GetExecutionHistory" => get_execution_history(api, members(body)?).await,
         "ListExecutions" => list_executions(api, members(body)?).await,
         "StopExecution" => stop_execution(api, members(body)?).await,
+        "SendTaskSuccess" => send_task_success(api, members(body)?),
+        "SendTaskFailure" => send_task_failure(api, members(body)?),
+        "SendTaskHeartbeat" => send_task_heartbeat(api, members(body)?),
         "TagResource" => tag_resource(api, members(body)?).await,
         "UntagResource" => untag_resource(api, members(body)?).await,
         "ListTagsForResource" => list_tags(api, members(body)?),
@@ -285,7 +290,7 @@ async fn list_state_machines(api: &StepFunctions, input: ListInput) -> Answer {
         Some(token) => token
             .strip_prefix(MACHINE_TOKEN)
             .and_then(|seq| seq.parse::<i64>().ok())
-            .ok_or_else(|| SfnError::invalid_token(token))?,
+            .ok_or_else(SfnError::invalid_token)?,
         None => 0,
     };
     let all = api.machines.all().await.map_err(internal)?;
@@ -556,7 +561,7 @@ async fn get_execution_history(api: &StepFunctions, input: HistoryInput) -> Answ
             .strip_prefix(HISTORY_TOKEN)
             .and_then(|n| n.parse::<usize>().ok())
             .filter(|n| *n > 0 && *n < events.len())
-            .ok_or_else(|| SfnError::invalid_token(token))?,
+            .ok_or_else(SfnError::invalid_token)?,
         None => 0,
     };
     let total = events.len();
@@ -624,7 +629,13 @@ async fn list_executions(api: &StepFunctions, input: ListExecutionsInput) -> Ans
             &StepFunctions::caller(),
         )
         .await
-        .map_err(|_| SfnError::invalid_token(input.next_token.as_deref().unwrap_or_default()))?;
+        .map_err(|err| {
+            if crate::store::is_invalid_token(&err) {
+                SfnError::invalid_token()
+            } else {
+                internal(err)
+            }
+        })?;
     let items: Vec<Value> = page
         .executions
         .into_iter()
@@ -685,6 +696,67 @@ async fn stop_execution(api: &StepFunctions, input: StopInput) -> Answer {
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), execution.ended()).await;
     let stop_date = execution.describe().stop_date.unwrap_or_else(now);
     Ok(json!({ "stopDate": epoch(&stop_date) }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskSuccessInput {
+    task_token: String,
+    output: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskFailureInput {
+    task_token: String,
+    error: Option<String>,
+    cause: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskTokenInput {
+    task_token: String,
+}
+
+/// A callback's refusal, as AWS names it.
+fn token_error(err: TokenError) -> SfnError {
+    let code = match err {
+        TokenError::Invalid => "InvalidToken",
+        TokenError::NotWaiting => "TaskTimedOut",
+    };
+    SfnError::new(code, err.to_string())
+}
+
+fn send_task_success(api: &StepFunctions, input: TaskSuccessInput) -> Answer {
+    if let Err(err) = serde_json::from_str::<Value>(&input.output) {
+        return Err(SfnError::new(
+            "InvalidOutput",
+            format!("Invalid State Machine Execution Output: '{err}'"),
+        ));
+    }
+    api.tokens
+        .complete(&input.task_token, Callback::Success(input.output))
+        .map_err(token_error)?;
+    Ok(json!({}))
+}
+
+fn send_task_failure(api: &StepFunctions, input: TaskFailureInput) -> Answer {
+    let callback = Callback::Failure {
+        error: input.error.unwrap_or_default(),
+        cause: input.cause.unwrap_or_default(),
+    };
+    api.tokens
+        .complete(&input.task_token, callback)
+        .map_err(token_error)?;
+    Ok(json!({}))
+}
+
+fn send_task_heartbeat(api: &StepFunctions, input: TaskTokenInput) -> Answer {
+    api.tokens
+        .heartbeat(&input.task_token)
+        .map_err(token_error)?;
+    Ok(json!({}))
 }
 
 #[derive(Deserialize)]

@@ -30,7 +30,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use cafe_report_asl::StateMachine;
+use cafe_report_asl::{StateMachine, TaskTokens};
 use cafe_report_runtime::Runtime;
 use serde_json::Value;
 
@@ -58,6 +58,9 @@ pub struct StepFunctions {
     machines: MachineStore,
     live: RwLock<HashMap<String, Machine>>,
     hosts: AllowedHosts,
+    /// Every machine's task tokens, for SendTaskSuccess, SendTaskFailure and
+    /// SendTaskHeartbeat.
+    tokens: Arc<TaskTokens>,
 }
 
 /// A state machine and the executions started on it.
@@ -79,7 +82,9 @@ impl StepFunctions {
         let path = config.data_dir.join(RECORDS_FILE);
         let store = ExecutionStore::open(&path)?;
         let machines = MachineStore::open(&path)?;
+        let tokens = Arc::new(TaskTokens::new(token_secret(&config.data_dir)?));
         let api = StepFunctions {
+            tokens,
             config: config.clone(),
             runtime,
             store,
@@ -125,7 +130,8 @@ impl StepFunctions {
             &record.name,
             &record.role_arn,
         )
-        .with_journal(Arc::new(self.store.clone())))
+        .with_journal(Arc::new(self.store.clone()))
+        .with_task_tokens(self.tokens.clone()))
     }
 
     fn insert(&self, machine: Machine) {
@@ -298,6 +304,30 @@ fn checked(
         ));
     }
     Ok((action.to_string(), members))
+}
+
+/// The file holding the secret task tokens are derived from.
+const TOKEN_KEY_FILE: &str = "sfn-task-token-key";
+
+/// The data directory's task token secret, made at first start (random, readable by its
+/// owner alone) and kept, so a task waiting across a restart keeps its token.
+fn token_secret(data_dir: &std::path::Path) -> anyhow::Result<[u8; 32]> {
+    let path = data_dir.join(TOKEN_KEY_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let mut secret = [0u8; 32];
+            getrandom::fill(&mut secret)
+                .map_err(|err| anyhow::anyhow!("no randomness for the task token key: {err}"))?;
+            std::fs::create_dir_all(data_dir)?;
+            cafe_report_capabilities::objects::write_private(&path, &secret)?;
+            secret.to_vec()
+        }
+        Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
+    };
+    bytes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("{} is not a 32-byte key", path.display()))
 }
 
 /// Binds the API's listener, refusing any address but loopback: there it takes any

@@ -83,8 +83,9 @@ impl SfnError {
     }
 
     /// `InvalidToken` for a `nextToken` this server did not give.
-    pub fn invalid_token(token: &str) -> Self {
-        Self::new("InvalidToken", format!("Invalid Token: '{token}'"))
+    pub fn invalid_token() -> Self {
+        // AWS's own words, whatever the token (ListStateMachineAliases, recorded).
+        Self::new("InvalidToken", "Invalid Token: 'Invalid token'")
     }
 }
 
