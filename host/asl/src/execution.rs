@@ -13,6 +13,7 @@ use crate::history::{History, HistoryEvent, not_truncated};
 use crate::invoker::TaskInvoker;
 use crate::journal::Journal;
 use crate::limits::MAX_PAYLOAD_BYTES;
+use crate::mocks::{MockedCase, MockedResponse};
 use crate::run;
 use crate::timestamp;
 use crate::tokens::TaskTokens;
@@ -155,6 +156,8 @@ impl Engine {
             start: self.clock.now(),
             history: History::default(),
             outcome: Mutex::new(None),
+            mocks: std::sync::OnceLock::new(),
+            mock_calls: Mutex::default(),
             stop: tokio::sync::watch::Sender::new(None),
             ended: tokio::sync::watch::Sender::new(false),
         }))
@@ -189,6 +192,8 @@ impl Engine {
             start: resume.start,
             history: History::resumed(resume.events),
             outcome: Mutex::new(None),
+            mocks: std::sync::OnceLock::new(),
+            mock_calls: Mutex::default(),
             stop: tokio::sync::watch::Sender::new(None),
             ended: tokio::sync::watch::Sender::new(false),
         }))
@@ -319,6 +324,10 @@ pub struct Execution {
     pub(crate) start: OffsetDateTime,
     pub(crate) history: History,
     outcome: Mutex<Option<Outcome>>,
+    /// A mock configuration's test case this execution runs as, if any.
+    mocks: std::sync::OnceLock<Arc<MockedCase>>,
+    /// Calls of each mocked state so far (Step Functions Local's counters).
+    mock_calls: Mutex<std::collections::HashMap<String, u64>>,
     /// Set by [`Execution::stop`]; the run ends at its next step.
     stop: tokio::sync::watch::Sender<Option<Stop>>,
     /// True once the outcome is set.
@@ -443,6 +452,23 @@ impl Execution {
             }
         });
         true
+    }
+
+    /// Runs this execution as `case` of a mock configuration (before it runs): its
+    /// mocked states answer from their responses instead of calling anything.
+    pub fn use_mocks(&self, case: Arc<MockedCase>) {
+        let _ = self.mocks.set(case);
+    }
+
+    /// The mocked answer to this call of `state`, if the execution's test case mocks it;
+    /// counts the call.
+    pub(crate) fn mocked(&self, state: &str) -> Option<MockedResponse> {
+        let case = self.mocks.get()?;
+        let mut calls = self.mock_calls.lock().unwrap_or_else(|e| e.into_inner());
+        let n = calls.entry(state.to_string()).or_default();
+        let response = case.response(state, *n).cloned();
+        *n += 1;
+        response
     }
 
     /// Resolves once StopExecution was called.

@@ -47,6 +47,7 @@ mod invoker;
 mod journal;
 pub mod jsonata;
 mod limits;
+mod mocks;
 mod path;
 mod run;
 mod template;
@@ -66,5 +67,6 @@ pub use execution::{
 pub use history::HistoryEvent;
 pub use invoker::{BoxFuture, InvokeError, TaskCall, TaskInvoker};
 pub use journal::Journal;
+pub use mocks::{MockConfig, MockedCase, MockedResponse};
 pub use timestamp::format as format_timestamp;
 pub use tokens::{Callback, TaskTokens, TokenError};

@@ -269,6 +269,28 @@ pub(crate) enum Resource {
     LambdaInvoke,
     /// `arn:aws:states:::sns:publish`.
     SnsPublish,
+    /// Any other integration (`arn:aws:states:::sqs:sendMessage`,
+    /// `arn:aws:states:::aws-sdk:s3:getObject`, ...): valid, as AWS takes it, but not
+    /// reachable from the local engine: it runs only when a mock test case answers it.
+    Other {
+        /// The events' `resourceType` (`sqs`, `aws-sdk:s3`).
+        resource_type: String,
+        /// The events' `resource` (`sendMessage`, `startExecution.sync`).
+        resource: String,
+        /// The whole ARN, for the error that names it.
+        arn: String,
+    },
+}
+
+impl TaskSpec {
+    /// The resource as the definition names it (for errors).
+    pub(crate) fn resource_arn(&self) -> &str {
+        match &self.resource {
+            Resource::LambdaFunction(arn) | Resource::Other { arn, .. } => arn,
+            Resource::LambdaInvoke => "arn:aws:states:::lambda:invoke",
+            Resource::SnsPublish => "arn:aws:states:::sns:publish",
+        }
+    }
 }
 
 /// A number of seconds, given in the definition or read from the input.

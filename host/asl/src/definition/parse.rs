@@ -689,12 +689,33 @@ fn resource(text: &str) -> Result<(Resource, bool), String> {
             match format!("{service}:{action}").as_str() {
                 "lambda:invoke" => Ok((Resource::LambdaInvoke, wait_for_token)),
                 "sns:publish" => Ok((Resource::SnsPublish, wait_for_token)),
-                other if other.ends_with(".sync") => Err(format!(
-                    "the integration pattern of {text:?} (.sync) is not supported by the local engine"
+                _ if service.is_empty() || action.is_empty() => Err(format!(
+                    "Value is not a valid resource ARN: {text:?} (a Lambda function ARN, or arn:aws:states:::<service>:<action>)"
                 )),
-                _ => Err(format!(
-                    "{text:?} is not a supported integration (lambda:invoke, sns:publish)"
-                )),
+                _ => {
+                    // `aws-sdk:s3:getObject`: the type is `aws-sdk:s3`, the action after.
+                    let (resource_type, action) = match action.rsplit_once(':') {
+                        Some((inner, action))
+                            if !action.starts_with(|c: char| c.is_ascii_digit()) =>
+                        {
+                            (format!("{service}:{inner}"), action.to_string())
+                        }
+                        _ => (service.to_string(), action.to_string()),
+                    };
+                    let resource = if wait_for_token {
+                        format!("{action}.waitForTaskToken")
+                    } else {
+                        action
+                    };
+                    Ok((
+                        Resource::Other {
+                            resource_type,
+                            resource,
+                            arn: text.to_string(),
+                        },
+                        wait_for_token,
+                    ))
+                }
             }
         }
         [

@@ -11,6 +11,7 @@ use crate::error::{StatesError, names};
 use crate::history::not_truncated;
 use crate::invoker::{InvokeError, TaskCall};
 use crate::limits::check_size;
+use crate::mocks::MockedResponse;
 use crate::path::kind_of;
 use crate::timestamp;
 use crate::tokens::{Callback, Wait};
@@ -32,6 +33,7 @@ impl Runner<'_> {
         let heartbeat = seconds(spec.heartbeat.as_ref(), raw, env, "HeartbeatSeconds")?;
         let payload_text = payload.to_string();
         check_size("task's input", &payload_text)?;
+        // `None`: an integration this engine cannot reach (only a mock answers it).
         let call = task_call(&spec.resource, &payload)?;
         let events = TaskEvents::new(&spec.resource, spec.wait_for_token);
         let mut scheduled = match &spec.resource {
@@ -47,9 +49,11 @@ impl Runner<'_> {
         if let Some(h) = heartbeat {
             scheduled["heartbeatInSeconds"] = json!(h);
         }
-        if let (Some(extra), Value::Object(details)) =
-            (self.exec.engine.invoker.annotate(&call), &mut scheduled)
-        {
+        if let (Some(extra), Value::Object(details)) = (
+            call.as_ref()
+                .and_then(|call| self.exec.engine.invoker.annotate(call)),
+            &mut scheduled,
+        ) {
             details.extend(extra);
         }
         let scheduled_id = self.event(cursor, &events.kind("Scheduled"), Some(scheduled));
@@ -75,6 +79,10 @@ impl Runner<'_> {
         .min_by_key(|(seconds, _)| *seconds);
         // A resumed execution does not call a task again whose end is recorded: the
         // recorded result (or error) is the task's.
+        // Counted at every call, replayed or not, so a resumed execution's counts match.
+        let mocked = self
+            .exec
+            .mocked(env.context["State"]["Name"].as_str().unwrap_or_default());
         let mut submitted = false;
         if let Some(recorded) = self.history.recorded_after(*cursor)
             && callback.is_some()
@@ -99,6 +107,21 @@ impl Runner<'_> {
                 return Err(StatesError::new(text("error"), text("cause")));
             }
         }
+        if let Some(mocked) = mocked {
+            return self.mocked(mocked, &events, cursor);
+        }
+        let Some(call) = call else {
+            let error = StatesError::new(
+                names::TASK_FAILED,
+                format!(
+                    "The local engine cannot reach the integration {}: it runs Lambda functions (as components) and sns:publish. Answer this state with a mock test case ([sfn] mock_config)",
+                    spec.resource_arn()
+                ),
+            );
+            let details = events.details(error_details(&error));
+            self.event(cursor, &events.kind("Failed"), Some(details));
+            return Err(error);
+        };
         if let Some(wait) = &mut callback {
             if !submitted {
                 let output = self.call(call, &key, limit, spec, &events, cursor).await?;
@@ -121,6 +144,39 @@ impl Runner<'_> {
                 Ok(result)
             }
             Err(error) => {
+                let details = events.details(error_details(&error));
+                self.event(cursor, &events.kind("Failed"), Some(details));
+                Err(error)
+            }
+        }
+    }
+
+    /// A mocked call's answer, recorded as the call's would be: `Return` is the task's
+    /// result as the service answers it (no envelope added), `Throw` its error. Nothing
+    /// outside the engine acts, so nothing waits for the journal.
+    fn mocked(
+        &self,
+        mocked: MockedResponse,
+        events: &TaskEvents,
+        cursor: &mut u64,
+    ) -> Result<Value, StatesError> {
+        match mocked {
+            MockedResponse::Return(result) => {
+                let text = result.to_string();
+                let kind = events.kind("Succeeded");
+                let details = match check_size("task's result", &text) {
+                    Ok(()) => json!({ "output": text, "outputDetails": not_truncated() }),
+                    Err(error) => {
+                        let details = events.details(error_details(&error));
+                        self.event(cursor, &events.kind("Failed"), Some(details));
+                        return Err(error);
+                    }
+                };
+                self.event(cursor, &kind, Some(events.details(details)));
+                Ok(result)
+            }
+            MockedResponse::Throw { error, cause } => {
+                let error = StatesError::new(error, cause);
                 let details = events.details(error_details(&error));
                 self.event(cursor, &events.kind("Failed"), Some(details));
                 Err(error)
@@ -244,8 +300,8 @@ impl Runner<'_> {
 /// The event names and shared fields of one task's events.
 pub(super) struct TaskEvents {
     direct_lambda: bool,
-    resource_type: &'static str,
-    resource: &'static str,
+    resource_type: String,
+    resource: String,
 }
 
 impl TaskEvents {
@@ -256,11 +312,19 @@ impl TaskEvents {
             (Resource::LambdaInvoke, true) => (false, "lambda", "invoke.waitForTaskToken"),
             (Resource::SnsPublish, false) => (false, "sns", "publish"),
             (Resource::SnsPublish, true) => (false, "sns", "publish.waitForTaskToken"),
+            (
+                Resource::Other {
+                    resource_type,
+                    resource,
+                    ..
+                },
+                _,
+            ) => (false, resource_type.as_str(), resource.as_str()),
         };
         Self {
             direct_lambda,
-            resource_type,
-            resource,
+            resource_type: resource_type.to_string(),
+            resource: resource.to_string(),
         }
     }
 
@@ -287,15 +351,18 @@ impl TaskEvents {
 }
 
 /// The invoker call a Task's resource and payload ask for.
-pub(super) fn task_call(resource: &Resource, payload: &Value) -> Result<TaskCall, StatesError> {
+pub(super) fn task_call(
+    resource: &Resource,
+    payload: &Value,
+) -> Result<Option<TaskCall>, StatesError> {
     let invalid = |service: &str, why: String| {
         StatesError::new(format!("{service}.InvalidParameterException"), why)
     };
     match resource {
-        Resource::LambdaFunction(arn) => Ok(TaskCall::Lambda {
+        Resource::LambdaFunction(arn) => Ok(Some(TaskCall::Lambda {
             function: arn.clone(),
             payload: payload.clone(),
-        }),
+        })),
         Resource::LambdaInvoke => {
             let function = payload
                 .get("FunctionName")
@@ -308,10 +375,10 @@ pub(super) fn task_call(resource: &Resource, payload: &Value) -> Result<TaskCall
                 Some(value) => value.clone(),
                 None => json!({}),
             };
-            Ok(TaskCall::Lambda {
+            Ok(Some(TaskCall::Lambda {
                 function: function.to_string(),
                 payload,
-            })
+            }))
         }
         Resource::SnsPublish => {
             let topic_arn = payload
@@ -337,13 +404,14 @@ pub(super) fn task_call(resource: &Resource, payload: &Value) -> Result<TaskCall
                 None | Some(Value::Null) => Default::default(),
                 Some(value) => message_attributes(value).map_err(|why| invalid("SNS", why))?,
             };
-            Ok(TaskCall::SnsPublish {
+            Ok(Some(TaskCall::SnsPublish {
                 topic_arn: topic_arn.to_string(),
                 subject,
                 message,
                 attributes,
-            })
+            }))
         }
+        Resource::Other { .. } => Ok(None),
     }
 }
 
@@ -383,7 +451,8 @@ pub(super) fn wrap_result(
 ) -> Result<Value, StatesError> {
     let http = |headers: Value| json!({ "HttpHeaders": headers, "HttpStatusCode": 200 });
     Ok(match resource {
-        Resource::LambdaFunction(_) => result,
+        // Never called: only a mock answers them, with the whole answer.
+        Resource::LambdaFunction(_) | Resource::Other { .. } => result,
         Resource::LambdaInvoke => json!({
             "ExecutedVersion": "$LATEST",
             "Payload": result,

@@ -9,6 +9,7 @@ mod fidelity;
 mod history;
 mod journal;
 mod jsonata;
+mod mocks;
 mod processing;
 mod states;
 mod stop;
