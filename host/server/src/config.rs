@@ -22,7 +22,7 @@ use cafe_report_runtime::{ComponentsConfig, Limits, RuntimeConfig};
 pub const DEFAULT_CONFIG_FILE: &str = "cafe-report.toml";
 
 /// Ecosystem variable names and the keys they set.
-const ECOSYSTEM_VARS: [(&str, &str); 9] = [
+const ECOSYSTEM_VARS: [(&str, &str); 10] = [
     ("DATABASE_URL", "sql.url"),
     // Read only with `[signer] source = "environment"` (see `CREDENTIAL_VARS`).
     ("AWS_ACCESS_KEY_ID", "signer.access_key_id"),
@@ -33,6 +33,8 @@ const ECOSYSTEM_VARS: [(&str, &str); 9] = [
     ("SMTP_URL", "notify.smtp_url"),
     ("AWS_ENDPOINT_URL_SNS", "notify.sns_endpoint"),
     ("AWS_ENDPOINT_URL_SFN", "serve.sfn_endpoint"),
+    // Step Functions Local's variable for its mock file.
+    ("SFN_MOCK_CONFIG", "sfn.mock_config"),
 ];
 
 /// The variables that carry AWS credentials, read only with `[signer] source =
@@ -81,12 +83,16 @@ pub struct Config {
 pub struct SfnConfig {
     /// Its address, loopback only (`127.0.0.1:0`: any free port); `off`: no listener.
     pub listen: String,
+    /// A mock configuration in Step Functions Local's format (env `SFN_MOCK_CONFIG`):
+    /// executions started as `<machine ARN>#<test case>` answer its mocked states from it.
+    pub mock_config: Option<PathBuf>,
 }
 
 impl Default for SfnConfig {
     fn default() -> Self {
         SfnConfig {
             listen: "127.0.0.1:8083".into(),
+            mock_config: None,
         }
     }
 }

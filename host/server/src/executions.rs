@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
-use cafe_report_asl::{Execution, HistoryEvent, Resume, StartExecution, Status, format_timestamp};
+use cafe_report_asl::{
+    Execution, HistoryEvent, MockedCase, Resume, StartExecution, Status, format_timestamp,
+};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
@@ -174,14 +176,19 @@ impl Executions {
     pub async fn resume_unfinished(&self) -> anyhow::Result<usize> {
         let mut resumed = 0;
         for (record, owner) in self.store.unfinished().await? {
-            resumed += usize::from(self.resume(record, owner).await?);
+            resumed += usize::from(self.resume(record, owner, None).await?);
         }
         Ok(resumed)
     }
 
     /// Resumes one execution the last process left running, from its record; one that
     /// cannot be resumed is recorded as FAILED, saying why. Returns whether it resumed.
-    pub async fn resume(&self, record: Record, owner: String) -> anyhow::Result<bool> {
+    pub async fn resume(
+        &self,
+        record: Record,
+        owner: String,
+        mocks: Option<Arc<MockedCase>>,
+    ) -> anyhow::Result<bool> {
         // Stopped, with its abort kept but not its end: it ends as it was stopped (a
         // replay would run on past the stop).
         if let Some(description) = aborted(&record) {
@@ -194,6 +201,9 @@ impl Executions {
                     arn = execution.arn(),
                     "resuming an execution the last process left running"
                 );
+                if let Some(case) = mocks {
+                    execution.use_mocks(case);
+                }
                 // Accepted before: it waits for a slot whatever the queue holds.
                 self.waiting.fetch_add(1, Ordering::AcqRel);
                 self.launch(execution, owner);
@@ -204,6 +214,48 @@ impl Executions {
                 Ok(false)
             }
         }
+    }
+
+    /// StartExecution, as `mocks`' test case when given (the Step Functions API's
+    /// `<machine ARN>#<case>`).
+    pub async fn start_with(
+        &self,
+        request: StartExecution,
+        caller: &Identity,
+        mocks: Option<Arc<MockedCase>>,
+    ) -> Result<Started, StartFailure> {
+        self.admit()?;
+        let waiting = self.waiting.clone();
+        let release = move || {
+            waiting.fetch_sub(1, Ordering::AcqRel);
+        };
+        let execution = match self.workflow().start(request) {
+            Ok(execution) => execution,
+            Err(err) => {
+                release();
+                return Err(err.into());
+            }
+        };
+        if let Err(err) = self
+            .store
+            .insert(record(&execution), caller.user.clone())
+            .await
+        {
+            release();
+            return Err(match err.downcast::<AlreadyExists>() {
+                Ok(exists) => StartFailure::AlreadyExists(exists),
+                Err(err) => StartFailure::Unrecorded(err),
+            });
+        }
+        if let Some(case) = mocks {
+            execution.use_mocks(case);
+        }
+        let description = execution.describe();
+        self.launch(execution, caller.user.clone());
+        Ok(Started {
+            execution_arn: description.execution_arn,
+            start_date: description.start_date,
+        })
     }
 
     fn lock_live(&self) -> MutexGuard<'_, Live> {
@@ -229,35 +281,7 @@ impl ExecutionService for Executions {
         request: StartExecution,
         caller: &Identity,
     ) -> Result<Started, StartFailure> {
-        self.admit()?;
-        let waiting = self.waiting.clone();
-        let release = move || {
-            waiting.fetch_sub(1, Ordering::AcqRel);
-        };
-        let execution = match self.workflow().start(request) {
-            Ok(execution) => execution,
-            Err(err) => {
-                release();
-                return Err(err.into());
-            }
-        };
-        if let Err(err) = self
-            .store
-            .insert(record(&execution), caller.user.clone())
-            .await
-        {
-            release();
-            return Err(match err.downcast::<AlreadyExists>() {
-                Ok(exists) => StartFailure::AlreadyExists(exists),
-                Err(err) => StartFailure::Unrecorded(err),
-            });
-        }
-        let description = execution.describe();
-        self.launch(execution, caller.user.clone());
-        Ok(Started {
-            execution_arn: description.execution_arn,
-            start_date: description.start_date,
-        })
+        self.start_with(request, caller, None).await
     }
 
     async fn describe(&self, id: &str, caller: &Identity) -> anyhow::Result<Option<Value>> {

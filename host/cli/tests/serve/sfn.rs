@@ -1080,3 +1080,209 @@ async fn wait_for_task_token_tasks_end_by_callback_also_across_a_restart() {
         ]
     );
 }
+
+/// The mock file of AWS's guide to Step Functions Local's mocked service integrations
+/// (its structure, names and values).
+const GUIDE_MOCKS: &str = r#"{
+  "StateMachines": {
+    "LambdaSQSIntegration": {
+      "TestCases": {
+        "HappyPath": {"LambdaState": "MockedLambdaSuccess", "SQSState": "MockedSQSSuccess"},
+        "RetryPath": {"LambdaState": "MockedLambdaRetry", "SQSState": "MockedSQSSuccess"},
+        "HybridPath": {"LambdaState": "MockedLambdaSuccess"}
+      }
+    }
+  },
+  "MockedResponses": {
+    "MockedLambdaSuccess": {
+      "0": {"Return": {"StatusCode": 200, "Payload": {"StatusCode": 200, "body": "Hello from Lambda!"}}}
+    },
+    "LambdaMockedResourceNotReady": {
+      "0": {"Throw": {"Error": "Lambda.ResourceNotReadyException", "Cause": "Lambda resource is not ready."}}
+    },
+    "MockedSQSSuccess": {
+      "0": {"Return": {"MD5OfMessageBody": "3bcb6e8e-7h85-4375-b0bc-1a59812c6e51", "MessageId": "3bcb6e8e-8b51-4375-b0bc-1a59812c6e51"}}
+    },
+    "MockedLambdaRetry": {
+      "0": {"Throw": {"Error": "Lambda.ResourceNotReadyException", "Cause": "Lambda resource is not ready."}},
+      "1-2": {"Throw": {"Error": "Lambda.TimeoutException", "Cause": "Lambda timed out."}},
+      "3": {"Return": {"StatusCode": 200, "Payload": {"StatusCode": 200, "body": "Hello from Lambda!"}}}
+    }
+  }
+}"#;
+
+/// The guide's machine: a Lambda call, retried, then an SQS message; a short Wait first
+/// so an execution can be caught mid-way.
+fn guide_machine() -> String {
+    json!({
+        "StartAt": "Pause",
+        "States": {
+            "Pause": {"Type": "Wait", "Seconds": 1, "Next": "LambdaState"},
+            "LambdaState": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {
+                    "FunctionName": "arn:aws:lambda:us-east-1:000000000000:function:HelloFunction",
+                    "Payload.$": "$"
+                },
+                "Retry": [{
+                    "ErrorEquals": ["Lambda.ResourceNotReadyException", "Lambda.TimeoutException"],
+                    "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 1
+                }],
+                "ResultSelector": {"body.$": "$.Payload.body"},
+                "ResultPath": "$.lambda",
+                "Next": "SQSState"
+            },
+            "SQSState": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage",
+                "Parameters": {"QueueUrl": "https://sqs.us-east-1.amazonaws.com/000000000000/q", "MessageBody.$": "$.lambda.body"},
+                "ResultSelector": {"id.$": "$.MessageId"},
+                "ResultPath": "$.sqs",
+                "End": true
+            }
+        }
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn the_aws_guide_s_mock_file_runs_its_test_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let mocks = dir.path().join("MockConfigFile.json");
+    std::fs::write(&mocks, GUIDE_MOCKS).unwrap();
+    let env = [("SFN_MOCK_CONFIG", mocks.to_str().unwrap())];
+    let serve = Serve::start(dir.path(), &env);
+    let sfn = client(&serve);
+    let machine = create(&sfn, "LambdaSQSIntegration", &guide_machine()).await;
+    let start = |case: &str, name: &str| {
+        sfn.start_execution()
+            .state_machine_arn(format!("{machine}#{case}"))
+            .name(name)
+            .send()
+    };
+    let happy = start("HappyPath", "happy").await.unwrap().execution_arn;
+    assert_eq!(
+        happy,
+        "arn:aws:states:us-east-1:000000000000:execution:LambdaSQSIntegration:happy"
+    );
+    let retry = start("RetryPath", "retry").await.unwrap().execution_arn;
+    let hybrid = start("HybridPath", "hybrid").await.unwrap().execution_arn;
+
+    // Killed while they wait: they resume as their test cases (HelloFunction is no
+    // component: an unmocked call would fail with Lambda.ResourceNotFoundException).
+    serve.kill();
+    let serve = Serve::start(dir.path(), &env);
+    let sfn = client(&serve);
+
+    assert_eq!(ended(&sfn, &happy).await, ExecutionStatus::Succeeded);
+    let output = |arn: String| {
+        let sfn = sfn.clone();
+        async move {
+            let described = sfn
+                .describe_execution()
+                .execution_arn(arn)
+                .send()
+                .await
+                .unwrap();
+            serde_json::from_str::<Value>(described.output().unwrap()).unwrap()
+        }
+    };
+    let happy_output = output(happy.clone()).await;
+    assert_eq!(
+        happy_output["lambda"],
+        json!({"body": "Hello from Lambda!"})
+    );
+    assert_eq!(
+        happy_output["sqs"],
+        json!({"id": "3bcb6e8e-8b51-4375-b0bc-1a59812c6e51"})
+    );
+
+    // The retried state got a different answer per attempt: 0, then 1-2, then 3.
+    assert_eq!(ended(&sfn, &retry).await, ExecutionStatus::Succeeded);
+    let failures: Vec<String> = history(&sfn, &retry)
+        .await
+        .iter()
+        .filter_map(|e| e.task_failed_event_details.as_ref())
+        .map(|d| d.error().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        failures,
+        [
+            "Lambda.ResourceNotReadyException",
+            "Lambda.TimeoutException",
+            "Lambda.TimeoutException"
+        ]
+    );
+    assert_eq!(
+        output(retry).await["lambda"],
+        json!({"body": "Hello from Lambda!"})
+    );
+
+    // HybridPath mocks the Lambda call only: the SQS call is made for real, and SQS is
+    // not reachable from here.
+    assert_eq!(ended(&sfn, &hybrid).await, ExecutionStatus::Failed);
+    let described = sfn
+        .describe_execution()
+        .execution_arn(&hybrid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.error(), Some("States.TaskFailed"));
+    assert!(
+        described
+            .cause()
+            .unwrap()
+            .contains("cannot reach the integration arn:aws:states:::sqs:sendMessage"),
+        "{:?}",
+        described.cause()
+    );
+
+    // A test case the file does not have.
+    let (code, message) = error(
+        sfn.start_execution()
+            .state_machine_arn(format!("{machine}#NoSuchCase"))
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ValidationException");
+    assert!(message.contains("no test case \"NoSuchCase\""), "{message}");
+}
+
+#[test]
+fn a_mock_file_with_a_mistake_stops_serve_at_start_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mocks = dir.path().join("mocks.json");
+    std::fs::write(
+        &mocks,
+        r#"{"StateMachines": {"M": {"TestCases": {"C": {"S": "Missing"}}}}}"#,
+    )
+    .unwrap();
+    let output = crate::common::cafe_report()
+        .current_dir(dir.path())
+        .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
+        .env("CAFE_REPORT_AUTH_MODE", "none")
+        .env(
+            "CAFE_REPORT_COMPONENTS_DIR",
+            crate::server::components_dir(),
+        )
+        .env("SFN_MOCK_CONFIG", &mocks)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--sfn-listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "the mock configuration {}: StateMachines.M.TestCases.C.S: no MockedResponses entry named \"Missing\"",
+            mocks.display()
+        )),
+        "{stderr}"
+    );
+}

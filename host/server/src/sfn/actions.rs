@@ -351,21 +351,53 @@ struct StartExecutionInput {
     input: Option<String>,
 }
 
-async fn start_execution(api: &StepFunctions, request: StartExecutionInput) -> Answer {
-    let machine = machine(api, &request.state_machine_arn)?;
+async fn start_execution(api: &StepFunctions, mut request: StartExecutionInput) -> Answer {
+    // `<machine ARN>#<test case>`: an execution of the machine as a mock test case.
+    let (machine_arn, case_name) = match request.state_machine_arn.split_once('#') {
+        Some((arn, case)) => (arn.to_string(), Some(case.to_string())),
+        None => (request.state_machine_arn.clone(), None),
+    };
+    let machine = machine(api, &machine_arn)?;
     if let Some(name) = &request.name {
         check_name(name)?;
     }
+    let case = match &case_name {
+        Some(case) => Some(api.mocked_case(&machine.record.name, case).ok_or_else(|| {
+            SfnError::new(
+                "ValidationException",
+                format!(
+                    "The mock configuration has no test case {case:?} for the state machine {:?} ([sfn] mock_config)",
+                    machine.record.name
+                ),
+            )
+        })?),
+        None => None,
+    };
     let caller = StepFunctions::caller();
     let input = request.input.clone().unwrap_or_else(|| "{}".into());
+    if let Some(case) = &case_name {
+        // Named now, so the test case is kept under the execution's ARN before it runs.
+        let name = request
+            .name
+            .get_or_insert_with(|| uuid::Uuid::new_v4().to_string());
+        let arn = machine.executions.workflow().execution_arn(name);
+        // Not over an execution of that name that exists (a repeated start).
+        if stored(api, &arn).await?.is_none() {
+            api.machines
+                .remember_case(arn, case.clone())
+                .await
+                .map_err(internal)?;
+        }
+    }
     let started = machine
         .executions
-        .start(
+        .start_with(
             StartExecution {
                 name: request.name.clone(),
                 input: Some(input.clone()),
             },
             &caller,
+            case,
         )
         .await;
     match started {
@@ -417,7 +449,12 @@ async fn start_execution(api: &StepFunctions, request: StartExecutionInput) -> A
 
 /// StartSyncExecution: an EXPRESS machine's execution, answered when it ends.
 async fn start_sync_execution(api: &StepFunctions, request: StartExecutionInput) -> Answer {
-    let found = machine(api, &request.state_machine_arn)?;
+    let machine_arn = request
+        .state_machine_arn
+        .split('#')
+        .next()
+        .unwrap_or_default();
+    let found = machine(api, machine_arn)?;
     if found.record.kind != "EXPRESS" {
         // test_start_sync_execution, recorded on AWS.
         return Err(SfnError::new(

@@ -56,6 +56,10 @@ CREATE TABLE IF NOT EXISTS state_machines (
     arn    TEXT NOT NULL UNIQUE,
     record TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS mocked_executions (
+    arn       TEXT PRIMARY KEY,
+    test_case TEXT NOT NULL
+) WITHOUT ROWID;
 ";
 
 impl MachineStore {
@@ -129,6 +133,34 @@ impl MachineStore {
             .await
     }
 
+    /// Remembers that the execution `arn` runs as the mock test case `case`, so it
+    /// resumes as one after a restart.
+    pub async fn remember_case(&self, arn: String, case: String) -> anyhow::Result<()> {
+        self.with(move |db| {
+            db.execute(
+                "INSERT OR IGNORE INTO mocked_executions (arn, test_case) VALUES (?1, ?2)",
+                params![arn, case],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The mock test case an execution runs as, if any.
+    pub async fn case_of(&self, arn: String) -> anyhow::Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        self.with(move |db| {
+            Ok(db
+                .query_row(
+                    "SELECT test_case FROM mocked_executions WHERE arn = ?1",
+                    [arn],
+                    |row| row.get(0),
+                )
+                .optional()?)
+        })
+        .await
+    }
+
     /// One machine.
     #[cfg(test)]
     async fn get(&self, arn: String) -> anyhow::Result<Option<MachineRecord>> {
@@ -196,5 +228,15 @@ mod tests {
                 .unwrap()
         );
         assert_eq!(store.get(changed.state_machine_arn).await.unwrap(), None);
+        // Mocked executions keep their test case.
+        store
+            .remember_case("arn:e".into(), "HappyPath".into())
+            .await
+            .unwrap();
+        assert_eq!(
+            store.case_of("arn:e".into()).await.unwrap().as_deref(),
+            Some("HappyPath")
+        );
+        assert_eq!(store.case_of("arn:f".into()).await.unwrap(), None);
     }
 }

@@ -30,7 +30,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use cafe_report_asl::{StateMachine, TaskTokens};
+use cafe_report_asl::{MockConfig, MockedCase, StateMachine, TaskTokens};
 use cafe_report_runtime::Runtime;
 use serde_json::Value;
 
@@ -61,6 +61,8 @@ pub struct StepFunctions {
     /// Every machine's task tokens, for SendTaskSuccess, SendTaskFailure and
     /// SendTaskHeartbeat.
     tokens: Arc<TaskTokens>,
+    /// `[sfn] mock_config`: test cases executions may be started as.
+    mocks: MockConfig,
 }
 
 /// A state machine and the executions started on it.
@@ -83,8 +85,20 @@ impl StepFunctions {
         let store = ExecutionStore::open(&path)?;
         let machines = MachineStore::open(&path)?;
         let tokens = Arc::new(TaskTokens::new(token_secret(&config.data_dir)?));
+        let mocks = match &config.sfn.mock_config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("reading the mock configuration {}", path.display())
+                })?;
+                MockConfig::parse(&text).map_err(|why| {
+                    anyhow::anyhow!("the mock configuration {}: {why}", path.display())
+                })?
+            }
+            None => MockConfig::default(),
+        };
         let api = StepFunctions {
             tokens,
+            mocks,
             config: config.clone(),
             runtime,
             store,
@@ -162,7 +176,19 @@ impl StepFunctions {
                 .to_string();
             match self.get(&arn) {
                 Some(machine) => {
-                    resumed += usize::from(machine.executions.resume(record, owner).await?);
+                    let execution = record.description["executionArn"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    let case = match self.machines.case_of(execution).await? {
+                        Some(case) => {
+                            Some(self.mocked_case(&machine.record.name, &case).with_context(
+                                || format!("the mock test case {case:?} is no longer configured"),
+                            )?)
+                        }
+                        None => None,
+                    };
+                    resumed += usize::from(machine.executions.resume(record, owner, case).await?);
                 }
                 None => {
                     let why = format!("its state machine {arn} no longer exists");
@@ -197,6 +223,11 @@ impl StepFunctions {
             unfinished += machine.executions.drain(left).await;
         }
         unfinished
+    }
+
+    /// The test case `case` of the machine named `machine` in `[sfn] mock_config`.
+    fn mocked_case(&self, machine: &str, case: &str) -> Option<Arc<MockedCase>> {
+        self.mocks.test_case(machine, case)
     }
 
     /// Who the API's callers are: it has no users of its own on loopback.
