@@ -86,6 +86,9 @@ pub struct SfnConfig {
     /// A mock configuration in Step Functions Local's format (env `SFN_MOCK_CONFIG`):
     /// executions started as `<machine ARN>#<test case>` answer its mocked states from it.
     pub mock_config: Option<PathBuf>,
+    /// `false`: its records (`sfn.db`) are written without waiting for the disk, as a
+    /// test suite may want: they survive a killed process, not a power loss.
+    pub durable: bool,
 }
 
 impl Default for SfnConfig {
@@ -93,6 +96,7 @@ impl Default for SfnConfig {
         SfnConfig {
             listen: "127.0.0.1:8083".into(),
             mock_config: None,
+            durable: true,
         }
     }
 }

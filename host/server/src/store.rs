@@ -96,6 +96,12 @@ const ADD_MACHINE: &str = "ALTER TABLE executions ADD COLUMN machine TEXT
 impl ExecutionStore {
     /// Opens (creating if needed) the records at `path`.
     pub fn open(path: &Path) -> anyhow::Result<ExecutionStore> {
+        Self::open_with(path, true)
+    }
+
+    /// [`ExecutionStore::open`]; `durable: false` commits without waiting for the disk
+    /// (`synchronous=OFF`): records survive a killed process, not a power loss.
+    pub fn open_with(path: &Path, durable: bool) -> anyhow::Result<ExecutionStore> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -105,7 +111,8 @@ impl ExecutionStore {
         // returns, so a power loss cannot roll back an execution that was answered as
         // started or a step that had an effect (group commit keeps this affordable).
         connection.pragma_update(None, "journal_mode", "WAL")?;
-        connection.pragma_update(None, "synchronous", "FULL")?;
+        let synchronous = if durable { "FULL" } else { "OFF" };
+        connection.pragma_update(None, "synchronous", synchronous)?;
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
         connection
             .execute_batch(SCHEMA)

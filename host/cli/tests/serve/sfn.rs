@@ -1286,3 +1286,107 @@ fn a_mock_file_with_a_mistake_stops_serve_at_start_naming_it() {
         "{stderr}"
     );
 }
+
+/// An event as its type, state name (if any) and place in the chain.
+fn shape(event: &Value) -> (String, String, u64, u64) {
+    let name = event
+        .as_object()
+        .and_then(|e| e.values().find_map(|v| v.get("name")?.as_str()))
+        .unwrap_or_default();
+    (
+        event["type"].as_str().unwrap().to_string(),
+        name.to_string(),
+        event["id"].as_u64().unwrap(),
+        event["previousEventId"].as_u64().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn report_asl_created_through_the_api_runs_as_cafe_report_runs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &[]);
+    let sfn = client(&serve);
+    let config = cafe_report_server::Config::default();
+    let definition = cafe_report_server::workflow::substitute(
+        cafe_report_server::workflow::REPORT_DEFINITION,
+        &cafe_report_server::workflow::substitutions(&config, &[]),
+    )
+    .unwrap();
+    let machine = create(&sfn, "cafe-report", &definition).await;
+    let input = r#"{"expires_in": 300, "recipient": "ana@example.com"}"#;
+    let arn = sfn
+        .start_execution()
+        .state_machine_arn(&machine)
+        .name("side-by-side")
+        .input(input)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    assert_eq!(ended(&sfn, &arn).await, ExecutionStatus::Succeeded);
+    let through_api: Vec<_> = history(&sfn, &arn)
+        .await
+        .iter()
+        .map(|e| {
+            let mut shape = (
+                e.r#type.as_str().to_string(),
+                String::new(),
+                e.id as u64,
+                e.previous_event_id as u64,
+            );
+            shape.1 = e
+                .state_entered_event_details
+                .as_ref()
+                .map(|d| d.name.clone())
+                .or_else(|| {
+                    e.state_exited_event_details
+                        .as_ref()
+                        .map(|d| d.name.clone())
+                })
+                .unwrap_or_default();
+            shape
+        })
+        .collect();
+
+    // The same definition, run once by the CLI on its own data directory.
+    let cli_dir = tempfile::tempdir().unwrap();
+    let file = cli_dir.path().join("report.asl.json");
+    std::fs::write(&file, cafe_report_server::workflow::REPORT_DEFINITION).unwrap();
+    let output = crate::common::cafe_report()
+        .current_dir(cli_dir.path())
+        .env("CAFE_REPORT_DATA_DIR", cli_dir.path().join("data"))
+        .env(
+            "CAFE_REPORT_COMPONENTS_DIR",
+            crate::server::components_dir(),
+        )
+        .args([
+            "execute",
+            file.to_str().unwrap(),
+            "--name",
+            "side-by-side",
+            "--history",
+        ])
+        .args(["--input", input])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let described: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(described["status"], "SUCCEEDED");
+    let by_cli: Vec<_> = described["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let (kind, name, id, previous) = shape(e);
+            // Only state entries and exits name a state in the API's typed events.
+            let named = kind.ends_with("StateEntered") || kind.ends_with("StateExited");
+            (kind, if named { name } else { String::new() }, id, previous)
+        })
+        .collect();
+    assert_eq!(through_api, by_cli);
+    assert!(through_api.len() > 20, "{through_api:?}");
+}

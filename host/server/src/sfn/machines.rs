@@ -64,12 +64,14 @@ CREATE TABLE IF NOT EXISTS mocked_executions (
 
 impl MachineStore {
     /// Opens (creating if needed) the machines kept at `path`.
-    pub fn open(path: &Path) -> anyhow::Result<MachineStore> {
+    /// `durable: false`: see `[sfn] durable`.
+    pub fn open(path: &Path, durable: bool) -> anyhow::Result<MachineStore> {
         let connection = Connection::open(path)
             .with_context(|| format!("opening the state machines {}", path.display()))?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
-        // A machine answered as created survives a power loss.
-        connection.pragma_update(None, "synchronous", "FULL")?;
+        // A machine answered as created survives a power loss (unless not durable).
+        let synchronous = if durable { "FULL" } else { "OFF" };
+        connection.pragma_update(None, "synchronous", synchronous)?;
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
         connection
             .execute_batch(SCHEMA)
@@ -204,7 +206,7 @@ mod tests {
     async fn machines_are_kept_in_order_replaced_in_place_and_deleted() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sfn.db");
-        let store = MachineStore::open(&path).unwrap();
+        let store = MachineStore::open(&path, true).unwrap();
         let a = store.put(machine("a")).await.unwrap();
         let b = store.put(machine("b")).await.unwrap();
         let mut changed = machine("a");
@@ -212,7 +214,7 @@ mod tests {
         assert_eq!(store.put(changed.clone()).await.unwrap(), a);
         // Reopened: the same machines, in creation order, the change kept.
         drop(store);
-        let store = MachineStore::open(&path).unwrap();
+        let store = MachineStore::open(&path, true).unwrap();
         let all = store.all().await.unwrap();
         assert_eq!(all, vec![(a, changed.clone()), (b, machine("b"))]);
         assert!(

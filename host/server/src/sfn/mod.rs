@@ -82,8 +82,8 @@ impl StepFunctions {
         listen: Option<SocketAddr>,
     ) -> anyhow::Result<StepFunctions> {
         let path = config.data_dir.join(RECORDS_FILE);
-        let store = ExecutionStore::open(&path)?;
-        let machines = MachineStore::open(&path)?;
+        let store = ExecutionStore::open_with(&path, config.sfn.durable)?;
+        let machines = MachineStore::open(&path, config.sfn.durable)?;
         let tokens = Arc::new(TaskTokens::new(token_secret(&config.data_dir)?));
         let mocks = match &config.sfn.mock_config {
             Some(path) => {
