@@ -68,7 +68,7 @@ impl StatesError {
     }
 
     /// Whether one name of an `ErrorEquals` list matches this error, as AWS matches it.
-    pub(crate) fn matches(&self, name: &str) -> bool {
+    pub fn matches(&self, name: &str) -> bool {
         match name {
             names::ALL => self.error != names::RUNTIME && self.error != names::DATA_LIMIT_EXCEEDED,
             names::TASK_FAILED => ![names::TIMEOUT, names::RUNTIME, names::DATA_LIMIT_EXCEEDED]

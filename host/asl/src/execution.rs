@@ -156,6 +156,7 @@ impl Engine {
             start: self.clock.now(),
             history: History::default(),
             outcome: Mutex::new(None),
+            inspection: std::sync::OnceLock::new(),
             mocks: std::sync::OnceLock::new(),
             mock_calls: Mutex::default(),
             stop: tokio::sync::watch::Sender::new(None),
@@ -192,6 +193,7 @@ impl Engine {
             start: resume.start,
             history: History::resumed(resume.events),
             outcome: Mutex::new(None),
+            inspection: std::sync::OnceLock::new(),
             mocks: std::sync::OnceLock::new(),
             mock_calls: Mutex::default(),
             stop: tokio::sync::watch::Sender::new(None),
@@ -324,6 +326,8 @@ pub struct Execution {
     pub(crate) start: OffsetDateTime,
     pub(crate) history: History,
     outcome: Mutex<Option<Outcome>>,
+    /// TestState's inspection data of the machine's first state, once asked for.
+    inspection: std::sync::OnceLock<Mutex<serde_json::Map<String, Value>>>,
     /// A mock configuration's test case this execution runs as, if any.
     mocks: std::sync::OnceLock<Arc<MockedCase>>,
     /// Calls of each mocked state so far (Step Functions Local's counters).
@@ -452,6 +456,32 @@ impl Execution {
             }
         });
         true
+    }
+
+    /// Records the first state's input and its steps (`afterInputPath`,
+    /// `afterParameters`, `result`, `afterResultSelector`, `afterResultPath`), as
+    /// TestState's DEBUG inspection shows them; call before it runs.
+    pub fn inspect(&self) {
+        let _ = self.inspection.set(Mutex::default());
+    }
+
+    /// What [`Execution::inspect`] recorded.
+    pub fn inspection(&self) -> Option<serde_json::Map<String, Value>> {
+        let recorded = self.inspection.get()?;
+        Some(recorded.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    /// Records one inspection step of the machine's first state, when inspecting.
+    pub(crate) fn inspected(&self, state: &str, step: &str, value: &Value) {
+        if let Some(recorded) = self.inspection.get()
+            && state == self.machine.states.start_at
+        {
+            recorded
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(step)
+                .or_insert_with(|| value.clone());
+        }
     }
 
     /// Runs this execution as `case` of a mock configuration (before it runs): its

@@ -161,7 +161,7 @@ async fn one(sfn: &Client, machine: &str, input: &str) -> Duration {
             .send()
             .await
             .unwrap();
-        match described.status {
+        match &described.status {
             ExecutionStatus::Running => tokio::time::sleep(Duration::from_micros(500)).await,
             ExecutionStatus::Succeeded => return start.elapsed(),
             other => panic!("{arn} ended {other:?}: {:?}", described.cause()),

@@ -412,6 +412,8 @@ impl<'e> Runner<'e> {
         env: Env<'_>,
         cursor: &mut u64,
     ) -> Result<Done<'s>, StatesError> {
+        let inspect = |step: &str, value: &Value| self.exec.inspected(&state.name, step, value);
+        inspect("input", raw);
         if state.language == Language::Jsonata {
             return self.attempt_jsonata(state, raw, env, cursor).await;
         }
@@ -419,26 +421,46 @@ impl<'e> Runner<'e> {
             Some(path) => path.select_io(raw, env)?,
             None => json!({}),
         };
+        // A Pass with a Result reads nothing of its input (AWS shows no step before it).
+        if !matches!(state.kind, Kind::Pass { result: Some(_) }) {
+            inspect("afterInputPath", &effective);
+        }
         let next = state.transition.next();
-        let parameters = |input: Value| match &state.parameters {
-            Some(template) => template.render(&input, env),
-            None => Ok(input),
+        let parameters = |input: Value| {
+            let rendered = match &state.parameters {
+                Some(template) => template.render(&input, env),
+                None => Ok(input),
+            }?;
+            inspect("afterParameters", &rendered);
+            Ok::<Value, StatesError>(rendered)
         };
         let result = match &state.kind {
             Kind::Pass { result } => match result {
-                Some(result) => result.clone(),
+                Some(result) => {
+                    inspect("result", result);
+                    result.clone()
+                }
                 None => parameters(effective)?,
             },
             Kind::Task(spec) => {
                 let payload = parameters(effective)?;
-                self.task(spec, payload, raw, env, cursor).await?
+                let result = self.task(spec, payload, raw, env, cursor).await?;
+                inspect("result", &result);
+                result
             }
             Kind::Parallel { branches } => {
                 let input = parameters(effective)?;
-                self.parallel(branches, input, env.variables, cursor)
-                    .await?
+                let result = self
+                    .parallel(branches, input, env.variables, cursor)
+                    .await?;
+                inspect("result", &result);
+                result
             }
-            Kind::Map(spec) => self.map(state, spec, &effective, env, cursor).await?,
+            Kind::Map(spec) => {
+                let result = self.map(state, spec, &effective, env, cursor).await?;
+                inspect("result", &result);
+                result
+            }
             Kind::Choice { rules, default } => {
                 let branch = choose(state, rules, default.as_deref(), &effective, env)?;
                 return without_result(state, Some(branch.next), branch.assign, effective, env);
@@ -457,11 +479,13 @@ impl<'e> Runner<'e> {
             Some(template) => template.render(&result, env)?,
             None => result,
         };
+        inspect("afterResultSelector", &selected);
         let assigned = evaluate_assign(state.assign.as_ref(), &selected, env)?;
         let merged = match &state.result_path {
             Some(path) => path.write(raw.clone(), selected)?,
             None => raw.clone(),
         };
+        inspect("afterResultPath", &merged);
         Ok(Done {
             next,
             output: output_path(state, merged, env)?,

@@ -1390,3 +1390,202 @@ async fn report_asl_created_through_the_api_runs_as_cafe_report_runs_it() {
     assert_eq!(through_api, by_cli);
     assert!(through_api.len() > 20, "{through_api:?}");
 }
+
+/// TestState's answer as JSON: the SDK's typed answer, read back member by member.
+async fn test_state(sfn: &Client, state: Value, input: Value, level: &str) -> Value {
+    let answer = sfn
+        .test_state()
+        .definition(state.to_string())
+        .role_arn(ROLE)
+        .input(input.to_string())
+        .inspection_level(level.into())
+        .send()
+        .await
+        .unwrap();
+    let parsed = |text: Option<&str>| text.map(|t| serde_json::from_str::<Value>(t).unwrap());
+    let mut out = json!({ "status": answer.status.as_ref().map(|s| s.as_str()) });
+    for (key, value) in [
+        ("output", parsed(answer.output())),
+        ("error", answer.error().map(|e| json!(e))),
+        ("cause", answer.cause().map(|c| json!(c))),
+        ("nextState", answer.next_state().map(|n| json!(n))),
+    ] {
+        if let Some(value) = value {
+            out[key] = value;
+        }
+    }
+    if let Some(data) = answer.inspection_data() {
+        let mut steps = serde_json::Map::new();
+        for (key, value) in [
+            ("input", data.input()),
+            ("afterInputPath", data.after_input_path()),
+            ("afterParameters", data.after_parameters()),
+            ("result", data.result()),
+            ("afterResultSelector", data.after_result_selector()),
+            ("afterResultPath", data.after_result_path()),
+        ] {
+            if let Some(value) = parsed(value) {
+                steps.insert(key.into(), value);
+            }
+        }
+        out["inspectionData"] = Value::Object(steps);
+    }
+    out
+}
+
+#[tokio::test]
+async fn test_state_answers_as_aws_recorded_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &[]);
+    let sfn = client(&serve);
+
+    // test_test_state_scenarios.py, recorded on AWS: IO_RESULT_PASS_STATE.
+    let io_result_pass = json!({
+        "Type": "Pass",
+        "InputPath": "$.initialData",
+        "Parameters": {"staticValue": "some value", "inputValue.$": "$.fieldFromInput"},
+        "Result": {"resultKey": "result value"},
+        "ResultPath": "$.modifiedData",
+        "End": true
+    });
+    let input = json!({
+        "initialData": {"fieldFromInput": "value from input", "otherField": "other"},
+        "unrelatedData": {"someOtherField": 1234}
+    });
+    let mut output = input.clone();
+    output["modifiedData"] = json!({"resultKey": "result value"});
+    assert_eq!(
+        test_state(&sfn, io_result_pass.clone(), input.clone(), "INFO").await,
+        json!({"status": "SUCCEEDED", "output": output})
+    );
+    assert_eq!(
+        test_state(&sfn, io_result_pass, input.clone(), "DEBUG").await,
+        json!({
+            "status": "SUCCEEDED",
+            "output": output,
+            "inspectionData": {
+                "input": input,
+                "result": {"resultKey": "result value"},
+                "afterResultSelector": {"resultKey": "result value"},
+                "afterResultPath": output
+            }
+        })
+    );
+    // BASE_PASS_STATE at DEBUG: every step, no result.
+    let hello = json!({"Value": "HelloWorld"});
+    assert_eq!(
+        test_state(
+            &sfn,
+            json!({"Type": "Pass", "End": true}),
+            hello.clone(),
+            "DEBUG"
+        )
+        .await,
+        json!({
+            "status": "SUCCEEDED",
+            "output": hello,
+            "inspectionData": {
+                "input": hello, "afterInputPath": hello, "afterParameters": hello,
+                "afterResultSelector": hello, "afterResultPath": hello
+            }
+        })
+    );
+    // BASE_CHOICE_STATE: the next state, and the input after InputPath.
+    let choice = json!({
+        "Type": "Choice",
+        "Choices": [
+            {"Not": {"Variable": "$.type", "StringEquals": "Private"}, "Next": "Public"},
+            {"Variable": "$.value", "NumericEquals": 0, "Next": "ValueIsZero"},
+            {"And": [
+                {"Variable": "$.value", "NumericGreaterThanEquals": 20},
+                {"Variable": "$.value", "NumericLessThan": 30}
+            ], "Next": "ValueInTwenties"}
+        ],
+        "Default": "DefaultState"
+    });
+    let private = json!({"type": "Private", "value": 22});
+    assert_eq!(
+        test_state(&sfn, choice, private.clone(), "DEBUG").await,
+        json!({
+            "status": "SUCCEEDED",
+            "output": private,
+            "nextState": "ValueInTwenties",
+            "inspectionData": {"input": private, "afterInputPath": private}
+        })
+    );
+    // BASE_FAIL_STATE.
+    assert_eq!(
+        test_state(
+            &sfn,
+            json!({"Type": "Fail", "Error": "SomeFailure", "Cause": "This state machines raises a 'SomeFailure' failure."}),
+            hello.clone(),
+            "DEBUG"
+        )
+        .await,
+        json!({
+            "status": "FAILED",
+            "error": "SomeFailure",
+            "cause": "This state machines raises a 'SomeFailure' failure.",
+            "inspectionData": {"input": hello, "afterInputPath": hello}
+        })
+    );
+
+    // A Task: a component runs; a failure a retrier matches is RETRIABLE, one a catcher
+    // takes is CAUGHT_ERROR with the catcher's next state and output.
+    let query = json!({
+        "Type": "Task",
+        "Resource": "arn:aws:lambda:us-east-1:000000000000:function:query",
+        "ResultSelector": {"suppliers.$": "$.totals.suppliers"},
+        "Next": "Render"
+    });
+    let ran = test_state(&sfn, query, json!({}), "INFO").await;
+    assert_eq!(ran["status"], "SUCCEEDED");
+    assert_eq!(ran["nextState"], "Render");
+    assert!(ran["output"]["suppliers"].as_u64().unwrap() > 0, "{ran}");
+    let missing = |extra: Value| {
+        let mut state = json!({
+            "Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:000000000000:function:no-such-component",
+            "End": true
+        });
+        state
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        state
+    };
+    let retriable = test_state(
+        &sfn,
+        missing(json!({"Retry": [{"ErrorEquals": ["States.ALL"]}]})),
+        json!({}),
+        "INFO",
+    )
+    .await;
+    assert_eq!(retriable["status"], "RETRIABLE");
+    assert_eq!(retriable["error"], "Lambda.ResourceNotFoundException");
+    let caught = test_state(
+        &sfn,
+        missing(json!({"Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.why", "Next": "Apologize"}]})),
+        json!({"order": 1}),
+        "INFO",
+    )
+    .await;
+    assert_eq!(caught["status"], "CAUGHT_ERROR");
+    assert_eq!(caught["nextState"], "Apologize");
+    assert_eq!(caught["error"], "Lambda.ResourceNotFoundException");
+    assert_eq!(caught["output"]["order"], 1);
+    assert_eq!(
+        caught["output"]["why"]["Error"],
+        "Lambda.ResourceNotFoundException"
+    );
+
+    // A state AWS refuses.
+    let (code, _) = error(
+        sfn.test_state()
+            .definition(r#"{"Type": "Pass", "Next": 5}"#)
+            .role_arn(ROLE)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidDefinition");
+}

@@ -41,6 +41,7 @@ pub(super) async fn run(api: &StepFunctions, action: &str, body: Value) -> Answe
         "TagResource" => tag_resource(api, members(body)?).await,
         "UntagResource" => untag_resource(api, members(body)?).await,
         "ListTagsForResource" => list_tags(api, members(body)?),
+        "TestState" => super::test_state::test_state(api, members(body)?).await,
         other => Err(SfnError::new(
             "UnknownOperationException",
             format!("The local Step Functions API does not offer the action {other}"),

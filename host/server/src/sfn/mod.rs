@@ -3,7 +3,7 @@
 //!
 //! - [`protocol`]: AWS JSON 1.0 as Step Functions speaks it (targets, errors, dates).
 //! - [`machines`]: the state machines CreateStateMachine made, kept in SQLite.
-//! - `actions`: one function per action.
+//! - `actions`: one function per action; `test_state`: TestState.
 //!
 //! It runs inside `serve` (`[sfn] listen`) rather than as its own command: it shares the
 //! data directory's lock, the component runtime with its hot-swap sources, the notify
@@ -18,6 +18,7 @@
 mod actions;
 pub mod machines;
 pub mod protocol;
+mod test_state;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
