@@ -5,7 +5,7 @@
 //! both read Step Functions Local's mock files; moto's queued Lambda answers on moto).
 //!
 //! Each execution: StartExecution, then DescribeExecution until it is no longer RUNNING
-//! (polled at once, then every 0.5 ms), timed by the client. `CAFE_REPORT_SFN_BENCH_N`
+//! (polled at once, then every 0.1 ms), timed by the client. `CAFE_REPORT_SFN_BENCH_N`
 //! executions per target and machine (default 200, after 10 untimed), one after another.
 //! moto comes from `scripts/test-tools.sh`; MiniStack, which pins other versions of
 //! botocore than moto, gets its own venv from `scripts/bench-tools.sh`, run here.
@@ -143,12 +143,14 @@ impl Drop for MiniStack {
     }
 }
 
-/// StartExecution, then DescribeExecution until the end; the time the client saw.
-async fn one(sfn: &Client, machine: &str, input: &str) -> Duration {
+/// StartExecution (named: moto names unnamed ones "None"), then DescribeExecution until
+/// the end; the time the client saw.
+async fn one(sfn: &Client, machine: &str, name: &str, input: &str) -> Duration {
     let start = Instant::now();
     let arn = sfn
         .start_execution()
         .state_machine_arn(machine)
+        .name(name)
         .input(input)
         .send()
         .await
@@ -162,7 +164,9 @@ async fn one(sfn: &Client, machine: &str, input: &str) -> Duration {
             .await
             .unwrap();
         match &described.status {
-            ExecutionStatus::Running => tokio::time::sleep(Duration::from_micros(500)).await,
+            // tokio's timer counts whole milliseconds: a thread sleep keeps the poll
+            // interval at 0.1 ms (the bench is one client, one request at a time).
+            ExecutionStatus::Running => std::thread::sleep(Duration::from_micros(100)),
             ExecutionStatus::Succeeded => return start.elapsed(),
             other => panic!("{arn} ended {other:?}: {:?}", described.cause()),
         }
@@ -185,7 +189,7 @@ where
     let started = Instant::now();
     for i in 0..n + 10 {
         before().await;
-        let took = one(sfn, machine, r#"{"expires_in": 300}"#).await;
+        let took = one(sfn, machine, &format!("run-{i}"), r#"{"expires_in": 300}"#).await;
         if i >= 10 {
             samples.push(took);
         }
