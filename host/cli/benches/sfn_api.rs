@@ -199,6 +199,32 @@ where
     samples
 }
 
+/// `n` DescribeExecution calls on an ended execution of `machine`: the API's round
+/// trip, client and server, with nothing to run.
+async fn round_trips(name: &str, sfn: &Client, machine: &str, n: usize) {
+    let listed = sfn
+        .list_executions()
+        .state_machine_arn(machine)
+        .max_results(1)
+        .send()
+        .await
+        .unwrap();
+    let arn = listed.executions[0].execution_arn.clone();
+    let mut samples = Vec::with_capacity(n);
+    let started = Instant::now();
+    for _ in 0..n {
+        let start = Instant::now();
+        sfn.describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        samples.push(start.elapsed());
+    }
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    report(&format!("{name}: DescribeExecution"), samples, rate);
+}
+
 fn report(name: &str, mut samples: Vec<Duration>, rate: f64) {
     samples.sort();
     let at = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
@@ -248,6 +274,7 @@ async fn main() {
         let pass = create(&sfn, "passes", &passes()).await;
         let report = create(&sfn, "report", &report_definition()).await;
         let p = measure(&format!("{label}: 10 Pass"), &sfn, &pass, n, nothing).await;
+        round_trips(label, &sfn, &pass, n).await;
         let r = measure(
             &format!("{label}: report (mocked)"),
             &sfn,
@@ -265,6 +292,7 @@ async fn main() {
     let moto_pass = create(&moto_sfn, "passes", &passes()).await;
     let (inventory, delivered) = canned_answers();
     let moto_p = measure("moto: 10 Pass", &moto_sfn, &moto_pass, n, nothing).await;
+    round_trips("moto", &moto_sfn, &moto_pass, n).await;
     let queue = || {
         let answers = [inventory.clone(), delivered.clone(), delivered.clone()];
         let moto = &moto;
@@ -285,6 +313,7 @@ async fn main() {
     let ms_pass = create(&ms_sfn, "passes", &passes()).await;
     let ms_report = create(&ms_sfn, "report", &report_definition()).await;
     let ms_p = measure("MiniStack: 10 Pass", &ms_sfn, &ms_pass, n, nothing).await;
+    round_trips("MiniStack", &ms_sfn, &ms_pass, n).await;
     let ms_r = measure(
         "MiniStack: report (mocked)",
         &ms_sfn,

@@ -288,7 +288,11 @@ impl ExecutionService for Executions {
         // A running execution is described from memory, without its history.
         match self.live(id, caller) {
             Some(execution) => Ok(Some(description(&execution))),
-            None => Ok(self.stored(id, caller).await?.map(|r| r.description)),
+            None => {
+                self.store
+                    .description(id.to_string(), caller.owner_filter())
+                    .await
+            }
         }
     }
 

@@ -258,24 +258,26 @@ impl ExecutionStore {
     /// The execution with this ARN, or else this name; only `owner`'s when given.
     pub async fn get(&self, id: String, owner: Option<String>) -> anyhow::Result<Option<Record>> {
         self.with(move |db| {
-            let row: Option<(String, String)> = db
-                .query_row(
-                    "SELECT arn, description FROM executions
-                     WHERE (arn = ?1 OR name = ?1) AND (?2 IS NULL OR owner = ?2)
-                     ORDER BY arn = ?1 DESC, seq DESC LIMIT 1",
-                    params![id, owner],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .optional()?;
-            row.map(|(arn, description)| {
-                Ok(Record {
-                    description: serde_json::from_str(&description)?,
-                    events: read_events(db, &arn)?,
+            find(db, &id, owner.as_deref())?
+                .map(|(arn, description)| {
+                    Ok(Record {
+                        description,
+                        events: read_events(db, &arn)?,
+                    })
                 })
-            })
-            .transpose()
+                .transpose()
         })
         .await
+    }
+
+    /// [`ExecutionStore::get`]'s description alone (DescribeExecution reads no events).
+    pub async fn description(
+        &self,
+        id: String,
+        owner: Option<String>,
+    ) -> anyhow::Result<Option<Value>> {
+        self.with(move |db| Ok(find(db, &id, owner.as_deref())?.map(|(_, d)| d)))
+            .await
     }
 
     /// ListExecutions: newest first, optionally only one status, only `owner`'s and
@@ -428,6 +430,21 @@ fn write_together(mut db: Connection, waiting: &mpsc::Receiver<Write>) {
             }
         }
     }
+}
+
+/// The ARN and description of the execution with this ARN, or else this name (the
+/// newest); only `owner`'s when given.
+fn find(db: &Connection, id: &str, owner: Option<&str>) -> anyhow::Result<Option<(String, Value)>> {
+    let row: Option<(String, String)> = db
+        .prepare_cached(
+            "SELECT arn, description FROM executions
+             WHERE (arn = ?1 OR name = ?1) AND (?2 IS NULL OR owner = ?2)
+             ORDER BY arn = ?1 DESC, seq DESC LIMIT 1",
+        )?
+        .query_row(params![id, owner], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    row.map(|(arn, description)| Ok((arn, serde_json::from_str(&description)?)))
+        .transpose()
 }
 
 /// Adds the events an execution's record does not have yet (kept ones are skipped).

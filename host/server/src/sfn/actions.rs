@@ -74,7 +74,7 @@ fn no_execution(arn: &str) -> SfnError {
 }
 
 /// The machine with this ARN.
-fn machine(api: &StepFunctions, arn: &str) -> Result<Machine, SfnError> {
+fn machine(api: &StepFunctions, arn: &str) -> Result<Arc<Machine>, SfnError> {
     check_arn(arn, &["stateMachine"])?;
     api.get(arn).ok_or_else(|| no_machine(arn))
 }
@@ -254,7 +254,7 @@ async fn update_state_machine(api: &StepFunctions, input: UpdateStateMachineInpu
     current.executions.replace_workflow(workflow);
     api.insert(Machine {
         record: record.clone(),
-        executions: current.executions,
+        executions: current.executions.clone(),
     });
     Ok(json!({
         "updateDate": epoch(record.update_date.as_deref().unwrap_or_default()),
@@ -499,7 +499,10 @@ struct ExecutionInput {
 
 /// An execution's description and the machine it belongs to (gone if deleted since):
 /// from memory while it runs, else from its record.
-async fn execution(api: &StepFunctions, arn: &str) -> Result<(Value, Option<Machine>), SfnError> {
+async fn execution(
+    api: &StepFunctions,
+    arn: &str,
+) -> Result<(Value, Option<Arc<Machine>>), SfnError> {
     check_arn(arn, &["execution"])?;
     let machine = api.get(&machine_of(arn));
     let found = match &machine {
@@ -508,7 +511,11 @@ async fn execution(api: &StepFunctions, arn: &str) -> Result<(Value, Option<Mach
             .describe(arn, &StepFunctions::caller())
             .await
             .map_err(internal)?,
-        None => stored(api, arn).await?.map(|record| record.description),
+        None => api
+            .store
+            .description(arn.to_string(), None)
+            .await
+            .map_err(internal)?,
     };
     match found {
         Some(description) => Ok((description, machine)),
@@ -819,7 +826,7 @@ struct ResourceInput {
 }
 
 /// The machine a tag action names (`ResourceNotFound` if none).
-fn tagged(api: &StepFunctions, arn: &str) -> Result<Machine, SfnError> {
+fn tagged(api: &StepFunctions, arn: &str) -> Result<Arc<Machine>, SfnError> {
     check_arn(arn, &["stateMachine"])?;
     api.get(arn)
         .ok_or_else(|| SfnError::new("ResourceNotFound", format!("Resource not found: '{arn}'")))
@@ -838,7 +845,7 @@ fn merged_tags(mut old: Vec<Tag>, new: Vec<Tag>) -> Vec<Tag> {
 
 async fn retag(
     api: &StepFunctions,
-    machine: Machine,
+    machine: Arc<Machine>,
     change: impl FnOnce(Vec<Tag>) -> Vec<Tag>,
 ) -> Answer {
     let mut record = machine.record.clone();

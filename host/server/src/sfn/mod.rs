@@ -57,7 +57,7 @@ pub struct StepFunctions {
     runtime: Arc<Runtime>,
     store: ExecutionStore,
     machines: MachineStore,
-    live: RwLock<HashMap<String, Machine>>,
+    live: RwLock<HashMap<String, Arc<Machine>>>,
     hosts: AllowedHosts,
     /// Every machine's task tokens, for SendTaskSuccess, SendTaskFailure and
     /// SendTaskHeartbeat.
@@ -151,10 +151,10 @@ impl StepFunctions {
 
     fn insert(&self, machine: Machine) {
         self.lock_write()
-            .insert(machine.record.state_machine_arn.clone(), machine);
+            .insert(machine.record.state_machine_arn.clone(), Arc::new(machine));
     }
 
-    fn get(&self, arn: &str) -> Option<Machine> {
+    fn get(&self, arn: &str) -> Option<Arc<Machine>> {
         self.live
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -162,7 +162,7 @@ impl StepFunctions {
             .cloned()
     }
 
-    fn lock_write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Machine>> {
+    fn lock_write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Machine>>> {
         self.live.write().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -209,7 +209,7 @@ impl StepFunctions {
     /// Lets every machine's executions finish for up to `grace`; returns how many did
     /// not (they resume at the next start).
     pub async fn drain(&self, grace: Duration) -> usize {
-        let machines: Vec<Machine> = self
+        let machines: Vec<Arc<Machine>> = self
             .live
             .read()
             .unwrap_or_else(|e| e.into_inner())
