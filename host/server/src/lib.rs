@@ -27,6 +27,7 @@ pub mod guard;
 pub mod lock;
 pub mod service;
 pub mod sfn;
+mod sqlite;
 pub mod store;
 pub mod workflow;
 

@@ -102,18 +102,9 @@ impl ExecutionStore {
     /// [`ExecutionStore::open`]; `durable: false` commits without waiting for the disk
     /// (`synchronous=OFF`): records survive a killed process, not a power loss.
     pub fn open_with(path: &Path, durable: bool) -> anyhow::Result<ExecutionStore> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        let connection = Connection::open(path)
-            .with_context(|| format!("opening the execution records {}", path.display()))?;
-        // WAL: readers do not wait for the writer; FULL: a commit is on disk when it
-        // returns, so a power loss cannot roll back an execution that was answered as
-        // started or a step that had an effect (group commit keeps this affordable).
-        connection.pragma_update(None, "journal_mode", "WAL")?;
-        let synchronous = if durable { "FULL" } else { "OFF" };
-        connection.pragma_update(None, "synchronous", synchronous)?;
-        connection.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Durable: an execution answered as started or a step that had an effect is not
+        // rolled back by a power loss (group commit keeps this affordable).
+        let connection = crate::sqlite::open(path, durable, "the execution records")?;
         connection
             .execute_batch(SCHEMA)
             .with_context(|| format!("preparing the execution records {}", path.display()))?;
@@ -186,13 +177,7 @@ impl ExecutionStore {
         &self,
         work: impl FnOnce(&Connection) -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
-        let connection = self.connection.clone();
-        tokio::task::spawn_blocking(move || {
-            let connection = connection.lock().unwrap_or_else(|e| e.into_inner());
-            work(&connection)
-        })
-        .await
-        .context("the execution store's worker ended")?
+        crate::sqlite::blocking(&self.connection, "the execution store", work).await
     }
 
     /// Records a new execution of `owner`; fails with [`AlreadyExists`] when its ARN is

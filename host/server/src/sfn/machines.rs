@@ -66,13 +66,8 @@ impl MachineStore {
     /// Opens (creating if needed) the machines kept at `path`.
     /// `durable: false`: see `[sfn] durable`.
     pub fn open(path: &Path, durable: bool) -> anyhow::Result<MachineStore> {
-        let connection = Connection::open(path)
-            .with_context(|| format!("opening the state machines {}", path.display()))?;
-        connection.pragma_update(None, "journal_mode", "WAL")?;
         // A machine answered as created survives a power loss (unless not durable).
-        let synchronous = if durable { "FULL" } else { "OFF" };
-        connection.pragma_update(None, "synchronous", synchronous)?;
-        connection.busy_timeout(std::time::Duration::from_secs(5))?;
+        let connection = crate::sqlite::open(path, durable, "the state machines")?;
         connection
             .execute_batch(SCHEMA)
             .with_context(|| format!("preparing the state machines {}", path.display()))?;
@@ -85,13 +80,7 @@ impl MachineStore {
         &self,
         work: impl FnOnce(&Connection) -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
-        let connection = self.connection.clone();
-        tokio::task::spawn_blocking(move || {
-            let connection = connection.lock().unwrap_or_else(|e| e.into_inner());
-            work(&connection)
-        })
-        .await
-        .context("the state machine store's worker ended")?
+        crate::sqlite::blocking(&self.connection, "the state machine store", work).await
     }
 
     /// Every machine, oldest first, with its position (for ListStateMachines' tokens).
