@@ -81,8 +81,12 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SfnConfig {
-    /// Its address, loopback only (`127.0.0.1:0`: any free port); `off`: no listener.
+    /// Its address (`127.0.0.1:0`: any free port); `off`: no listener.
     pub listen: String,
+    /// Requests must be signed with a user's access key (`cafe-report users access-key`)
+    /// on loopback too. On any other address they always must; on loopback, by default,
+    /// any SigV4 credentials pass, as with every local Step Functions emulator.
+    pub verify_signatures: bool,
     /// A mock configuration in Step Functions Local's format (env `SFN_MOCK_CONFIG`):
     /// executions started as `<machine ARN>#<test case>` answer its mocked states from it.
     pub mock_config: Option<PathBuf>,
@@ -95,6 +99,7 @@ impl Default for SfnConfig {
     fn default() -> Self {
         SfnConfig {
             listen: "127.0.0.1:8083".into(),
+            verify_signatures: false,
             mock_config: None,
             durable: true,
         }

@@ -24,6 +24,7 @@ pub mod aws;
 pub mod config;
 pub mod executions;
 pub mod guard;
+mod keyfile;
 pub mod lock;
 pub mod service;
 pub mod sfn;

@@ -1,5 +1,6 @@
 //! `cafe-report users`: who may call `serve`'s API with `[auth] mode = "local"`.
-//! A token is printed once, when made; only its hash is kept.
+//! A token is printed once, when made; only its hash is kept. So is an access key, whose
+//! secret is derived from its id and never stored.
 
 use cafe_report_server::Config;
 use cafe_report_server::auth::users::{UserError, UserStore};
@@ -32,6 +33,12 @@ pub enum Command {
         /// The user's name.
         name: String,
     },
+    /// Give a user an access key for the Step Functions API (`[sfn]`) and print it as an
+    /// AWS credentials profile (shown this once); their old key stops working at once.
+    AccessKey {
+        /// The user's name.
+        name: String,
+    },
 }
 
 pub fn run(config: &Config, command: Command) -> anyhow::Result<()> {
@@ -50,15 +57,16 @@ pub fn run(config: &Config, command: Command) -> anyhow::Result<()> {
             let list = users.list()?;
             let width = list.iter().map(|u| u.name.len()).max().unwrap_or(4).max(4);
             super::print(&format!(
-                "{:width$}  {:5}  {:20}  EMAIL",
-                "NAME", "ADMIN", "ADDED"
+                "{:width$}  {:5}  {:20}  {:20}  EMAIL",
+                "NAME", "ADMIN", "ADDED", "ACCESS KEY"
             ))?;
             for user in list {
                 super::print(&format!(
-                    "{:width$}  {:5}  {:20}  {}",
+                    "{:width$}  {:5}  {:20}  {:20}  {}",
                     user.name,
                     if user.admin { "yes" } else { "no" },
                     user.created_at,
+                    user.access_key_id.as_deref().unwrap_or("-"),
                     user.email
                 ))?;
             }
@@ -73,6 +81,17 @@ pub fn run(config: &Config, command: Command) -> anyhow::Result<()> {
             let token = users.rotate(&name).map_err(usage)?;
             super::print(&token)?;
             eprintln!("{name}'s old token no longer works");
+            Ok(())
+        }
+        Command::AccessKey { name } => {
+            let key = users.issue_access_key(&name).map_err(usage)?;
+            super::print(&format!(
+                "[cafe-report]\naws_access_key_id = {}\naws_secret_access_key = {}",
+                key.access_key_id, key.secret_access_key
+            ))?;
+            eprintln!(
+                "the profile above is {name}'s access key, shown only now (put it in ~/.aws/credentials); any key {name} had before no longer works"
+            );
             Ok(())
         }
     }

@@ -168,7 +168,11 @@ impl Serve {
             .stderr(std::fs::File::create(&log).unwrap());
         // A baseline binary (before the Step Functions API) has no such flag.
         if binary.is_none() {
-            command.args(["--sfn-listen", "127.0.0.1:0"]);
+            let sfn_listen = env
+                .iter()
+                .find(|(name, _)| *name == "CAFE_REPORT_SFN_LISTEN")
+                .map_or("127.0.0.1:0", |(_, value)| value);
+            command.args(["--sfn-listen", sfn_listen]);
         }
         let mut child = spawn(&mut command);
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();

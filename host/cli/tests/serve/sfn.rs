@@ -9,24 +9,24 @@ use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, Tag};
 use serde_json::{Value, json};
 
-use crate::server::Serve;
+use crate::server::{ADMIN, Serve};
 
 const ROLE: &str = "arn:aws:iam::000000000000:role/sfn-test";
 
 /// A client of `serve`'s Step Functions API, signing with made-up keys (loopback takes
 /// any).
 fn client(serve: &Serve) -> Client {
+    let endpoint = serve.sfn.clone().expect("the Step Functions API listens");
+    signed_client(&endpoint, "AKIDLOCAL", "local-secret")
+}
+
+/// A client of the API at `endpoint`, signing with this access key.
+fn signed_client(endpoint: &str, access_key_id: &str, secret: &str) -> Client {
     let config = aws_sdk_sfn::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIDLOCAL",
-            "local-secret",
-            None,
-            None,
-            "test",
-        ))
-        .endpoint_url(serve.sfn.clone().expect("the Step Functions API listens"))
+        .credentials_provider(Credentials::new(access_key_id, secret, None, None, "test"))
+        .endpoint_url(endpoint)
         .interceptor(NoHostPrefix)
         .build();
     Client::from_conf(config)
@@ -43,7 +43,8 @@ impl aws_sdk_sfn::config::Intercept for NoHostPrefix {
         "NoHostPrefix"
     }
 
-    fn modify_before_transmit(
+    // Before signing, so the signature covers the host the request goes to.
+    fn modify_before_signing(
         &self,
         context: &mut aws_sdk_sfn::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
         _: &aws_sdk_sfn::config::RuntimeComponents,
@@ -868,43 +869,172 @@ async fn requests_without_a_signature_or_from_another_host_are_refused() {
     );
 }
 
-#[test]
-fn the_api_listens_on_loopback_only() {
-    let dir = tempfile::tempdir().unwrap();
+/// `serve` over `dir/data` with these variables, run until it exits; its stderr.
+fn serve_refused(dir: &std::path::Path, env: &[(&str, &str)], sfn_listen: &str) -> String {
     let output = crate::common::cafe_report()
-        .current_dir(dir.path())
-        .env("CAFE_REPORT_DATA_DIR", dir.path().join("data"))
+        .current_dir(dir)
+        .env("CAFE_REPORT_DATA_DIR", dir.join("data"))
         .env("CAFE_REPORT_AUTH_MODE", "none")
         .env(
             "CAFE_REPORT_COMPONENTS_DIR",
             crate::server::components_dir(),
         )
+        .envs(env.iter().copied())
         .args([
             "serve",
             "--listen",
             "127.0.0.1:0",
             "--sfn-listen",
-            "0.0.0.0:0",
+            sfn_listen,
         ])
         .output()
         .unwrap();
     assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("[sfn] listen = \"0.0.0.0:0\" is not a loopback address"),
-        "{stderr}"
-    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The access key `cafe-report users access-key NAME` printed, as (id, secret).
+fn access_key(dir: &std::path::Path, name: &str) -> (String, String) {
+    let profile = crate::server::users(dir, &["access-key", name]);
+    let value = |key: &str| {
+        profile
+            .lines()
+            .find_map(|line| line.strip_prefix(key))
+            .and_then(|rest| rest.trim().strip_prefix('='))
+            .unwrap_or_else(|| panic!("no {key} in {profile:?}"))
+            .trim()
+            .to_string()
+    };
+    assert!(profile.starts_with("[cafe-report]\n"), "{profile}");
+    (value("aws_access_key_id"), value("aws_secret_access_key"))
 }
 
 #[test]
-fn boto3_drives_the_api_as_it_drives_aws() {
+fn off_loopback_the_api_does_not_start_before_a_user_has_an_access_key() {
     let dir = tempfile::tempdir().unwrap();
-    let serve = Serve::start(dir.path(), &[]);
+    let expected = "verifies SigV4 signatures against users' access keys, and no user has one: give one with `cafe-report users access-key NAME`";
+    let stderr = serve_refused(dir.path(), &[], "0.0.0.0:0");
+    assert!(stderr.contains(expected), "{stderr}");
+    // Nor on loopback when told to verify.
+    let stderr = serve_refused(
+        dir.path(),
+        &[("CAFE_REPORT_SFN_VERIFY_SIGNATURES", "true")],
+        "127.0.0.1:0",
+    );
+    assert!(stderr.contains(expected), "{stderr}");
+    // A user without a key is not enough.
+    crate::server::users(dir.path(), &["add", "ana", "--email", "ana@example.com"]);
+    let stderr = serve_refused(dir.path(), &[], "0.0.0.0:0");
+    assert!(stderr.contains(expected), "{stderr}");
+}
+
+#[tokio::test]
+async fn off_loopback_only_a_user_s_access_key_signs() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::server::users(dir.path(), &["add", ADMIN.0, "--email", ADMIN.1, "--admin"]);
+    crate::server::users(dir.path(), &["add", "ana", "--email", "ana@example.com"]);
+    let (root_id, root_secret) = access_key(dir.path(), ADMIN.0);
+    let (ana_id, ana_secret) = access_key(dir.path(), "ana");
+    let listed = crate::server::users(dir.path(), &["list"]);
+    assert!(
+        listed.contains(&root_id) && listed.contains(&ana_id),
+        "{listed}"
+    );
+    assert!(!listed.contains(&root_secret) && !listed.contains(&ana_secret));
+    let serve = Serve::start(dir.path(), &[("CAFE_REPORT_SFN_LISTEN", "0.0.0.0:0")]);
+    let listening = serve.sfn.clone().unwrap();
+    assert!(listening.starts_with("http://0.0.0.0:"), "{listening}");
+    let endpoint = listening.replace("0.0.0.0", "127.0.0.1");
+
+    // The holders of a key run machines.
+    let root = signed_client(&endpoint, &root_id, &root_secret);
+    let arn = create(&root, "signed", &passes(3)).await;
+    let ana = signed_client(&endpoint, &ana_id, &ana_secret);
+    let execution = ana
+        .start_execution()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    assert_eq!(ended(&root, &execution).await, ExecutionStatus::Succeeded);
+
+    // Anyone else is refused with AWS's words, and learns nothing.
+    let invalid = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
+    let wrong_secret = signed_client(&endpoint, &ana_id, &root_secret);
+    assert_eq!(
+        error(wrong_secret.list_state_machines().send().await),
+        ("InvalidSignatureException".into(), invalid.into())
+    );
+    let unknown = "The security token included in the request is invalid.";
+    for (id, secret) in [
+        ("AKIDLOCAL", "local-secret"),
+        ("AKCR0000000000000000", &*ana_secret),
+    ] {
+        let stranger = signed_client(&endpoint, id, secret);
+        assert_eq!(
+            error(
+                stranger
+                    .describe_state_machine()
+                    .state_machine_arn(&arn)
+                    .send()
+                    .await
+            ),
+            ("UnrecognizedClientException".into(), unknown.into())
+        );
+    }
+    // A new key retires the old one at once, without a restart.
+    let (new_id, new_secret) = access_key(dir.path(), "ana");
+    assert_eq!(
+        error(ana.list_state_machines().send().await),
+        ("UnrecognizedClientException".into(), unknown.into())
+    );
+    let renewed = signed_client(&endpoint, &new_id, &new_secret);
+    let listed = renewed.list_state_machines().send().await.unwrap();
+    assert_eq!(listed.state_machines.len(), 1);
+    // The sync- host prefix is signed like any host.
+    let express = root
+        .create_state_machine()
+        .name("signed-express")
+        .definition(passes(2))
+        .role_arn(ROLE)
+        .r#type(aws_sdk_sfn::types::StateMachineType::Express)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let sync = renewed
+        .start_sync_execution()
+        .state_machine_arn(&express)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        sync.status,
+        aws_sdk_sfn::types::SyncExecutionStatus::Succeeded
+    );
+
+    // No secret reaches the log.
+    let log = serve.log();
+    for secret in [&root_secret, &ana_secret, &new_secret] {
+        assert!(!log.contains(secret.as_str()), "a secret is in the log");
+    }
+}
+
+#[test]
+fn boto3_drives_the_api_as_it_drives_aws_signing_with_an_access_key() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::server::users(dir.path(), &["add", ADMIN.0, "--email", ADMIN.1, "--admin"]);
+    let (id, secret) = access_key(dir.path(), ADMIN.0);
+    // Verified on loopback too, so botocore's signatures are checked on every action.
+    let serve = Serve::start(dir.path(), &[("CAFE_REPORT_SFN_VERIFY_SIGNATURES", "true")]);
     let python = crate::mail::test_python();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/serve/sfn_boto3.py");
     let output = std::process::Command::new(python)
         .arg(script)
         .arg(serve.sfn.clone().unwrap())
+        .env("AWS_ACCESS_KEY_ID", id)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
         .output()
         .unwrap();
     assert!(

@@ -1,8 +1,10 @@
 """The Step Functions API of `cafe-report serve` through boto3, as a Python team's tests
-would drive it: `python sfn_boto3.py <endpoint>`. Exits non-zero (an assertion's
-traceback) on the first difference from what AWS answers."""
+would drive it: `python sfn_boto3.py <endpoint>`, signing with the access key in
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (made-up ones when unset: loopback takes any).
+Exits non-zero (an assertion's traceback) on the first difference from what AWS answers."""
 
 import json
+import os
 import sys
 import time
 
@@ -41,16 +43,22 @@ def ended(sfn, arn):
     raise AssertionError(f"{arn} did not end")
 
 
-def main(endpoint):
-    sfn = boto3.client(
+def client(endpoint, access_key_id, secret):
+    return boto3.client(
         "stepfunctions",
         endpoint_url=endpoint,
         region_name="us-east-1",
-        aws_access_key_id="AKIDLOCAL",
-        aws_secret_access_key="local-secret",
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret,
         # StartSyncExecution's `sync-` host prefix names no loopback host.
         config=Config(inject_host_prefix=False),
     )
+
+
+def main(endpoint):
+    access_key_id = os.environ.get("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
+    secret = os.environ.get("AWS_SECRET_ACCESS_KEY", "local-secret")
+    sfn = client(endpoint, access_key_id, secret)
     machine = sfn.create_state_machine(name="boto3-passes", definition=passes(10), roleArn=ROLE)[
         "stateMachineArn"
     ]
@@ -114,6 +122,12 @@ def main(endpoint):
     sfn.delete_state_machine(stateMachineArn=waits)
     listed = [m["name"] for m in sfn.list_state_machines()["stateMachines"]]
     assert listed == ["boto3-passes"], listed
+    if "AWS_SECRET_ACCESS_KEY" in os.environ:
+        # The server checks signatures: botocore's, over the headers it signs, verified
+        # above; a wrong secret is refused.
+        forged = client(endpoint, access_key_id, secret[::-1])
+        message = raises("InvalidSignatureException", forged.list_state_machines)
+        assert message.startswith("The request signature we calculated does not match"), message
     print("boto3: every check passed")
 
 

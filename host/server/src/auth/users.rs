@@ -4,9 +4,15 @@
 //! A token is 256 random bits, shown once. Only its SHA-256 is stored: a token is not a
 //! password people choose, so a slow hash adds nothing, and a lookup by hash compares no
 //! secret byte by byte.
+//!
+//! A user may also hold an access key, the SigV4 credentials the Step Functions API checks
+//! (`cafe-report users access-key`). SigV4 needs the secret itself to check a signature,
+//! so it cannot be stored hashed; it is not stored at all: it is derived from the key's
+//! id and the data directory's own key (`access-key-master`, readable by its owner
+//! alone), so `users.db` holds ids only and a new id retires the old secret.
 
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -17,6 +23,12 @@ use super::Identity;
 /// What every token starts with, so a leaked one is recognisable (secret scanners).
 const TOKEN_PREFIX: &str = "crt_";
 
+/// What every access key id starts with (AWS's start with `AKIA`).
+const ACCESS_KEY_PREFIX: &str = "AKCR";
+
+/// The key secret access keys are derived from, in the data directory.
+const ACCESS_KEY_MASTER_FILE: &str = "access-key-master";
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
     name       TEXT PRIMARY KEY,
@@ -25,6 +37,15 @@ CREATE TABLE IF NOT EXISTS users (
     token_hash TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL
 );
+";
+
+/// Added after the first release: a database made before it gains the column at open.
+const ACCESS_KEY_COLUMN: &str = "
+ALTER TABLE users ADD COLUMN access_key_id TEXT;
+";
+
+const ACCESS_KEY_INDEX: &str = "
+CREATE UNIQUE INDEX IF NOT EXISTS users_by_access_key ON users (access_key_id);
 ";
 
 /// One user as `users list` shows it (never the token).
@@ -38,6 +59,25 @@ pub struct User {
     pub admin: bool,
     /// When the user was added (RFC 3339).
     pub created_at: String,
+    /// Their access key's id, if they have one (the id is no secret; AWS lists it too).
+    pub access_key_id: Option<String>,
+}
+
+/// SigV4 credentials for the Step Functions API.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessKey {
+    /// The id, sent in every request's `Credential`.
+    pub access_key_id: String,
+    /// The secret, which signs and never travels.
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKey")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a user change was refused.
@@ -58,9 +98,21 @@ pub enum UserError {
 }
 
 /// The users of one data directory.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct UserStore {
     connection: Arc<Mutex<Connection>>,
+    /// `<data_dir>/access-key-master`, read (or made) at the first access key use.
+    master_path: PathBuf,
+    master: Arc<OnceLock<[u8; 32]>>,
+}
+
+impl std::fmt::Debug for UserStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the master key.
+        f.debug_struct("UserStore")
+            .field("master_path", &self.master_path)
+            .finish_non_exhaustive()
+    }
 }
 
 impl UserStore {
@@ -76,8 +128,19 @@ impl UserStore {
         connection
             .execute_batch(SCHEMA)
             .with_context(|| format!("preparing the users {}", path.display()))?;
+        if connection
+            .prepare("SELECT access_key_id FROM users LIMIT 0")
+            .is_err()
+        {
+            connection
+                .execute_batch(ACCESS_KEY_COLUMN)
+                .with_context(|| format!("adding access keys to {}", path.display()))?;
+        }
+        connection.execute_batch(ACCESS_KEY_INDEX)?;
         Ok(UserStore {
             connection: Arc::new(Mutex::new(connection)),
+            master_path: data_dir.join(ACCESS_KEY_MASTER_FILE),
+            master: Arc::default(),
         })
     }
 
@@ -112,8 +175,9 @@ impl UserStore {
     /// Every user, by name.
     pub fn list(&self) -> anyhow::Result<Vec<User>> {
         let connection = self.lock();
-        let mut query =
-            connection.prepare("SELECT name, email, admin, created_at FROM users ORDER BY name")?;
+        let mut query = connection.prepare(
+            "SELECT name, email, admin, created_at, access_key_id FROM users ORDER BY name",
+        )?;
         let users = query
             .query_map([], |row| {
                 Ok(User {
@@ -121,6 +185,7 @@ impl UserStore {
                     email: row.get(1)?,
                     admin: row.get(2)?,
                     created_at: row.get(3)?,
+                    access_key_id: row.get(4)?,
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -175,6 +240,84 @@ impl UserStore {
             )
             .optional()?;
         Ok(identity)
+    }
+}
+
+impl UserStore {
+    /// Gives a user a new access key and returns it (the only time its secret is shown);
+    /// the old one stops working at once.
+    pub fn issue_access_key(&self, name: &str) -> Result<AccessKey, UserError> {
+        let mut id = [0u8; 8];
+        getrandom::fill(&mut id).map_err(|err| anyhow::anyhow!("no randomness: {err}"))?;
+        let access_key_id = format!("{ACCESS_KEY_PREFIX}{}", hex::encode_upper(id));
+        let changed = self
+            .lock()
+            .execute(
+                "UPDATE users SET access_key_id = ?2 WHERE name = ?1",
+                params![name, access_key_id],
+            )
+            .context("recording the access key")?;
+        if changed == 0 {
+            return Err(UserError::Unknown(name.into()));
+        }
+        let secret_access_key = self.secret_of(&access_key_id)?;
+        Ok(AccessKey {
+            access_key_id,
+            secret_access_key,
+        })
+    }
+
+    /// How many users hold an access key.
+    pub fn access_keys(&self) -> anyhow::Result<usize> {
+        let count: i64 = self.lock().query_row(
+            "SELECT count(*) FROM users WHERE access_key_id IS NOT NULL",
+            [],
+            |row| row.get(0),
+        )?;
+        Ok(usize::try_from(count).unwrap_or_default())
+    }
+
+    /// The user holding the access key `access_key_id`, with its secret; `None` when no
+    /// user holds it.
+    pub fn by_access_key(&self, access_key_id: &str) -> anyhow::Result<Option<(Identity, String)>> {
+        if !access_key_id.starts_with(ACCESS_KEY_PREFIX) {
+            return Ok(None);
+        }
+        let identity = self
+            .lock()
+            .query_row(
+                "SELECT name, email, admin FROM users WHERE access_key_id = ?1",
+                [access_key_id],
+                |row| {
+                    Ok(Identity {
+                        user: row.get(0)?,
+                        email: Some(row.get(1)?),
+                        admin: row.get(2)?,
+                    })
+                },
+            )
+            .optional()?;
+        match identity {
+            Some(identity) => Ok(Some((identity, self.secret_of(access_key_id)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// The secret of an access key id: 40 hex digits of HMAC-SHA256(master key, id)
+    /// (aws-sigv4's HMAC, the one that signs with it).
+    fn secret_of(&self, access_key_id: &str) -> anyhow::Result<String> {
+        let master = match self.master.get() {
+            Some(master) => master,
+            None => {
+                let key = crate::keyfile::load_or_create(&self.master_path)?;
+                self.master.get_or_init(|| key)
+            }
+        };
+        let mac = aws_sigv4::sign::v4::calculate_signature(
+            master,
+            format!("secret access key {access_key_id}").as_bytes(),
+        );
+        Ok(mac[..40].to_string())
     }
 }
 
@@ -253,6 +396,76 @@ mod tests {
 
         let names: Vec<String> = users.list().unwrap().into_iter().map(|u| u.name).collect();
         assert_eq!(names, ["root"]);
+    }
+
+    #[test]
+    fn access_keys_are_derived_kept_and_retired() {
+        let dir = tempfile::tempdir().unwrap();
+        let users = UserStore::open(dir.path()).unwrap();
+        users.add("ana", "ana@example.com", false).unwrap();
+        users.add("bo", "bo@example.com", true).unwrap();
+        assert_eq!(users.access_keys().unwrap(), 0);
+        assert!(!dir.path().join(ACCESS_KEY_MASTER_FILE).exists());
+
+        let key = users.issue_access_key("ana").unwrap();
+        assert!(key.access_key_id.starts_with("AKCR") && key.access_key_id.len() == 20);
+        assert_eq!(key.secret_access_key.len(), 40);
+        assert!(!format!("{key:?}").contains(&key.secret_access_key));
+        assert_eq!(users.access_keys().unwrap(), 1);
+
+        // Another process (serve) derives the same secret from the id.
+        let again = UserStore::open(dir.path()).unwrap();
+        let (who, secret) = again.by_access_key(&key.access_key_id).unwrap().unwrap();
+        assert_eq!(who.user, "ana");
+        assert!(!who.admin);
+        assert_eq!(secret, key.secret_access_key);
+        // The database holds the id, never the secret.
+        let raw = std::fs::read(dir.path().join("users.db")).unwrap();
+        let secret = key.secret_access_key.as_bytes();
+        assert!(!raw.windows(secret.len()).any(|w| w == secret));
+        let listed = users.list().unwrap();
+        assert_eq!(
+            listed[0].access_key_id.as_deref(),
+            Some(&*key.access_key_id)
+        );
+        assert_eq!(listed[1].access_key_id, None);
+
+        // A new key retires the old one; another data directory derives other secrets.
+        let new = users.issue_access_key("ana").unwrap();
+        assert_ne!(new.secret_access_key, key.secret_access_key);
+        assert_eq!(users.by_access_key(&key.access_key_id).unwrap(), None);
+        let elsewhere = tempfile::tempdir().unwrap();
+        let others = UserStore::open(elsewhere.path()).unwrap();
+        assert_ne!(
+            others.secret_of(&new.access_key_id).unwrap(),
+            new.secret_access_key
+        );
+
+        assert_eq!(users.by_access_key("AKIAIOSFODNN7EXAMPLE").unwrap(), None);
+        assert_eq!(
+            users.issue_access_key("zoe").unwrap_err().to_string(),
+            "no user named \"zoe\""
+        );
+        users.remove("ana").unwrap();
+        assert_eq!(users.by_access_key(&new.access_key_id).unwrap(), None);
+        assert_eq!(users.access_keys().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_database_from_before_access_keys_gains_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = Connection::open(dir.path().join("users.db")).unwrap();
+        old.execute_batch(SCHEMA).unwrap();
+        old.execute(
+            "INSERT INTO users VALUES ('ana', 'ana@example.com', 0, 'x', '2026-01-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+        drop(old);
+        let users = UserStore::open(dir.path()).unwrap();
+        assert_eq!(users.list().unwrap()[0].access_key_id, None);
+        users.issue_access_key("ana").unwrap();
+        assert_eq!(users.access_keys().unwrap(), 1);
     }
 
     #[test]

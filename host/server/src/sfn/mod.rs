@@ -11,13 +11,16 @@
 //! start like the report's). Each state machine's executions are an [`Executions`], the
 //! same starting, queueing and resuming the report routes use.
 //!
-//! On loopback it takes any SigV4-signed request, as every local Step Functions does (a
-//! request must still carry an `AWS4-HMAC-SHA256` Authorization header and a loopback
-//! `Host`, so neither an unsigned script nor a DNS-rebinding page reaches it).
+//! Who may call it ([`Signatures`]): on loopback, anyone with a SigV4-signed request, as
+//! every local Step Functions takes (a request must still carry an `AWS4-HMAC-SHA256`
+//! Authorization header and an allowed `Host`, so neither an unsigned script nor a
+//! DNS-rebinding page reaches it); anywhere else, or with `[sfn] verify_signatures`, only
+//! a request signed with a user's access key ([`sigv4`]).
 
 mod actions;
 pub mod machines;
 pub mod protocol;
+pub mod sigv4;
 mod test_state;
 
 use std::collections::HashMap;
@@ -29,13 +32,14 @@ use anyhow::Context;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use cafe_report_asl::{MockConfig, MockedCase, StateMachine, TaskTokens};
 use cafe_report_runtime::Runtime;
 use serde_json::Value;
 
 use crate::auth::Identity;
+use crate::auth::users::UserStore;
 use crate::config::Config;
 use crate::executions::{self, Executions};
 use crate::guard::AllowedHosts;
@@ -64,6 +68,75 @@ pub struct StepFunctions {
     tokens: Arc<TaskTokens>,
     /// `[sfn] mock_config`: test cases executions may be started as.
     mocks: MockConfig,
+    signatures: Signatures,
+}
+
+/// Which signatures the API takes.
+#[derive(Debug)]
+pub enum Signatures {
+    /// Any SigV4 credentials (loopback, unless `[sfn] verify_signatures`).
+    Any,
+    /// Only signatures made with the access key of one of these users.
+    Verified(UserStore),
+}
+
+impl Signatures {
+    /// What `[sfn]` asks for on `listen`. Off loopback, signatures are always verified,
+    /// and the API does not start before some user holds an access key: it would refuse
+    /// every request.
+    pub fn from_config(config: &Config, listen: Option<SocketAddr>) -> anyhow::Result<Signatures> {
+        let loopback = listen.is_some_and(|addr| addr.ip().is_loopback());
+        if loopback && !config.sfn.verify_signatures {
+            return Ok(Signatures::Any);
+        }
+        let users = UserStore::open(&config.data_dir)?;
+        anyhow::ensure!(
+            users.access_keys()? > 0,
+            "the Step Functions API on {} verifies SigV4 signatures against users' access keys, and no user has one: give one with `cafe-report users access-key NAME`",
+            listen.map_or_else(|| config.sfn.listen.clone(), |addr| addr.to_string())
+        );
+        Ok(Signatures::Verified(users))
+    }
+
+    /// The caller who signed `request`, or the refusal AWS would give.
+    async fn check(&self, request: sigv4::Signed<'_>) -> Result<Identity, SfnError> {
+        let authorization = request
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let users = match self {
+            Signatures::Any if authorization.starts_with(sigv4::ALGORITHM) => {
+                return Ok(StepFunctions::caller());
+            }
+            Signatures::Verified(users) if !authorization.is_empty() => users,
+            _ => {
+                return Err(SfnError {
+                    status: StatusCode::FORBIDDEN,
+                    code: "MissingAuthenticationTokenException",
+                    message: "Missing Authentication Token: sign requests with SigV4".into(),
+                });
+            }
+        };
+        let signed = sigv4::Authorization::parse(authorization)?;
+        let found = {
+            let users = users.clone();
+            let key = signed.access_key.to_string();
+            tokio::task::spawn_blocking(move || users.by_access_key(&key))
+                .await
+                .map_err(|err| SfnError::internal(&anyhow::anyhow!("the users' worker: {err}")))?
+                .map_err(|err| SfnError::internal(&err))?
+        };
+        let Some((identity, secret)) = found else {
+            return Err(SfnError {
+                status: StatusCode::BAD_REQUEST,
+                code: "UnrecognizedClientException",
+                message: "The security token included in the request is invalid.".into(),
+            });
+        };
+        signed.verify(request, &secret, "states", std::time::SystemTime::now())?;
+        Ok(identity)
+    }
 }
 
 /// A state machine and the executions started on it.
@@ -85,7 +158,9 @@ impl StepFunctions {
         let path = config.data_dir.join(RECORDS_FILE);
         let store = ExecutionStore::open_with(&path, config.sfn.durable)?;
         let machines = MachineStore::open(&path, config.sfn.durable)?;
-        let tokens = Arc::new(TaskTokens::new(token_secret(&config.data_dir)?));
+        let tokens = Arc::new(TaskTokens::new(crate::keyfile::load_or_create(
+            &config.data_dir.join(TOKEN_KEY_FILE),
+        )?));
         let mocks = match &config.sfn.mock_config {
             Some(path) => {
                 let text = std::fs::read_to_string(path).with_context(|| {
@@ -98,6 +173,7 @@ impl StepFunctions {
             None => MockConfig::default(),
         };
         let api = StepFunctions {
+            signatures: Signatures::from_config(config, listen)?,
             tokens,
             mocks,
             config: config.clone(),
@@ -265,32 +341,41 @@ pub fn router(api: Arc<StepFunctions>) -> Router {
 
 async fn dispatch(
     State(api): State<Arc<StepFunctions>>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match checked(&api, &headers, &body) {
-        Ok((action, members)) => match actions::run(&api, &action, members).await {
-            Ok(answer) => protocol::answer(StatusCode::OK, &answer),
-            Err(err) => err.into_response(),
-        },
+    let answer = async {
+        check_host(&api, &headers)?;
+        let signed = sigv4::Signed {
+            method: method.as_str(),
+            uri: &uri,
+            headers: &headers,
+            body: &body,
+        };
+        let caller = api.signatures.check(signed).await?;
+        let (action, members) = action(&headers, &body)?;
+        tracing::debug!(user = %caller.user, action, "Step Functions API");
+        actions::run(&api, &action, members).await
+    };
+    match answer.await {
+        Ok(answer) => protocol::answer(StatusCode::OK, &answer),
         Err(err) => err.into_response(),
     }
 }
 
-/// The action and its members, once the request passed the checks every action needs.
-fn checked(
-    api: &StepFunctions,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(String, Value), SfnError> {
-    let text = |name: header::HeaderName| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string()
-    };
-    let host = text(header::HOST);
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Refuses a `Host` this server does not answer to.
+fn check_host(api: &StepFunctions, headers: &HeaderMap) -> Result<(), SfnError> {
+    let host = header_text(headers, header::HOST);
     // The SDKs send StartSyncExecution to `sync-<endpoint host>` (its host prefix).
     let named = host.strip_prefix("sync-").unwrap_or(&host);
     if !api.hosts.allows(named) {
@@ -302,14 +387,12 @@ fn checked(
             ),
         });
     }
-    if !text(header::AUTHORIZATION).starts_with("AWS4-HMAC-SHA256 ") {
-        return Err(SfnError {
-            status: StatusCode::FORBIDDEN,
-            code: "MissingAuthenticationTokenException",
-            message: "Missing Authentication Token: sign requests with SigV4 (any credentials are accepted on loopback)".into(),
-        });
-    }
-    let target = text(header::HeaderName::from_static("x-amz-target"));
+    Ok(())
+}
+
+/// The action and its members.
+fn action(headers: &HeaderMap, body: &[u8]) -> Result<(String, Value), SfnError> {
+    let target = header_text(headers, header::HeaderName::from_static("x-amz-target"));
     let Some(action) = target.strip_prefix(TARGET_PREFIX) else {
         return Err(SfnError::new(
             "UnknownOperationException",
@@ -338,40 +421,12 @@ fn checked(
     Ok((action.to_string(), members))
 }
 
-/// The file holding the secret task tokens are derived from.
+/// The file holding the secret task tokens are derived from, in the data directory.
 const TOKEN_KEY_FILE: &str = "sfn-task-token-key";
 
-/// The data directory's task token secret, made at first start (random, readable by its
-/// owner alone) and kept, so a task waiting across a restart keeps its token.
-fn token_secret(data_dir: &std::path::Path) -> anyhow::Result<[u8; 32]> {
-    let path = data_dir.join(TOKEN_KEY_FILE);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            let mut secret = [0u8; 32];
-            getrandom::fill(&mut secret)
-                .map_err(|err| anyhow::anyhow!("no randomness for the task token key: {err}"))?;
-            std::fs::create_dir_all(data_dir)?;
-            cafe_report_capabilities::objects::write_private(&path, &secret)?;
-            secret.to_vec()
-        }
-        Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
-    };
-    bytes
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("{} is not a 32-byte key", path.display()))
-}
-
-/// Binds the API's listener, refusing any address but loopback: there it takes any
-/// credentials, which no other address may.
+/// Binds the API's listener.
 pub async fn bind(listen: &str) -> anyhow::Result<tokio::net::TcpListener> {
-    let listener = tokio::net::TcpListener::bind(listen)
+    tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| format!("the Step Functions API cannot listen on {listen}"))?;
-    let addr = listener.local_addr()?;
-    anyhow::ensure!(
-        addr.ip().is_loopback(),
-        "[sfn] listen = {listen:?} is not a loopback address: the Step Functions API accepts any SigV4 credentials, so it listens on loopback only"
-    );
-    Ok(listener)
+        .with_context(|| format!("the Step Functions API cannot listen on {listen}"))
 }
