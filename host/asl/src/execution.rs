@@ -417,8 +417,6 @@ impl Execution {
         }
         let outcome = run::execution(&self).await;
         let stop = self.engine.clock.now();
-        // The last events are kept before the execution shows as ended.
-        run::keep(&self).await;
         let (status, output, error) = match outcome {
             run::Ending::Succeeded(output) => (Status::Succeeded, Some(output), None),
             run::Ending::Failed(error) => (Status::Failed, None, Some(error)),
@@ -431,12 +429,20 @@ impl Execution {
                 }),
             ),
         };
-        *self.outcome.lock().unwrap_or_else(|e| e.into_inner()) = Some(Outcome {
+        let outcome = Outcome {
             status,
             stop,
             output,
             error,
-        });
+        };
+        // The last events are kept, with the end, before the execution shows as ended.
+        if let Some(journal) = &self.engine.journal {
+            let ended = self.description(Some(&outcome));
+            self.history
+                .keep_end(&**journal, &self.arn, &*self.engine.clock, &ended)
+                .await;
+        }
+        *self.outcome.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
         self.ended.send_replace(true);
     }
 
@@ -524,16 +530,20 @@ impl Execution {
 
     /// DescribeExecution.
     pub fn describe(&self) -> ExecutionDescription {
-        let outcome = self.outcome();
-        let output = outcome.as_ref().and_then(|o| o.output.clone());
-        let error = outcome.as_ref().and_then(|o| o.error.clone());
+        self.description(self.outcome().as_ref())
+    }
+
+    /// DescribeExecution's answer, ended as `outcome` says (`None`: running).
+    fn description(&self, outcome: Option<&Outcome>) -> ExecutionDescription {
+        let output = outcome.and_then(|o| o.output.clone());
+        let error = outcome.and_then(|o| o.error.clone());
         ExecutionDescription {
             execution_arn: self.arn.clone(),
             state_machine_arn: self.state_machine_arn.clone(),
             name: self.name.clone(),
-            status: outcome.as_ref().map_or(Status::Running, |o| o.status),
+            status: outcome.map_or(Status::Running, |o| o.status),
             start_date: timestamp::format(self.start),
-            stop_date: outcome.as_ref().map(|o| timestamp::format(o.stop)),
+            stop_date: outcome.map(|o| timestamp::format(o.stop)),
             input: self.input_text.clone(),
             input_details: json!({ "included": true }),
             output_details: output.as_ref().map(|_| json!({ "included": true })),

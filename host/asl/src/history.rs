@@ -7,6 +7,8 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::execution::ExecutionDescription;
+use crate::invoker::BoxFuture;
 use crate::journal::{Journal, RETRY_FIRST, RETRY_MAX};
 use crate::timestamp;
 use cafe_report_base::clock::Clock;
@@ -132,17 +134,42 @@ impl History {
     /// offering the batch again, with backoff, for as long as it refuses: the engine
     /// does not act on a step that is not recorded.
     pub(crate) async fn keep(&self, journal: &dyn Journal, execution_arn: &str, clock: &dyn Clock) {
+        self.keep_with(clock, false, |batch| journal.append(execution_arn, batch))
+            .await;
+    }
+
+    /// [`History::keep`] of the last batch, with the execution's end
+    /// ([`Journal::end`]); offered even when no event is new.
+    pub(crate) async fn keep_end(
+        &self,
+        journal: &dyn Journal,
+        execution_arn: &str,
+        clock: &dyn Clock,
+        ended: &ExecutionDescription,
+    ) {
+        self.keep_with(clock, true, |batch| {
+            journal.end(execution_arn, batch, ended)
+        })
+        .await;
+    }
+
+    async fn keep_with<'j>(
+        &self,
+        clock: &dyn Clock,
+        even_empty: bool,
+        offer: impl Fn(Vec<HistoryEvent>) -> BoxFuture<'j, Result<(), String>>,
+    ) {
         let mut kept = self.kept.lock().await;
         let batch: Vec<HistoryEvent> = {
             let events = self.events.lock().unwrap_or_else(|e| e.into_inner());
             events[(*kept).min(events.len())..].to_vec()
         };
-        if batch.is_empty() {
+        if batch.is_empty() && !even_empty {
             return;
         }
         let mut delay = RETRY_FIRST;
         loop {
-            match journal.append(execution_arn, batch.clone()).await {
+            match offer(batch.clone()).await {
                 Ok(()) => break,
                 // The journal logs why; the engine waits for it.
                 Err(_) => {

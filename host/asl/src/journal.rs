@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::execution::ExecutionDescription;
 use crate::history::HistoryEvent;
 use crate::invoker::BoxFuture;
 
@@ -20,6 +21,19 @@ pub trait Journal: Send + Sync + std::fmt::Debug {
         execution_arn: &'a str,
         events: Vec<HistoryEvent>,
     ) -> BoxFuture<'a, Result<(), String>>;
+
+    /// The last batch: [`Journal::append`], with how the execution ended, kept in the same
+    /// write, so that once the end shows it is also what the journal holds. A journal
+    /// that keeps no descriptions appends.
+    fn end<'a>(
+        &'a self,
+        execution_arn: &'a str,
+        events: Vec<HistoryEvent>,
+        ended: &'a ExecutionDescription,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        let _ = ended;
+        self.append(execution_arn, events)
+    }
 }
 
 /// How long the engine waits before it offers a batch the journal refused again, at

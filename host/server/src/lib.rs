@@ -288,8 +288,7 @@ async fn local_backend(config: &Config) -> anyhow::Result<Backend> {
             "max_concurrent_executions may need more wasm instances than limits.pool_instances; tasks beyond it fail with States.TaskFailed"
         );
     }
-    let workflow =
-        Workflow::from_config(config, runtime.clone(), &[])?.with_journal(Arc::new(store.clone()));
+    let workflow = Workflow::from_config(config, runtime.clone(), &[])?;
     let executions = Arc::new(Executions::new(
         workflow,
         store,

@@ -6,11 +6,12 @@
 //! savepoint so one refused does not undo the others): many executions share one fsync.
 //! Reads use their own connection, which WAL lets read while the writer commits.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
 
 use anyhow::Context;
-use cafe_report_asl::{BoxFuture, HistoryEvent, Journal};
+use cafe_report_asl::{BoxFuture, ExecutionDescription, HistoryEvent, Journal};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
@@ -39,6 +40,8 @@ pub struct ExecutionStore {
     connection: Arc<Mutex<Connection>>,
     /// To the writer thread, which commits the writes waiting together.
     writes: mpsc::Sender<Write>,
+    /// Who waits for an execution's first batch of events to be kept, by ARN.
+    first_kept: Arc<Mutex<HashMap<String, tokio::sync::oneshot::Sender<()>>>>,
 }
 
 /// What a write does inside the writer's transaction.
@@ -148,6 +151,7 @@ impl ExecutionStore {
         Ok(ExecutionStore {
             connection: Arc::new(Mutex::new(reader)),
             writes,
+            first_kept: Arc::default(),
         })
     }
 
@@ -165,6 +169,25 @@ impl ExecutionStore {
             })
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
+    }
+
+    /// Resolves once the first events of execution `arn` the engine hands over are
+    /// kept, or when [`ExecutionStore::forget_first_kept`] is called for it.
+    pub fn first_kept(&self, arn: &str) -> tokio::sync::oneshot::Receiver<()> {
+        let (kept, waiting) = tokio::sync::oneshot::channel();
+        self.lock_first_kept().insert(arn.to_string(), kept);
+        waiting
+    }
+
+    /// Lets whoever waits for `arn`'s first kept events go on without them.
+    pub fn forget_first_kept(&self, arn: &str) {
+        self.lock_first_kept().remove(arn);
+    }
+
+    fn lock_first_kept(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, tokio::sync::oneshot::Sender<()>>> {
+        self.first_kept.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Appends events of an execution; returns once they are committed.
@@ -208,18 +231,8 @@ impl ExecutionStore {
     /// Records an execution's end: its description. Its events are kept already (the
     /// engine keeps the last ones before the execution shows as ended).
     pub async fn end(&self, description: Value) -> anyhow::Result<()> {
-        self.write(move |db| {
-            db.execute(
-                "UPDATE executions SET status = ?2, description = ?3 WHERE arn = ?1",
-                params![
-                    text(&description, "executionArn"),
-                    text(&description, "status"),
-                    description.to_string(),
-                ],
-            )?;
-            Ok(())
-        })
-        .await
+        self.write(move |db| set_description(db, &description))
+            .await
     }
 
     /// Replaces an execution's description (e.g. when it ends) and adds the events the
@@ -356,6 +369,30 @@ impl ExecutionStore {
     }
 }
 
+impl ExecutionStore {
+    /// The engine's events as rows.
+    fn rows(events: &[HistoryEvent]) -> Result<Vec<(u64, String)>, String> {
+        events
+            .iter()
+            .map(|event| Ok((event.id, serde_json::to_string(event)?)))
+            .collect::<Result<Vec<_>, serde_json::Error>>()
+            .map_err(|err| err.to_string())
+    }
+
+    /// A journal write's outcome: logged when it failed (the engine waits and offers it
+    /// again); when kept, whoever waits for the execution's first kept events goes on.
+    fn kept(&self, execution_arn: &str, written: anyhow::Result<()>) -> Result<(), String> {
+        written.map_err(|err| {
+            tracing::error!(arn = execution_arn, error = %format!("{err:#}"), "the history could not be kept; the execution waits until it can");
+            format!("{err:#}")
+        })?;
+        if let Some(kept) = self.lock_first_kept().remove(execution_arn) {
+            let _ = kept.send(());
+        }
+        Ok(())
+    }
+}
+
 impl Journal for ExecutionStore {
     fn append<'a>(
         &'a self,
@@ -363,17 +400,31 @@ impl Journal for ExecutionStore {
         events: Vec<HistoryEvent>,
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let rows = events
-                .iter()
-                .map(|event| Ok((event.id, serde_json::to_string(event)?)))
-                .collect::<Result<Vec<_>, serde_json::Error>>()
-                .map_err(|err| err.to_string())?;
-            self.append(execution_arn.to_string(), rows)
-                .await
-                .map_err(|err| {
-                    tracing::error!(arn = execution_arn, error = %format!("{err:#}"), "the history could not be kept; the execution waits until it can");
-                    format!("{err:#}")
+            let rows = Self::rows(&events)?;
+            let written = self.append(execution_arn.to_string(), rows).await;
+            self.kept(execution_arn, written)
+        })
+    }
+
+    /// The last events and the ended description in one transaction: the record shows
+    /// the end (ListExecutions by status too) as soon as the engine does.
+    fn end<'a>(
+        &'a self,
+        execution_arn: &'a str,
+        events: Vec<HistoryEvent>,
+        ended: &'a ExecutionDescription,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let rows = Self::rows(&events)?;
+            let description = serde_json::to_value(ended).map_err(|err| err.to_string())?;
+            let arn = execution_arn.to_string();
+            let written = self
+                .write(move |db| {
+                    insert_rows(db, &arn, &rows)?;
+                    set_description(db, &description)
                 })
+                .await;
+            self.kept(execution_arn, written)
         })
     }
 }
@@ -451,6 +502,17 @@ fn insert_rows(db: &Connection, arn: &str, rows: &[(u64, String)]) -> anyhow::Re
     for (id, event) in rows {
         insert.execute(params![arn, *id as i64, event])?;
     }
+    Ok(())
+}
+
+/// Replaces an execution's description and status.
+fn set_description(db: &Connection, description: &Value) -> anyhow::Result<()> {
+    db.prepare_cached("UPDATE executions SET status = ?2, description = ?3 WHERE arn = ?1")?
+        .execute(params![
+            text(description, "executionArn"),
+            text(description, "status"),
+            description.to_string(),
+        ])?;
     Ok(())
 }
 

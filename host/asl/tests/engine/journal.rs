@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use cafe_report_asl::{BoxFuture, HistoryEvent, Journal, Status, TaskCall};
+use cafe_report_asl::{BoxFuture, ExecutionDescription, HistoryEvent, Journal, Status, TaskCall};
 use serde_json::{Value, json};
 
 use crate::common::{Functions, lambda, run_on, test_engine};
@@ -17,6 +17,8 @@ struct Kept {
     refusals: AtomicUsize,
     /// The event types kept when each task was called.
     at_calls: Mutex<Vec<Vec<String>>>,
+    /// What `end` was given: the ended description and the last batch's types.
+    ended: Mutex<Vec<(ExecutionDescription, Vec<String>)>>,
 }
 
 impl Kept {
@@ -46,6 +48,20 @@ impl Journal for Kept {
                 "batches arrive in order, each event once"
             );
             batches.push(events.into_iter().map(|e| e.kind).collect());
+            Ok(())
+        })
+    }
+
+    fn end<'a>(
+        &'a self,
+        arn: &'a str,
+        events: Vec<HistoryEvent>,
+        ended: &'a ExecutionDescription,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        let types = events.iter().map(|e| e.kind.clone()).collect();
+        Box::pin(async move {
+            self.append(arn, events).await?;
+            self.ended.lock().unwrap().push((ended.clone(), types));
             Ok(())
         })
     }
@@ -148,8 +164,19 @@ async fn every_step_with_an_effect_is_kept_before_it_happens() {
         assert!(call.contains(&"WaitStateEntered".to_string()), "{call:?}");
         assert_eq!(call.last().unwrap(), "LambdaFunctionStarted", "{call:?}");
     }
-    // The end is kept before the execution shows as ended.
+    // The end is kept before the execution shows as ended, in one batch with how it
+    // ended: the description the execution then shows.
     assert_eq!(kept.types().last().unwrap(), "ExecutionSucceeded");
+    let ended = kept.ended.lock().unwrap().clone();
+    assert_eq!(ended.len(), 1, "the end is kept once");
+    let (description, last_batch) = &ended[0];
+    assert_eq!(last_batch.last().unwrap(), "ExecutionSucceeded");
+    assert_eq!(description.status, Status::Succeeded);
+    assert_eq!(description.stop_date.as_deref(), Some(&*outcome.stop_date));
+    assert_eq!(
+        serde_json::from_str::<Value>(description.output.as_deref().unwrap()).unwrap(),
+        outcome.output
+    );
     let calls = functions.calls.lock().unwrap().len();
     assert!(matches!(
         functions.calls.lock().unwrap()[0],

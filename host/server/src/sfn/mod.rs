@@ -205,7 +205,8 @@ impl StepFunctions {
             self.config.serve.max_concurrent_executions,
             self.config.serve.max_queued_executions,
         )
-        .listing_only_its_machine();
+        .listing_only_its_machine()
+        .answering_after_first_step();
         Ok(Machine {
             record: record.clone(),
             executions: Arc::new(executions),
@@ -221,7 +222,6 @@ impl StepFunctions {
             &record.name,
             &record.role_arn,
         )
-        .with_journal(Arc::new(self.store.clone()))
         .with_task_tokens(self.tokens.clone()))
     }
 
