@@ -159,6 +159,9 @@ impl History {
         even_empty: bool,
         offer: impl Fn(Vec<HistoryEvent>) -> BoxFuture<'j, Result<(), String>>,
     ) {
+        // Siblings first: the other branches of a Parallel (or iterations of a Map) run
+        // up to their own step with an effect, so one batch, one commit, keeps them all.
+        tokio::task::yield_now().await;
         let mut kept = self.kept.lock().await;
         let batch: Vec<HistoryEvent> = {
             let events = self.events.lock().unwrap_or_else(|e| e.into_inner());

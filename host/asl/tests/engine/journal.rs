@@ -159,11 +159,28 @@ async fn every_step_with_an_effect_is_kept_before_it_happens() {
     assert_eq!(at_calls[0].last().unwrap(), "LambdaFunctionStarted");
     assert_eq!(at_calls[1].last().unwrap(), "LambdaFunctionStarted");
     assert!(at_calls[1].contains(&"LambdaFunctionFailed".to_string()));
-    // The Wait was entered and kept before it slept: the Parallel's calls see it.
+    // The Wait was entered and kept before it slept: the Parallel's calls see it, and
+    // both branches' starts (the branches ran to their calls before either was kept).
     for call in &at_calls[2..] {
         assert!(call.contains(&"WaitStateEntered".to_string()), "{call:?}");
-        assert_eq!(call.last().unwrap(), "LambdaFunctionStarted", "{call:?}");
+        let started = call
+            .iter()
+            .skip_while(|t| t.as_str() != "ParallelStateStarted")
+            .filter(|t| t.as_str() == "LambdaFunctionStarted")
+            .count();
+        assert_eq!(started, 2, "{call:?}");
     }
+    // The Parallel's two calls were kept in one batch: each branch ran up to its call
+    // before either was kept.
+    let batches = kept.batches.lock().unwrap().clone();
+    let both = batches.iter().filter(|batch| {
+        batch
+            .iter()
+            .filter(|t| t.as_str() == "LambdaFunctionStarted")
+            .count()
+            == 2
+    });
+    assert_eq!(both.count(), 1, "{batches:?}");
     // The end is kept before the execution shows as ended, in one batch with how it
     // ended: the description the execution then shows.
     assert_eq!(kept.types().last().unwrap(), "ExecutionSucceeded");
