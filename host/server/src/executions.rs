@@ -45,9 +45,6 @@ pub struct Executions {
     waiting: Arc<AtomicUsize>,
     max_waiting: usize,
     tracker: TaskTracker,
-    /// StartExecution answers once the execution reached its first step with an effect
-    /// (or its end), not as soon as it is recorded.
-    answer_after_first_step: bool,
 }
 
 impl Executions {
@@ -70,18 +67,7 @@ impl Executions {
             waiting: Arc::default(),
             max_waiting,
             tracker: TaskTracker::new(),
-            answer_after_first_step: false,
         }
-    }
-
-    /// StartExecution answers once the execution, given a slot at once, has kept its
-    /// first events: those before its first step with an effect outside the engine (a
-    /// task, a wait, its end). So an execution of Pass and Choice states has ended when
-    /// StartExecution answers, and a client's first DescribeExecution sees its end
-    /// instead of RUNNING; one that must wait for a slot is answered at once.
-    pub fn answering_after_first_step(mut self) -> Self {
-        self.answer_after_first_step = true;
-        self
     }
 
     /// The same, sharing its store with other machines' executions: it lists only its
@@ -155,7 +141,8 @@ impl Executions {
         self.lock_live().len()
     }
 
-    /// Runs an execution once a slot is free, described from memory until it ends. It holds a place among the waiting until it has a slot.
+    /// Runs an execution once a slot is free, described from memory until it ends. It
+    /// holds a place among the waiting until it has a slot.
     fn launch(&self, execution: Arc<Execution>, owner: String) {
         self.lock_live().insert(
             execution.arn().to_string(),
@@ -164,27 +151,16 @@ impl Executions {
                 owner,
             },
         );
-        let (slots, store) = (self.slots.clone(), self.store.clone());
+        let slots = self.slots.clone();
         let (live, waiting) = (self.live.clone(), self.waiting.clone());
         self.tracker.spawn(async move {
-            let _slot = match slots.clone().try_acquire_owned() {
-                Ok(slot) => slot,
-                Err(_) => {
-                    // Queued: StartExecution does not wait for a slot.
-                    store.forget_first_kept(execution.arn());
-                    // The semaphore is never closed, so a permit always comes.
-                    let Ok(slot) = slots.acquire_owned().await else {
-                        return;
-                    };
-                    slot
-                }
-            };
+            // The semaphore is never closed, so a permit always comes.
+            let _slot = slots.acquire_owned().await;
             waiting.fetch_sub(1, Ordering::AcqRel);
             // Its end is recorded with its last events (the store is its journal), so it
             // leaves memory as soon as it ends: a restart finds it either unfinished or
             // ended, never half-recorded.
             execution.clone().run().await;
-            store.forget_first_kept(execution.arn());
             lock(&live).remove(execution.arn());
         });
     }
@@ -271,15 +247,7 @@ impl Executions {
             execution.use_mocks(case);
         }
         let description = execution.describe();
-        let first_step = self
-            .answer_after_first_step
-            .then(|| self.store.first_kept(execution.arn()));
         self.launch(execution, caller.user.clone());
-        if let Some(first_step) = first_step {
-            // Kept, or the execution had to wait for a slot or ended: either way it is
-            // recorded as started, which is all the answer promises.
-            let _ = first_step.await;
-        }
         Ok(Started {
             execution_arn: description.execution_arn,
             start_date: description.start_date,

@@ -6,7 +6,6 @@
 //! savepoint so one refused does not undo the others): many executions share one fsync.
 //! Reads use their own connection, which WAL lets read while the writer commits.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
 
@@ -40,8 +39,6 @@ pub struct ExecutionStore {
     connection: Arc<Mutex<Connection>>,
     /// To the writer thread, which commits the writes waiting together.
     writes: mpsc::Sender<Write>,
-    /// Who waits for an execution's first batch of events to be kept, by ARN.
-    first_kept: Arc<Mutex<HashMap<String, tokio::sync::oneshot::Sender<()>>>>,
 }
 
 /// What a write does inside the writer's transaction.
@@ -151,7 +148,6 @@ impl ExecutionStore {
         Ok(ExecutionStore {
             connection: Arc::new(Mutex::new(reader)),
             writes,
-            first_kept: Arc::default(),
         })
     }
 
@@ -169,25 +165,6 @@ impl ExecutionStore {
             })
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
-    }
-
-    /// Resolves once the first events of execution `arn` the engine hands over are
-    /// kept, or when [`ExecutionStore::forget_first_kept`] is called for it.
-    pub fn first_kept(&self, arn: &str) -> tokio::sync::oneshot::Receiver<()> {
-        let (kept, waiting) = tokio::sync::oneshot::channel();
-        self.lock_first_kept().insert(arn.to_string(), kept);
-        waiting
-    }
-
-    /// Lets whoever waits for `arn`'s first kept events go on without them.
-    pub fn forget_first_kept(&self, arn: &str) {
-        self.lock_first_kept().remove(arn);
-    }
-
-    fn lock_first_kept(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, tokio::sync::oneshot::Sender<()>>> {
-        self.first_kept.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Appends events of an execution; returns once they are committed.
@@ -379,17 +356,13 @@ impl ExecutionStore {
             .map_err(|err| err.to_string())
     }
 
-    /// A journal write's outcome: logged when it failed (the engine waits and offers it
-    /// again); when kept, whoever waits for the execution's first kept events goes on.
-    fn kept(&self, execution_arn: &str, written: anyhow::Result<()>) -> Result<(), String> {
+    /// A journal write's outcome, logged when it failed (the engine waits and offers it
+    /// again).
+    fn kept(execution_arn: &str, written: anyhow::Result<()>) -> Result<(), String> {
         written.map_err(|err| {
             tracing::error!(arn = execution_arn, error = %format!("{err:#}"), "the history could not be kept; the execution waits until it can");
             format!("{err:#}")
-        })?;
-        if let Some(kept) = self.lock_first_kept().remove(execution_arn) {
-            let _ = kept.send(());
-        }
-        Ok(())
+        })
     }
 }
 
@@ -402,7 +375,7 @@ impl Journal for ExecutionStore {
         Box::pin(async move {
             let rows = Self::rows(&events)?;
             let written = self.append(execution_arn.to_string(), rows).await;
-            self.kept(execution_arn, written)
+            Self::kept(execution_arn, written)
         })
     }
 
@@ -424,7 +397,7 @@ impl Journal for ExecutionStore {
                     set_description(db, &description)
                 })
                 .await;
-            self.kept(execution_arn, written)
+            Self::kept(execution_arn, written)
         })
     }
 }
@@ -641,6 +614,57 @@ mod tests {
         // Another owner's execution is not there for them.
         assert_eq!(store.get(arn, Some("bob".into())).await.unwrap(), None);
         assert_eq!(store.get("b".into(), None).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn the_journal_keeps_the_last_events_and_the_end_in_one_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ExecutionStore::open(&dir.path().join("x.db")).unwrap();
+        let started = record("a", "RUNNING");
+        let arn = started.description["executionArn"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        store.insert(started, "ana".into()).await.unwrap();
+        let ended = ExecutionDescription {
+            execution_arn: arn.clone(),
+            state_machine_arn: "arn:aws:states:us-east-1:0:stateMachine:m".into(),
+            name: "a".into(),
+            status: cafe_report_asl::Status::Succeeded,
+            start_date: "2026-11-29T10:00:00.000Z".into(),
+            stop_date: Some("2026-11-29T10:00:01.000Z".into()),
+            input: "{}".into(),
+            input_details: json!({"included": true}),
+            output: Some(r#"{"x":1}"#.into()),
+            output_details: Some(json!({"included": true})),
+            error: None,
+            cause: None,
+        };
+        let last: HistoryEvent = serde_json::from_value(json!({
+            "id": 2, "previousEventId": 1, "type": "ExecutionSucceeded",
+            "timestamp": "2026-11-29T10:00:01.000Z",
+            "executionSucceededEventDetails": {"output": r#"{"x":1}"#}
+        }))
+        .unwrap();
+        Journal::end(&store, &arn, vec![last], &ended)
+            .await
+            .unwrap();
+
+        // One call: the events, the description and the status the listing filters on.
+        let kept = store.get(arn, None).await.unwrap().unwrap();
+        assert_eq!(kept.description, serde_json::to_value(&ended).unwrap());
+        let types: Vec<&str> = kept
+            .events
+            .iter()
+            .map(|e| e["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(types, ["ExecutionStarted", "ExecutionSucceeded"]);
+        assert!(store.unfinished().await.unwrap().is_empty());
+        let listed = store
+            .list(Some("SUCCEEDED".into()), 10, None, None, None)
+            .await
+            .unwrap();
+        assert_eq!(listed.executions.len(), 1);
     }
 
     #[tokio::test]

@@ -651,67 +651,6 @@ async fn an_express_machine_answers_start_sync_execution_when_it_ends() {
 }
 
 #[tokio::test]
-async fn start_execution_answers_after_the_first_step_unless_the_execution_must_queue() {
-    let dir = tempfile::tempdir().unwrap();
-    let serve = Serve::start(
-        dir.path(),
-        &[("CAFE_REPORT_SERVE_MAX_CONCURRENT_EXECUTIONS", "1")],
-    );
-    let sfn = client(&serve);
-    let start = |arn: String, input: &'static str| {
-        let sfn = sfn.clone();
-        async move {
-            sfn.start_execution()
-                .state_machine_arn(arn)
-                .input(input)
-                .send()
-                .await
-                .unwrap()
-                .execution_arn
-        }
-    };
-    let status = |arn: String| {
-        let sfn = sfn.clone();
-        async move {
-            sfn.describe_execution()
-                .execution_arn(arn)
-                .send()
-                .await
-                .unwrap()
-                .status
-        }
-    };
-    // Pass states have no step with an effect before their end: StartExecution answers
-    // once the end is kept, so the first DescribeExecution sees it, every time.
-    let passes = create(&sfn, "instant", &passes(10)).await;
-    for _ in 0..20 {
-        let arn = start(passes.clone(), "{}").await;
-        assert_eq!(status(arn).await, ExecutionStatus::Succeeded);
-    }
-    // A Wait is such a step: answered before it, RUNNING.
-    let waits_or_not = json!({"StartAt": "Choose", "States": {
-        "Choose": {"Type": "Choice", "Choices": [
-            {"Variable": "$.wait", "BooleanEquals": true, "Next": "Wait"}
-        ], "Default": "Done"},
-        "Wait": {"Type": "Wait", "Seconds": 60, "Next": "Done"},
-        "Done": {"Type": "Pass", "End": true}
-    }});
-    let machine = create(&sfn, "waits-or-not", &waits_or_not.to_string()).await;
-    let waiting = start(machine.clone(), r#"{"wait": true}"#).await;
-    assert_eq!(status(waiting.clone()).await, ExecutionStatus::Running);
-    // With the machine's one slot taken, a start is answered at once, queued.
-    let queued = start(machine.clone(), r#"{"wait": false}"#).await;
-    assert_eq!(status(queued.clone()).await, ExecutionStatus::Running);
-    sfn.stop_execution()
-        .execution_arn(&waiting)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ended(&sfn, &queued).await, ExecutionStatus::Succeeded);
-    assert_eq!(status(waiting).await, ExecutionStatus::Aborted);
-}
-
-#[tokio::test]
 async fn a_stopped_execution_ends_aborted_and_a_running_one_starts_idempotently() {
     let dir = tempfile::tempdir().unwrap();
     let serve = Serve::start(dir.path(), &[]);

@@ -205,8 +205,7 @@ impl StepFunctions {
             self.config.serve.max_concurrent_executions,
             self.config.serve.max_queued_executions,
         )
-        .listing_only_its_machine()
-        .answering_after_first_step();
+        .listing_only_its_machine();
         Ok(Machine {
             record: record.clone(),
             executions: Arc::new(executions),
