@@ -5,7 +5,8 @@
 //! both read Step Functions Local's mock files; moto's queued Lambda answers on moto).
 //!
 //! Each execution: StartExecution, then DescribeExecution until it is no longer RUNNING
-//! (polled at once, then every 0.1 ms), timed by the client. `CAFE_REPORT_SFN_BENCH_N`
+//! (polled at once, then every 0.1 ms), timed by the client. Then DescribeExecution's
+//! round trip alone, through the SDK and as a fixed request without it. `CAFE_REPORT_SFN_BENCH_N`
 //! executions per target and machine (default 200, after 10 untimed), one after another.
 //! moto comes from `scripts/test-tools.sh`; MiniStack, which pins other versions of
 //! botocore than moto, gets its own venv from `scripts/bench-tools.sh`, run here.
@@ -200,8 +201,8 @@ where
 }
 
 /// `n` DescribeExecution calls on an ended execution of `machine`: the API's round
-/// trip, client and server, with nothing to run.
-async fn round_trips(name: &str, sfn: &Client, machine: &str, n: usize) {
+/// trip, client and server, with nothing to run; then the same calls without the SDK.
+async fn round_trips(name: &str, sfn: &Client, endpoint: &str, machine: &str, n: usize) {
     let listed = sfn
         .list_executions()
         .state_machine_arn(machine)
@@ -223,6 +224,39 @@ async fn round_trips(name: &str, sfn: &Client, machine: &str, n: usize) {
     }
     let rate = n as f64 / started.elapsed().as_secs_f64();
     report(&format!("{name}: DescribeExecution"), samples, rate);
+    raw_round_trips(name, endpoint, &arn, n).await;
+}
+
+/// DescribeExecution as one fixed request on a kept-alive connection (reqwest), with a
+/// made-up signature, which these three APIs do not check on loopback: how much of the
+/// SDK's round trip is the server's.
+async fn raw_round_trips(name: &str, endpoint: &str, arn: &str, n: usize) {
+    let http = reqwest::Client::new();
+    let body = json!({ "executionArn": arn }).to_string();
+    let call = || {
+        http.post(endpoint)
+            .header("content-type", "application/x-amz-json-1.0")
+            .header("x-amz-target", "AWSStepFunctions.DescribeExecution")
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=testing/20261205/us-east-1/states/aws4_request, SignedHeaders=host, Signature=00",
+            )
+            .body(body.clone())
+            .send()
+    };
+    let mut samples = Vec::with_capacity(n);
+    let started = Instant::now();
+    for i in 0..n + 10 {
+        let start = Instant::now();
+        let response = call().await.unwrap();
+        assert!(response.status().is_success(), "{name}: {response:?}");
+        response.bytes().await.unwrap();
+        if i >= 10 {
+            samples.push(start.elapsed());
+        }
+    }
+    let rate = (n + 10) as f64 / started.elapsed().as_secs_f64();
+    report(&format!("{name}: DescribeExecution, raw"), samples, rate);
 }
 
 fn report(name: &str, mut samples: Vec<Duration>, rate: f64) {
@@ -270,11 +304,12 @@ async fn main() {
         let mut vars = vec![("SFN_MOCK_CONFIG", mocks.to_str().unwrap())];
         vars.extend(env);
         let serve = server::Serve::start(data.path(), &vars);
-        let sfn = client(serve.sfn.as_deref().unwrap());
+        let endpoint = serve.sfn.clone().unwrap();
+        let sfn = client(&endpoint);
         let pass = create(&sfn, "passes", &passes()).await;
         let report = create(&sfn, "report", &report_definition()).await;
         let p = measure(&format!("{label}: 10 Pass"), &sfn, &pass, n, nothing).await;
-        round_trips(label, &sfn, &pass, n).await;
+        round_trips(label, &sfn, &endpoint, &pass, n).await;
         let r = measure(
             &format!("{label}: report (mocked)"),
             &sfn,
@@ -292,7 +327,7 @@ async fn main() {
     let moto_pass = create(&moto_sfn, "passes", &passes()).await;
     let (inventory, delivered) = canned_answers();
     let moto_p = measure("moto: 10 Pass", &moto_sfn, &moto_pass, n, nothing).await;
-    round_trips("moto", &moto_sfn, &moto_pass, n).await;
+    round_trips("moto", &moto_sfn, &moto.endpoint, &moto_pass, n).await;
     let queue = || {
         let answers = [inventory.clone(), delivered.clone(), delivered.clone()];
         let moto = &moto;
@@ -313,7 +348,7 @@ async fn main() {
     let ms_pass = create(&ms_sfn, "passes", &passes()).await;
     let ms_report = create(&ms_sfn, "report", &report_definition()).await;
     let ms_p = measure("MiniStack: 10 Pass", &ms_sfn, &ms_pass, n, nothing).await;
-    round_trips("MiniStack", &ms_sfn, &ms_pass, n).await;
+    round_trips("MiniStack", &ms_sfn, &ministack.endpoint, &ms_pass, n).await;
     let ms_r = measure(
         "MiniStack: report (mocked)",
         &ms_sfn,
