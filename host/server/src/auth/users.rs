@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::Context;
+use cafe_report_capabilities::objects::KeyPair;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
@@ -61,23 +62,6 @@ pub struct User {
     pub created_at: String,
     /// Their access key's id, if they have one (the id is no secret; AWS lists it too).
     pub access_key_id: Option<String>,
-}
-
-/// SigV4 credentials for the Step Functions API.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AccessKey {
-    /// The id, sent in every request's `Credential`.
-    pub access_key_id: String,
-    /// The secret, which signs and never travels.
-    pub secret_access_key: String,
-}
-
-impl std::fmt::Debug for AccessKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessKey")
-            .field("access_key_id", &self.access_key_id)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Why a user change was refused.
@@ -225,28 +209,30 @@ impl UserStore {
         if !token.starts_with(TOKEN_PREFIX) {
             return Ok(None);
         }
+        self.identity(
+            "SELECT name, email, admin FROM users WHERE token_hash = ?1",
+            &hash(token),
+        )
+    }
+
+    /// The user `query` (name, email, admin) finds by `key`, if any.
+    fn identity(&self, query: &str, key: &str) -> anyhow::Result<Option<Identity>> {
         let identity = self
             .lock()
-            .query_row(
-                "SELECT name, email, admin FROM users WHERE token_hash = ?1",
-                [hash(token)],
-                |row| {
-                    Ok(Identity {
-                        user: row.get(0)?,
-                        email: Some(row.get(1)?),
-                        admin: row.get(2)?,
-                    })
-                },
-            )
+            .query_row(query, [key], |row| {
+                Ok(Identity {
+                    user: row.get(0)?,
+                    email: Some(row.get(1)?),
+                    admin: row.get(2)?,
+                })
+            })
             .optional()?;
         Ok(identity)
     }
-}
 
-impl UserStore {
     /// Gives a user a new access key and returns it (the only time its secret is shown);
     /// the old one stops working at once.
-    pub fn issue_access_key(&self, name: &str) -> Result<AccessKey, UserError> {
+    pub fn issue_access_key(&self, name: &str) -> Result<KeyPair, UserError> {
         let mut id = [0u8; 8];
         getrandom::fill(&mut id).map_err(|err| anyhow::anyhow!("no randomness: {err}"))?;
         let access_key_id = format!("{ACCESS_KEY_PREFIX}{}", hex::encode_upper(id));
@@ -261,7 +247,7 @@ impl UserStore {
             return Err(UserError::Unknown(name.into()));
         }
         let secret_access_key = self.secret_of(&access_key_id)?;
-        Ok(AccessKey {
+        Ok(KeyPair {
             access_key_id,
             secret_access_key,
         })
@@ -283,20 +269,10 @@ impl UserStore {
         if !access_key_id.starts_with(ACCESS_KEY_PREFIX) {
             return Ok(None);
         }
-        let identity = self
-            .lock()
-            .query_row(
-                "SELECT name, email, admin FROM users WHERE access_key_id = ?1",
-                [access_key_id],
-                |row| {
-                    Ok(Identity {
-                        user: row.get(0)?,
-                        email: Some(row.get(1)?),
-                        admin: row.get(2)?,
-                    })
-                },
-            )
-            .optional()?;
+        let identity = self.identity(
+            "SELECT name, email, admin FROM users WHERE access_key_id = ?1",
+            access_key_id,
+        )?;
         match identity {
             Some(identity) => Ok(Some((identity, self.secret_of(access_key_id)?))),
             None => Ok(None),
