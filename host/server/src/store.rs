@@ -216,16 +216,12 @@ impl ExecutionStore {
     /// record does not have yet, in one transaction.
     pub async fn update(&self, record: Record) -> anyhow::Result<()> {
         self.write(move |db| {
-            let arn = text(&record.description, "executionArn");
-            db.execute(
-                "UPDATE executions SET status = ?2, description = ?3 WHERE arn = ?1",
-                params![
-                    arn,
-                    text(&record.description, "status"),
-                    record.description.to_string(),
-                ],
-            )?;
-            insert_events(db, &arn, &record.events)
+            set_description(db, &record.description)?;
+            insert_events(
+                db,
+                &text(&record.description, "executionArn"),
+                &record.events,
+            )
         })
         .await
     }
