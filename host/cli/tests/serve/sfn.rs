@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, Tag};
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, StateMachineType, Tag};
 use serde_json::{Value, json};
 
 use crate::server::{ADMIN, Serve};
@@ -91,11 +91,25 @@ where
 }
 
 async fn create(client: &Client, name: &str, definition: &str) -> String {
+    create_typed(client, name, definition, StateMachineType::Standard).await
+}
+
+async fn create_express(client: &Client, name: &str, definition: &str) -> String {
+    create_typed(client, name, definition, StateMachineType::Express).await
+}
+
+async fn create_typed(
+    client: &Client,
+    name: &str,
+    definition: &str,
+    kind: StateMachineType,
+) -> String {
     client
         .create_state_machine()
         .name(name)
         .definition(definition)
         .role_arn(ROLE)
+        .r#type(kind)
         .send()
         .await
         .unwrap()
@@ -583,16 +597,7 @@ async fn an_express_machine_answers_start_sync_execution_when_it_ends() {
     let dir = tempfile::tempdir().unwrap();
     let serve = Serve::start(dir.path(), &[]);
     let sfn = client(&serve);
-    let express = sfn
-        .create_state_machine()
-        .name("express")
-        .definition(passes(3))
-        .role_arn(ROLE)
-        .r#type(aws_sdk_sfn::types::StateMachineType::Express)
-        .send()
-        .await
-        .unwrap()
-        .state_machine_arn;
+    let express = create_express(&sfn, "express", &passes(3)).await;
     let done = sfn
         .start_sync_execution()
         .state_machine_arn(&express)
@@ -614,16 +619,7 @@ async fn an_express_machine_answers_start_sync_execution_when_it_ends() {
             >= 100
     );
     // A failing one answers FAILED with its error, not an API error.
-    let failing = sfn
-        .create_state_machine()
-        .name("express-fails")
-        .definition(r#"{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Oops", "Cause": "on purpose"}}}"#)
-        .role_arn(ROLE)
-        .r#type(aws_sdk_sfn::types::StateMachineType::Express)
-        .send()
-        .await
-        .unwrap()
-        .state_machine_arn;
+    let failing = create_express(&sfn, "express-fails", r#"{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Oops", "Cause": "on purpose"}}}"#).await;
     let failed = sfn
         .start_sync_execution()
         .state_machine_arn(&failing)
@@ -993,16 +989,7 @@ async fn off_loopback_only_a_user_s_access_key_signs() {
     let listed = renewed.list_state_machines().send().await.unwrap();
     assert_eq!(listed.state_machines.len(), 1);
     // The sync- host prefix is signed like any host.
-    let express = root
-        .create_state_machine()
-        .name("signed-express")
-        .definition(passes(2))
-        .role_arn(ROLE)
-        .r#type(aws_sdk_sfn::types::StateMachineType::Express)
-        .send()
-        .await
-        .unwrap()
-        .state_machine_arn;
+    let express = create_express(&root, "signed-express", &passes(2)).await;
     let sync = renewed
         .start_sync_execution()
         .state_machine_arn(&express)
