@@ -49,6 +49,10 @@ pub struct SqlConfig {
     /// `sqlite://PATH` or `mysql://USER:PASS@HOST:PORT/DB` (env `DATABASE_URL`).
     /// Default: `sqlite://<data_dir>/coffee.db`, created with sample data.
     pub url: Option<String>,
+    /// MySQL: the ARN of a Secrets Manager secret holding the login (`{"username",
+    /// "password", ...}`, as RDS writes it), read with `[signer]`'s credentials; `url`
+    /// then names no user. Read at start and again when the database refuses it.
+    pub secret: Option<String>,
     /// MySQL: the time limit of one statement, enforced by the server (MariaDB's
     /// `max_statement_time`, MySQL's `max_execution_time`). SQLite statements stop with
     /// their task instead.
@@ -59,6 +63,7 @@ impl Default for SqlConfig {
     fn default() -> Self {
         SqlConfig {
             url: None,
+            secret: None,
             statement_timeout_ms: crate::sql::DEFAULT_STATEMENT_TIMEOUT.as_millis() as u64,
         }
     }

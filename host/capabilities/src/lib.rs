@@ -54,7 +54,15 @@ impl Capabilities {
         data_dir: &Path,
     ) -> anyhow::Result<Capabilities> {
         let configured = config.signer.configured();
-        let sql = sql::open(&config.sql, data_dir).await?;
+        let secret = match &config.sql.secret {
+            Some(arn) => Some(sql::DatabaseSecret::new(
+                arn,
+                config.objects.endpoint.as_deref(),
+                signer::required(configured.as_ref(), "[sql] secret (Secrets Manager)")?,
+            )?),
+            None => None,
+        };
+        let sql = sql::open(&config.sql, data_dir, secret).await?;
         let opened = objects::open(
             &config.objects,
             configured.as_ref(),

@@ -2,14 +2,17 @@
 //!
 //! Backends: [`SqliteBackend`] (embedded default, created and seeded on first use) and
 //! [`MysqlBackend`] (MySQL/MariaDB/RDS via mysql_async). Chosen by URL: `sqlite://PATH`
-//! or `mysql://USER:PASS@HOST:PORT/DB[?ssl-mode=…&ssl-ca=…]` (TLS: [`mysql_url`]).
+//! or `mysql://USER:PASS@HOST:PORT/DB[?ssl-mode=…&ssl-ca=…]` (TLS: [`mysql_url`]); on
+//! MySQL, the login may come from a Secrets Manager secret instead ([`secret`]).
 
 mod host;
 mod mysql;
 pub mod mysql_url;
+pub mod secret;
 mod sqlite;
 
 pub use mysql::{DEFAULT_STATEMENT_TIMEOUT, MysqlBackend};
+pub use secret::DatabaseSecret;
 pub use sqlite::SqliteBackend;
 
 use std::path::Path;
@@ -105,15 +108,30 @@ pub trait SqlBackend: Send + Sync + std::fmt::Debug {
 
 /// Opens the backend `[sql]` names (its URL, else the embedded default under
 /// `data_dir`). SQLite files are created and seeded if new; MySQL statements get
-/// `statement_timeout_ms` each.
-pub async fn open(config: &SqlConfig, data_dir: &Path) -> anyhow::Result<Arc<dyn SqlBackend>> {
+/// `statement_timeout_ms` each, and their login from `secret` when given (`[sql] secret`,
+/// which only a MySQL URL may have).
+pub async fn open(
+    config: &SqlConfig,
+    data_dir: &Path,
+    secret: Option<DatabaseSecret>,
+) -> anyhow::Result<Arc<dyn SqlBackend>> {
     let url = config.url_or_default(data_dir);
     if let Some(path) = url.strip_prefix("sqlite://") {
+        anyhow::ensure!(
+            secret.is_none(),
+            "[sql] secret is set but the database is SQLite ({}); set [sql] url \
+             (DATABASE_URL) to mysql://HOST:PORT/DB",
+            config.url.as_deref().unwrap_or("the embedded default")
+        );
         Ok(Arc::new(
             SqliteBackend::open_or_seed(Path::new(path)).await?,
         ))
     } else if url.starts_with("mysql://") {
-        Ok(Arc::new(MysqlBackend::new(&url)?.with_statement_timeout(
+        let backend = match secret {
+            Some(secret) => MysqlBackend::with_secret(&url, secret).await?,
+            None => MysqlBackend::new(&url)?,
+        };
+        Ok(Arc::new(backend.with_statement_timeout(
             Duration::from_millis(config.statement_timeout_ms),
         )))
     } else {

@@ -1,17 +1,20 @@
 //! MySQL, MariaDB and RDS through mysql_async. Every query runs in a READ ONLY transaction
 //! that is rolled back, so the server itself refuses writes, and under a per-statement
 //! time limit the server enforces, so a runaway statement stops there even when the task
-//! that asked for it is gone.
+//! that asked for it is gone. With `[sql] secret`, the login comes from Secrets Manager
+//! and is read again when the server refuses it, so a rotated password is picked up
+//! without a restart.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Pool, TxOpts, Value as My};
+use mysql_async::{Conn, Opts, OptsBuilder, Pool, TxOpts, Value as My};
 use tokio::sync::OnceCell;
 
+use super::secret::{DatabaseSecret, Login};
 use super::{
     ResultBudget, RowSet, SCHEMA_SQL, SEED_SQL, SqlBackend, SqlError, SqlValue, statements,
 };
@@ -32,21 +35,100 @@ enum Flavor {
 /// A connection pool to one MySQL database.
 #[derive(Debug, Clone)]
 pub struct MysqlBackend {
-    pool: Pool,
+    /// Replaced by one with the new login when the secret's login is refused.
+    pool: Arc<RwLock<Pool>>,
+    /// Where the login comes from, when not from the URL.
+    secret: Option<SecretLogin>,
     statement_timeout: Duration,
     /// Learnt from the first connection.
     flavor: Arc<OnceCell<Flavor>>,
 }
+
+/// The URL's options without a login, and the secret that completes them.
+#[derive(Debug, Clone)]
+struct SecretLogin {
+    opts: Opts,
+    secret: DatabaseSecret,
+}
+
+impl SecretLogin {
+    fn pool(&self, login: Login) -> Pool {
+        Pool::new(
+            OptsBuilder::from_opts(self.opts.clone())
+                .user(Some(login.username))
+                .pass(Some(login.password)),
+        )
+    }
+}
+
+/// MySQL's "Access denied for user": the login was refused.
+const ER_ACCESS_DENIED_ERROR: u16 = 1045;
 
 impl MysqlBackend {
     /// Creates the pool; connections are opened on first use.
     pub fn new(url: &str) -> anyhow::Result<MysqlBackend> {
         let opts = super::mysql_url::options(url)?;
         Ok(MysqlBackend {
-            pool: Pool::new(opts),
+            pool: Arc::new(RwLock::new(Pool::new(opts))),
+            secret: None,
             statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
             flavor: Arc::new(OnceCell::new()),
         })
+    }
+
+    /// Creates the pool for the database at `url` (which names no user) with the login in
+    /// `secret`, read now: a missing or malformed secret is an error here, not at the
+    /// first query.
+    pub async fn with_secret(url: &str, secret: DatabaseSecret) -> anyhow::Result<MysqlBackend> {
+        let opts = super::mysql_url::options(url)?;
+        anyhow::ensure!(
+            opts.user().is_none() && opts.pass().is_none(),
+            "[sql] url names a user and [sql] secret is set: the login comes from the secret \
+             alone, so the URL must not hold one (mysql://HOST:PORT/DB)"
+        );
+        let login = secret.read().await?;
+        tracing::info!(secret = secret.arn(), user = %login.username, "database login read from Secrets Manager");
+        let secret = SecretLogin { opts, secret };
+        Ok(MysqlBackend {
+            pool: Arc::new(RwLock::new(secret.pool(login))),
+            secret: Some(secret),
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+            flavor: Arc::new(OnceCell::new()),
+        })
+    }
+
+    fn current_pool(&self) -> Pool {
+        self.pool.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A connection. A login from the secret that the server refuses is read again once
+    /// (the secret may have been rotated) and the pool replaced with the new one.
+    async fn conn(&self) -> Result<Conn, SqlError> {
+        let refused = match self.current_pool().get_conn().await {
+            Err(mysql_async::Error::Server(err)) if err.code == ER_ACCESS_DENIED_ERROR => {
+                mysql_async::Error::Server(err)
+            }
+            other => return other.map_err(classify),
+        };
+        let Some(secret) = &self.secret else {
+            return Err(classify(refused));
+        };
+        let login = secret.secret.read().await.map_err(|err| {
+            SqlError::Unavailable(format!(
+                "the database refused the login and reading it again failed: {err:#}"
+            ))
+        })?;
+        tracing::info!(secret = secret.secret.arn(), user = %login.username, "the database refused the login; read the secret again");
+        let fresh = secret.pool(login);
+        let old = std::mem::replace(
+            &mut *self.pool.write().unwrap_or_else(|e| e.into_inner()),
+            fresh.clone(),
+        );
+        // Connections in use finish on the old pool; it closes when they are back.
+        tokio::spawn(async move {
+            let _ = old.disconnect().await;
+        });
+        fresh.get_conn().await.map_err(classify)
     }
 
     /// The same backend with another per-statement time limit.
@@ -113,7 +195,7 @@ impl MysqlBackend {
 
     /// Drops and recreates the café tables with the sample data (for `db seed` and tests).
     pub async fn reset_and_seed(&self) -> anyhow::Result<()> {
-        let mut conn = self.pool.get_conn().await?;
+        let mut conn = self.current_pool().get_conn().await?;
         conn.query_drop("DROP TABLE IF EXISTS beans").await?;
         conn.query_drop("DROP TABLE IF EXISTS suppliers").await?;
         for statement in statements(SCHEMA_SQL).chain(statements(SEED_SQL)) {
@@ -124,7 +206,7 @@ impl MysqlBackend {
 
     /// Closes the pool's connections.
     pub async fn close(self) -> anyhow::Result<()> {
-        self.pool.disconnect().await?;
+        self.current_pool().disconnect().await?;
         Ok(())
     }
 }
@@ -175,7 +257,7 @@ fn ensure_query(statement: &str) -> Result<(), SqlError> {
 /// Server errors are the statement's fault; I/O and driver errors mean the database is down.
 /// MySQL's codes for a database that is not there or not ours to use: configuration,
 /// not the statement (ER_BAD_DB_ERROR, ER_DBACCESS_DENIED_ERROR, ER_ACCESS_DENIED_ERROR).
-const NOT_CONFIGURED: [u16; 3] = [1049, 1044, 1045];
+const NOT_CONFIGURED: [u16; 3] = [1049, 1044, ER_ACCESS_DENIED_ERROR];
 
 fn classify(err: mysql_async::Error) -> SqlError {
     match err {
@@ -194,7 +276,7 @@ fn classify(err: mysql_async::Error) -> SqlError {
 impl SqlBackend for MysqlBackend {
     async fn query(&self, statement: &str, params: &[SqlValue]) -> Result<RowSet, SqlError> {
         ensure_query(statement)?;
-        let mut conn = self.pool.get_conn().await.map_err(classify)?;
+        let mut conn = self.conn().await?;
         let mut opts = TxOpts::default();
         opts.with_readonly(Some(true));
         let mut tx = conn.start_transaction(opts).await.map_err(classify)?;

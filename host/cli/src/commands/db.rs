@@ -21,7 +21,7 @@ pub async fn run(config: &Config, command: Command) -> anyhow::Result<()> {
                 db.reset_and_seed().await?;
                 db.close().await?;
             } else {
-                sql::open(&config.sql, &config.data_dir).await?;
+                sql::open(&config.sql, &config.data_dir, None).await?;
             }
             super::print(&format!(
                 "seeded {}",
