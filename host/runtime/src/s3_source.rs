@@ -177,26 +177,38 @@ impl Runtime {
     ) -> anyhow::Result<BTreeMap<String, Polled>> {
         let mut found = BTreeMap::new();
         for task in World::ALL.map(World::name) {
-            let key = source.key(task);
-            let etag = match source.changed_etag(&key, etags.get(task)).await? {
-                Ok(etag) => etag,
-                Err(polled) => {
-                    found.insert(task.to_string(), polled);
-                    continue;
-                }
-            };
-            let bytes = source.fetch(&key).await?;
-            etags.insert(task.to_string(), etag);
-            let origin = format!("s3://{}/{key}", source.location.bucket);
             let smoke = smoke.get(task).map(String::as_str);
-            let polled = match self.publish_if_new(task, &bytes, &origin, smoke).await {
-                Ok(None) => Polled::Current,
-                Ok(Some(component)) => Polled::Published(component.sha256.clone()),
-                Err(err) => Polled::Refused(format!("{err:#}")),
-            };
+            let polled = self.poll_s3_task(source, task, etags, smoke).await?;
             found.insert(task.to_string(), polled);
         }
         Ok(found)
+    }
+
+    /// Polls `source` once for `task`: an unchanged object costs one conditional HEAD; a
+    /// changed one is fetched and published (validated, smoke-run on `smoke`, swapped in)
+    /// unless it is the version already serving.
+    pub async fn poll_s3_task(
+        &self,
+        source: &S3Source,
+        task: &str,
+        etags: &mut HashMap<String, String>,
+        smoke: Option<&str>,
+    ) -> anyhow::Result<Polled> {
+        let key = source.key(task);
+        let etag = match source.changed_etag(&key, etags.get(task)).await? {
+            Ok(etag) => etag,
+            Err(polled) => return Ok(polled),
+        };
+        let bytes = source.fetch(&key).await?;
+        etags.insert(task.to_string(), etag);
+        let origin = format!("s3://{}/{key}", source.location.bucket);
+        Ok(
+            match self.publish_if_new(task, &bytes, &origin, smoke).await {
+                Ok(None) => Polled::Current,
+                Ok(Some(component)) => Polled::Published(component.sha256.clone()),
+                Err(err) => Polled::Refused(format!("{err:#}")),
+            },
+        )
     }
 
     /// Polls `source` every `every` until the poller is dropped. Needs a tokio runtime.
