@@ -1,17 +1,22 @@
 //! The AWS Lambda host: one function runs one task component. The component is loaded
 //! and compiled once at init (from the deployment package or an S3 prefix); each
-//! invocation runs it in a fresh instance on the event. A task error becomes a Lambda
+//! invocation runs it in a fresh instance on the event. With an S3 prefix, a warm
+//! function picks up a new version there without a restart, checked and swapped as
+//! `serve` swaps one. A task error becomes a Lambda
 //! error whose `errorType` is the Step Functions error name, so the state machine's
 //! Retry and Catch see `Sql.Unavailable`, `States.TaskFailed`, ...
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use cafe_report_runtime::{LoadedComponent, Runtime, World};
+use cafe_report_runtime::{Polled, Runtime, S3Source, World};
 use cafe_report_server::Config;
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
+use tokio::sync::Mutex;
 
 use cafe_report_base::names::INIT_ERROR;
 
@@ -19,7 +24,22 @@ use cafe_report_base::names::INIT_ERROR;
 #[derive(Debug, Clone)]
 pub struct LambdaTask {
     runtime: Arc<Runtime>,
-    component: Arc<LoadedComponent>,
+    task: &'static str,
+    /// With `[components] s3`: where new versions are looked for between invocations.
+    poll: Option<Arc<Mutex<S3Poll>>>,
+}
+
+/// The S3 prefix a warm function checks for a new version of its task. A frozen
+/// function runs no timers, so the check happens as an invocation starts, at most every
+/// `every`.
+#[derive(Debug)]
+struct S3Poll {
+    source: S3Source,
+    every: Duration,
+    last: Instant,
+    /// The ETag seen last, so an unchanged object costs one conditional HEAD.
+    etags: HashMap<String, String>,
+    smoke: Option<String>,
 }
 
 /// A failed invocation, as Lambda reports it.
@@ -74,29 +94,113 @@ pub fn task_for(config: &Config, task: Option<String>) -> anyhow::Result<World> 
 }
 
 impl LambdaTask {
-    /// Builds the capabilities and loads the task's component: from `[components] s3`
-    /// when set, else from `[components] dir`.
+    /// Builds the capabilities and loads the task's component: the package's, replaced
+    /// by the version in `[components] s3` when one is there and passes the checks a
+    /// swap makes (validation, smoke run). Without a package version, the S3 one must.
     pub async fn init(config: &Config, world: World) -> anyhow::Result<LambdaTask> {
         let runtime = Arc::new(Runtime::from_config(&config.runtime()).await?);
         let task = world.name();
-        let component = match &config.components.s3 {
+        let packaged = runtime.component(task);
+        let poll = match &config.components.s3 {
             Some(url) => {
-                let source = runtime.s3_source(url)?;
-                let bytes = source.fetch(&source.key(task)).await?;
-                runtime.load(task, world, &bytes)?
+                let mut poll = S3Poll {
+                    source: runtime.s3_source(url)?,
+                    every: Duration::from_secs(config.components.poll_seconds),
+                    last: Instant::now(),
+                    etags: HashMap::new(),
+                    smoke: config.components.smoke.get(task).cloned(),
+                };
+                let key = poll.source.key(task);
+                let polled = runtime
+                    .poll_s3_task(&poll.source, task, &mut poll.etags, poll.smoke.as_deref())
+                    .await?;
+                match (polled, &packaged) {
+                    // (Unchanged cannot happen: the first poll knows no ETag.)
+                    (Polled::Published(_) | Polled::Current | Polled::Unchanged, _) => {}
+                    (Polled::Missing, Ok(_)) => {
+                        tracing::info!(task, key, "no version in S3 yet; the package's serves");
+                    }
+                    (Polled::Refused(reason), Ok(_)) => {
+                        tracing::warn!(task, key, %reason, "the version in S3 was refused; the package's serves");
+                    }
+                    (Polled::Missing, Err(_)) => anyhow::bail!(
+                        "the package holds no component for {task} and s3 key {key} does not exist"
+                    ),
+                    (Polled::Refused(reason), Err(_)) => anyhow::bail!(
+                        "the package holds no component for {task} and the version in s3 key {key} was refused: {reason}"
+                    ),
+                }
+                Some(Arc::new(Mutex::new(poll)))
             }
-            None => runtime.component(task).context(
-                "the package holds no component for this task ([components] s3 loads one from S3)",
-            )?,
+            None => {
+                packaged.context(
+                    "the package holds no component for this task ([components] s3 loads one from S3)",
+                )?;
+                None
+            }
         };
+        let component = runtime.component(task)?;
         tracing::info!(task, sha256 = %component.sha256, "component ready");
-        Ok(LambdaTask { runtime, component })
+        Ok(LambdaTask {
+            runtime,
+            task,
+            poll,
+        })
     }
 
-    /// One invocation: the event is the task's input; its output is the response.
-    pub async fn invoke(&self, event: Value) -> Result<Value, TaskFailure> {
+    /// Checks the S3 prefix when `poll_seconds` have passed since the last check. A new
+    /// version is swapped in as `serve` swaps one; a refused one, or a failed check,
+    /// leaves the current version serving (and is logged).
+    async fn refresh(&self) {
+        let Some(poll) = &self.poll else { return };
+        let mut poll = poll.lock().await;
+        if poll.last.elapsed() < poll.every {
+            return;
+        }
+        poll.last = Instant::now();
+        let S3Poll {
+            source,
+            etags,
+            smoke,
+            ..
+        } = &mut *poll;
+        match self
+            .runtime
+            .poll_s3_task(source, self.task, etags, smoke.as_deref())
+            .await
+        {
+            Ok(Polled::Published(sha256)) => {
+                tracing::info!(task = self.task, %sha256, "a new version from S3 now serves");
+            }
+            Ok(Polled::Refused(reason)) => {
+                tracing::warn!(task = self.task, %reason, "the new version in S3 was refused; the current one keeps serving");
+            }
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!(task = self.task, error = %format!("{err:#}"), "checking S3 for a new version failed; the current one keeps serving");
+            }
+        }
+    }
+
+    /// One invocation: the event is the task's input; its output is the response. The
+    /// version that ran is logged with the invocation's request id.
+    pub async fn invoke(&self, event: Value, request_id: &str) -> Result<Value, TaskFailure> {
+        self.refresh().await;
+        let component = self
+            .runtime
+            .component(self.task)
+            .map_err(|err| TaskFailure {
+                error_type: cafe_report_base::names::TASK_FAILED.to_string(),
+                message: format!("{err:#}"),
+            })?;
+        tracing::info!(
+            request_id,
+            task = self.task,
+            component_version = %component.sha256,
+            "invocation"
+        );
         self.runtime
-            .run_json(&self.component, &event)
+            .run_json(&component, &event)
             .await
             .map_err(|err| TaskFailure {
                 error_type: err.error().to_string(),

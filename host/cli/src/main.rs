@@ -104,13 +104,27 @@ fn arguments() -> Vec<std::ffi::OsString> {
     args
 }
 
-/// Logs to stderr, coloured only on a terminal. Without `-v`, a long-running process
-/// (`serve`, `lambda`) shows warnings; a command shows only errors, so a failing one
-/// prints its one `error:` line and the details are a `-v` away.
-fn init_logging(verbose: u8, long_running: bool) {
-    let default = match (verbose, long_running) {
-        (0, false) => "error",
-        (0, true) => "warn",
+/// How much a process logs without `-v` or `RUST_LOG`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quiet {
+    /// A command: errors only, so a failing one prints its one `error:` line and the
+    /// details are a `-v` away.
+    Command,
+    /// `serve`: warnings.
+    Serve,
+    /// `lambda`: warnings, and our own info lines (the component version each invocation
+    /// ran, swaps, secret reads): Lambda keeps them with the request id in CloudWatch.
+    Lambda,
+}
+
+/// Logs to stderr, coloured only on a terminal.
+fn init_logging(verbose: u8, quiet: Quiet) {
+    let default = match (verbose, quiet) {
+        (0, Quiet::Command) => "error",
+        (0, Quiet::Serve) => "warn",
+        (0, Quiet::Lambda) => {
+            "warn,cafe_report=info,cafe_report_runtime=info,cafe_report_capabilities=info"
+        }
         (1, _) => "info",
         _ => "debug",
     };
@@ -137,9 +151,13 @@ fn one_line(err: &anyhow::Error) -> String {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse_from(arguments());
-    let long_running = matches!(cli.command, Command::Serve(_) | Command::Lambda(_));
-    init_logging(cli.verbose, long_running);
     let is_lambda = matches!(cli.command, Command::Lambda(_));
+    let quiet = match cli.command {
+        Command::Serve(_) => Quiet::Serve,
+        Command::Lambda(_) => Quiet::Lambda,
+        _ => Quiet::Command,
+    };
+    init_logging(cli.verbose, quiet);
     let result = async {
         let config = cafe_report_server::Config::load(cli.config.as_deref())?;
         // Commands that open the execution records or the embedded object store hold the

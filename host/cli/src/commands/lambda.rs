@@ -44,7 +44,7 @@ pub async fn run(config: &Config, args: Args) -> anyhow::Result<()> {
     let task = LambdaTask::init(&config, world).await?;
     let handler = service_fn(move |event: LambdaEvent<Value>| {
         let task = task.clone();
-        async move { task.invoke(event.payload).await }
+        async move { task.invoke(event.payload, &event.context.request_id).await }
     });
     lambda_runtime::run(handler)
         .await
