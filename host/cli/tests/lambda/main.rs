@@ -3,6 +3,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod on_moto;
 mod runtime_api;
 
 use std::os::unix::process::CommandExt;
