@@ -5,6 +5,8 @@
 //! Runs the release binary as `bootstrap`. "precompiled": the data directory already
 //! holds the compiled component (what a package with a warm cache, or a second start in
 //! the same sandbox, sees); "compile": an empty one, so init compiles with Cranelift.
+//! The warm series also run with `[components] s3` on moto (test-venv): the check of the
+//! prefix not yet due, and due at every invocation (one conditional HEAD each).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -24,6 +26,17 @@ const INVOCATIONS: usize = 500;
 use common::components_dir;
 
 fn spawn(bootstrap: &Path, data: &Path, components: &Path, api: &RuntimeApi, task: &str) -> Child {
+    spawn_with(bootstrap, data, components, api, task, &[])
+}
+
+fn spawn_with(
+    bootstrap: &Path,
+    data: &Path,
+    components: &Path,
+    api: &RuntimeApi,
+    task: &str,
+    env: &[(&str, &str)],
+) -> Child {
     common::clean_command(bootstrap)
         .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", task)
@@ -35,6 +48,7 @@ fn spawn(bootstrap: &Path, data: &Path, components: &Path, api: &RuntimeApi, tas
         .env("CAFE_REPORT_SIGNER_SOURCE", "environment")
         .env("AWS_ACCESS_KEY_ID", "AKIDFUNCTIONROLE")
         .env("AWS_SECRET_ACCESS_KEY", "function-role-secret")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -120,23 +134,72 @@ async fn main() {
         package.join("render.wasm"),
     )
     .unwrap();
-    for (label, task, components, event) in [
+    // The echo's S3 prefix on moto holds the same version, so a due check is one HEAD
+    // answered 304 and nothing is swapped.
+    let moto = cafe_report_tests::moto::Moto::start();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&moto.sdk_config())
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket().bucket("deploy").send().await.unwrap();
+    s3.put_object()
+        .bucket("deploy")
+        .key("live/render.wasm")
+        .body(std::fs::read(package.join("render.wasm")).unwrap().into())
+        .send()
+        .await
+        .unwrap();
+    let polled = |seconds: &'static str| {
+        vec![
+            ("CAFE_REPORT_COMPONENTS_S3", "s3://deploy/live"),
+            ("CAFE_REPORT_COMPONENTS_POLL_SECONDS", seconds),
+            ("CAFE_REPORT_OBJECTS_BUCKET", "deploy"),
+            ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+            ("AWS_REGION", "us-east-1"),
+        ]
+    };
+    let quiet = vec![("RUST_LOG", "warn")];
+    for (label, task, components, event, env) in [
         (
             "echo (no guest work): warm invocation",
             "render",
             package.clone(),
             json!("hi"),
+            vec![],
+        ),
+        (
+            "echo, without the per-invocation log line",
+            "render",
+            package.clone(),
+            json!("hi"),
+            quiet,
+        ),
+        (
+            "echo, [components] s3, check not due",
+            "render",
+            package.clone(),
+            json!("hi"),
+            polled("3600"),
+        ),
+        (
+            "echo, [components] s3, checked every time",
+            "render",
+            package.clone(),
+            json!("hi"),
+            polled("0"),
         ),
         (
             "query (SQLite): warm invocation",
             "query",
             components_dir(),
             json!({}),
+            vec![],
         ),
     ] {
         let mut api = RuntimeApi::start().await;
         let data = dir.path().join(format!("data-{task}"));
-        let mut child = spawn(&bootstrap, &data, &components, &api, task);
+        let mut child = spawn_with(&bootstrap, &data, &components, &api, task, &env);
         for _ in 0..20 {
             invoke(&mut api, event.clone()).await;
         }
