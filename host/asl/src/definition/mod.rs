@@ -25,6 +25,8 @@ pub struct StateMachine {
     pub(crate) states: Arc<States>,
     pub(crate) timeout_seconds: Option<u64>,
     pub(crate) comment: Option<String>,
+    /// The JSON it was parsed from (what a viewer draws).
+    pub(crate) source: Arc<Value>,
 }
 
 impl StateMachine {
@@ -52,6 +54,11 @@ impl StateMachine {
             Some(machine) if errors.is_empty() => Ok(machine),
             _ => Err(ValidationErrors(errors)),
         }
+    }
+
+    /// The definition it was parsed from, as JSON.
+    pub fn definition(&self) -> &Value {
+        &self.source
     }
 
     /// The definition's `Comment`, if any.

@@ -451,6 +451,7 @@ pub(super) fn machine(value: &Value, errors: &mut Vec<ValidationError>) -> Optio
         states: Arc::new(states),
         timeout_seconds,
         comment,
+        source: Arc::new(value.clone()),
     })
 }
 
