@@ -188,6 +188,28 @@ impl ExecutionService for AwsExecutions {
         Ok(Some(events))
     }
 
+    /// DescribeStateMachine's definition: every execution served is of that machine.
+    async fn definition(&self, id: &str, caller: &Identity) -> anyhow::Result<Option<Value>> {
+        if self.describe(id, caller).await?.is_none() {
+            return Ok(None);
+        }
+        let machine = self
+            .client
+            .describe_state_machine()
+            .state_machine_arn(&self.state_machine_arn)
+            .send()
+            .await
+            .map_err(|err| {
+                anyhow::anyhow!(
+                    "DescribeStateMachine: {}",
+                    cafe_report_capabilities::error_text(&err)
+                )
+            })?;
+        let definition = serde_json::from_str(machine.definition())
+            .context("the state machine's definition is not JSON")?;
+        Ok(Some(definition))
+    }
+
     /// A page as Step Functions lists it; for a caller who is not an administrator, only
     /// the executions they may see (so a page may hold fewer than `max`).
     async fn list(

@@ -299,6 +299,14 @@ impl ExecutionService for Executions {
         }
     }
 
+    /// The workflow's definition: every execution this service starts or resumes runs it.
+    async fn definition(&self, id: &str, caller: &Identity) -> anyhow::Result<Option<Value>> {
+        if self.describe(id, caller).await?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(self.workflow().definition().clone()))
+    }
+
     async fn list(
         &self,
         status: Option<Status>,

@@ -71,6 +71,9 @@ pub trait ExecutionService: Send + Sync + std::fmt::Debug {
     /// GetExecutionHistory's events, oldest first, by ARN or name; `None` if unknown or
     /// not the caller's.
     async fn history(&self, id: &str, caller: &Identity) -> anyhow::Result<Option<Vec<Value>>>;
+    /// The definition (JSON) of the state machine an execution runs, by ARN or name;
+    /// `None` if unknown or not the caller's.
+    async fn definition(&self, id: &str, caller: &Identity) -> anyhow::Result<Option<Value>>;
     /// ListExecutions of what the caller may see, newest first.
     async fn list(
         &self,

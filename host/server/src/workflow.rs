@@ -363,6 +363,11 @@ impl Workflow {
         Ok(Self::new(config, runtime, machine))
     }
 
+    /// The definition it runs, as JSON (substitutions applied).
+    pub fn definition(&self) -> &Value {
+        self.machine.definition()
+    }
+
     /// Starts an execution (it runs when [`Execution::run`] is awaited), pinning the
     /// component versions current now.
     pub fn start(&self, request: StartExecution) -> Result<Arc<Execution>, StartError> {
