@@ -56,6 +56,10 @@ pub fn router(state: AppState) -> Router {
         .route("/executions", get(list_executions))
         .route("/executions/{id}", get(describe_execution))
         .route("/executions/{id}/history", get(execution_history))
+        .route(
+            "/executions/{id}/graph",
+            get(crate::viewer::execution_graph),
+        )
         .route("/components", get(components))
         .route("/health", get(health))
         .route("/openapi.yaml", get(openapi))
@@ -348,7 +352,7 @@ struct HistoryParams {
     reverse_order: bool,
 }
 
-fn no_execution(id: &str) -> ApiError {
+pub(crate) fn no_execution(id: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "ExecutionDoesNotExist",
@@ -514,6 +518,7 @@ mod tests {
             "/executions",
             "/executions/{id}",
             "/executions/{id}/history",
+            "/executions/{id}/graph",
             "/components",
             "/health",
             "/openapi.yaml",

@@ -30,6 +30,7 @@ pub mod service;
 pub mod sfn;
 mod sqlite;
 pub mod store;
+pub mod viewer;
 pub mod workflow;
 
 pub use config::{Config, EngineKind};
