@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests start besides the project itself: a Python venv with aiosmtpd
 # (a real SMTP server) and moto (the AWS emulator), Debian's Chromium (the report
-# opened in a real browser) and openssl (the RSA keys of the JWT tests), and the JSONata
+# opened in a real browser) with playwright-core (npm, to drive it through the viewer),
+# openssl (the RSA keys of the JWT tests), and the JSONata
 # reference implementation (npm) that the evaluator's differential test compares against.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,11 @@ fi
 if [ ! -d tools/jsonata-ref/node_modules/jsonata ]; then
     echo "test-tools: installing the JSONata reference (tools/jsonata-ref)"
     (cd tools/jsonata-ref && npm ci --no-audit --no-fund --silent)
+fi
+
+if [ ! -d tools/browser/node_modules/playwright-core ]; then
+    echo "test-tools: installing playwright-core (tools/browser; it uses Debian's chromium)"
+    (cd tools/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
 fi
 
 if ! command -v chromium >/dev/null; then

@@ -383,6 +383,18 @@ async fn serve_with_engine_aws_starts_and_describes_executions_on_step_functions
         .find(|e| e["type"] == "TaskStateEntered")
         .unwrap();
     assert_eq!(entered["stateEnteredEventDetails"]["name"], "Query");
+    // The viewer's graph: the machine's definition from DescribeStateMachine, drawn, and
+    // each state's run read from the history.
+    let (status, graph) = get(&format!("/executions/{arn}/graph")).await;
+    assert_eq!(status, 200, "{graph}");
+    assert!(
+        graph["svg"]
+            .as_str()
+            .unwrap()
+            .contains("data-state=\"Deliver\"")
+    );
+    assert_eq!(graph["states"]["Query"]["outcome"], "succeeded", "{graph}");
+    assert!(graph["states"].get("ExplainFailure").is_none());
 
     let (_, listed) = get("/executions?status=SUCCEEDED").await;
     assert_eq!(listed["executions"][0]["executionArn"], arn.as_str());
@@ -397,6 +409,7 @@ async fn serve_with_engine_aws_starts_and_describes_executions_on_step_functions
     for path in [
         format!("/executions/{arn}"),
         format!("/executions/{arn}/history"),
+        format!("/executions/{arn}/graph"),
     ] {
         let (status, answer) = get_as(&bob, &path).await;
         assert_eq!(

@@ -72,28 +72,41 @@ async fn the_report_renders_in_a_browser() {
         &format!("--screenshot={}", shot.display()),
         &url,
     );
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
+    assert_drawn(&shot, WIDTH, HEIGHT);
+    if let Ok(keep) = std::env::var("CAFE_REPORT_KEEP_SCREENSHOT") {
+        std::fs::copy(&shot, keep).unwrap();
+    }
+}
+
+/// Asserts that the PNG at `shot` is a page drawn at `width` x `height`: many colours,
+/// and more than a sliver of it differs from the background.
+pub fn assert_drawn(shot: &Path, width: u32, height: u32) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(shot).unwrap()));
     let mut reader = decoder.read_info().unwrap();
     let mut pixels = vec![0; reader.output_buffer_size()];
     let frame = reader.next_frame(&mut pixels).unwrap();
-    assert_eq!((frame.width, frame.height), (WIDTH, HEIGHT));
+    assert_eq!(
+        (frame.width, frame.height),
+        (width, height),
+        "{}",
+        shot.display()
+    );
     let channels = frame.color_type.samples();
     let pixels = &pixels[..frame.buffer_size()];
     let colours: HashSet<&[u8]> = pixels.chunks(channels).collect();
     let background = pixels.chunks(channels).next().unwrap();
     let drawn = pixels.chunks(channels).filter(|p| *p != background).count();
-    let share = drawn as f64 / (WIDTH * HEIGHT) as f64;
+    let share = drawn as f64 / (width * height) as f64;
     assert!(
         colours.len() > 50,
-        "only {} colours: a blank page?",
+        "{}: only {} colours: a blank page?",
+        shot.display(),
         colours.len()
     );
     assert!(
         share > 0.02,
-        "only {:.1}% of the page is drawn",
+        "{}: only {:.1}% of the page is drawn",
+        shot.display(),
         share * 100.0
     );
-    if let Ok(keep) = std::env::var("CAFE_REPORT_KEEP_SCREENSHOT") {
-        std::fs::copy(&shot, keep).unwrap();
-    }
 }

@@ -14,3 +14,4 @@ mod mail;
 mod restart;
 mod server;
 mod sfn;
+mod viewer;
