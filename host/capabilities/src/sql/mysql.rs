@@ -63,6 +63,8 @@ impl SecretLogin {
 
 /// MySQL's "Access denied for user": the login was refused.
 const ER_ACCESS_DENIED_ERROR: u16 = 1045;
+/// How long the check of a secret's login at start waits for the server.
+const LOGIN_CHECK: Duration = Duration::from_secs(5);
 
 impl MysqlBackend {
     /// Creates the pool; connections are opened on first use.
@@ -89,12 +91,38 @@ impl MysqlBackend {
         let login = secret.read().await?;
         tracing::info!(secret = secret.arn(), user = %login.username, "database login read from Secrets Manager");
         let secret = SecretLogin { opts, secret };
-        Ok(MysqlBackend {
+        let backend = MysqlBackend {
             pool: Arc::new(RwLock::new(secret.pool(login))),
             secret: Some(secret),
             statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
             flavor: Arc::new(OnceCell::new()),
-        })
+        };
+        backend.check_login().await?;
+        Ok(backend)
+    }
+
+    /// At start, whether the server takes the secret's login: a refused one (after the
+    /// secret is read again) is an error now, so a wrong secret fails the start with its
+    /// reason. A server that cannot be reached is not: queries say `Sql.Unavailable`
+    /// then, which the workflow retries. The connection stays in the pool.
+    async fn check_login(&self) -> anyhow::Result<()> {
+        let first = tokio::time::timeout(LOGIN_CHECK, self.current_pool().get_conn()).await;
+        let unreachable = match first {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(mysql_async::Error::Server(err))) if err.code == ER_ACCESS_DENIED_ERROR => {
+                return match self.conn().await {
+                    Ok(_) => Ok(()),
+                    Err(err) => Err(anyhow::anyhow!(
+                        "the database secret {} holds a login the database refuses: {err}",
+                        self.secret.as_ref().map_or("", |s| s.secret.arn())
+                    )),
+                };
+            }
+            Ok(Err(err)) => crate::error_text(&err),
+            Err(_) => format!("no answer in {} s", LOGIN_CHECK.as_secs()),
+        };
+        tracing::warn!(reason = %unreachable, "the database could not be reached to check the secret's login; each query tries again");
+        Ok(())
     }
 
     fn current_pool(&self) -> Pool {

@@ -12,6 +12,15 @@ use serde_json::json;
 use super::runtime_api::{Answer, RuntimeApi};
 use super::{Function, WAIT, error, invoke, response};
 
+/// A loopback port nothing listens on.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// The database the secret's user reads, on the test MariaDB.
 const DATABASE: &str = "lambda_secret";
 
@@ -49,6 +58,25 @@ impl Reader {
             ))
             .await
             .unwrap();
+    }
+
+    /// Ends the user's open connections (a pool's idle one), so the next query connects.
+    async fn disconnect(&mut self) {
+        let ids: Vec<u64> = self
+            .root
+            .exec(
+                "SELECT id FROM information_schema.processlist WHERE user = ?",
+                (self.name.as_str(),),
+            )
+            .await
+            .unwrap();
+        assert!(
+            !ids.is_empty(),
+            "the function keeps a connection from its init"
+        );
+        for id in ids {
+            self.root.query_drop(format!("KILL {id}")).await.unwrap();
+        }
     }
 
     fn login(&self, password: &str) -> String {
@@ -110,8 +138,8 @@ async fn the_query_function_logs_in_with_its_secret_and_follows_a_rotation() {
     let _function = query_function(dir.path(), &api, &moto, &arn);
     initialised(&api).await;
 
-    // Rotated after the function read the secret and before it connected: the refused
-    // login makes it read the secret again.
+    // Rotated after the function read the secret and checked its login: its next
+    // connection is refused, which makes it read the secret again.
     reader.set_password("second-Passw0rd").await;
     secrets
         .put_secret_value()
@@ -120,6 +148,8 @@ async fn the_query_function_logs_in_with_its_secret_and_follows_a_rotation() {
         .send()
         .await
         .unwrap();
+    reader.disconnect().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let inventory = response(invoke(&mut api, json!({})).await);
     assert_eq!(inventory["totals"]["suppliers"], 7, "{inventory}");
     let inventory = response(invoke(&mut api, json!({ "low_stock_threshold": 5 })).await);
@@ -133,23 +163,51 @@ async fn the_query_function_logs_in_with_its_secret_and_follows_a_rotation() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_login_the_database_refuses_fails_the_invocation_without_the_password() {
+async fn a_login_the_database_refuses_is_an_init_error_and_a_database_down_is_not() {
     let moto = Moto::start();
     let secrets = aws_sdk_secretsmanager::Client::new(&moto.sdk_config());
     let reader = Reader::create("right-Passw0rd").await;
-    let arn = create_secret(&secrets, "cafe/wrong", &reader.login("wrong-Passw0rd")).await;
+    let wrong = create_secret(&secrets, "cafe/wrong", &reader.login("wrong-Passw0rd")).await;
 
     let dir = tempfile::tempdir().unwrap();
     let mut api = RuntimeApi::start().await;
-    let _function = query_function(dir.path(), &api, &moto, &arn);
-    let failure = error(invoke(&mut api, json!({})).await);
-    // The database is there but will not have us: Sql.Unavailable, which the state
-    // machine retries and then catches, as for a database that is down.
-    assert_eq!(failure["errorType"], "Sql.Unavailable", "{failure}");
-    let message = failure["errorMessage"].as_str().unwrap();
+    let _function = query_function(dir.path(), &api, &moto, &wrong);
+    let (_, answer) = api.answer(WAIT).await;
+    let Answer::InitError { body } = answer else {
+        panic!("expected an init error, got {answer:?}");
+    };
+    let message = body["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "the database secret {wrong} holds a login the database refuses"
+        )),
+        "{message}"
+    );
     assert!(message.contains("Access denied"), "{message}");
     assert!(message.contains(&reader.name), "{message}");
     assert!(!message.contains("wrong-Passw0rd"), "{message}");
+
+    // The right login, but nothing listens where the database should be: the function
+    // starts, and the invocation fails as a database that is down does, Sql.Unavailable,
+    // which the state machine retries and then catches.
+    let right = create_secret(&secrets, "cafe/right", &reader.login("right-Passw0rd")).await;
+    let down = format!("mysql://127.0.0.1:{}/{DATABASE}", free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let mut api = RuntimeApi::start().await;
+    let _function = Function::start(
+        dir.path(),
+        &api,
+        "query",
+        &[
+            ("DATABASE_URL", &down),
+            ("CAFE_REPORT_SQL_SECRET", &right),
+            ("AWS_ENDPOINT_URL", &moto.endpoint),
+            ("AWS_REGION", REGION),
+        ],
+    );
+    let failure = error(invoke(&mut api, json!({})).await);
+    assert_eq!(failure["errorType"], "Sql.Unavailable", "{failure}");
+    assert!(!failure.to_string().contains("right-Passw0rd"), "{failure}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
