@@ -121,6 +121,18 @@ try {
     await page.locator('a[href="/"]').first().click();
     await page.locator("#executions tbody tr").first().waitFor();
     assert.equal(await page.locator("#executions tbody tr td a").first().textContent(), name);
+    // From the keyboard: Tab reaches the execution's link, focus shows, Enter opens it.
+    await page.locator("#list h1").click();
+    const focusedLink = () => page.evaluate(() =>
+      document.activeElement.closest("#executions") ? document.activeElement.textContent : null);
+    for (let i = 0; i < 10 && (await focusedLink()) === null; i++) await page.keyboard.press("Tab");
+    assert.equal(await focusedLink(), name, "Tab reaches the list's rows");
+    assert.notEqual(await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle), "none");
+    await page.keyboard.press("Enter");
+    await page.waitForURL(new RegExp(`/executions/${name}$`));
+    await page.locator("#summary .badge.SUCCEEDED").waitFor();
+    await page.goBack();
+    await page.locator("#executions tbody tr").first().waitFor();
     await page.locator("#status-filter").selectOption("FAILED");
     await page.locator("#executions tbody tr").first().waitFor({ state: "detached" });
     assert.equal(await page.locator("#executions tbody tr").count(), 0, "no failed executions");
@@ -153,7 +165,7 @@ try {
     const failure = await page.locator("#state-failure").textContent();
     assert.match(failure, /Sql\.Unavailable/);
     const summary = await page.locator("#state-summary").textContent();
-    assert.match(summary, /Failed attempts\s*3/, summary);
+    assert.match(summary, /Attempts\s*3 \(2 retries, 3 failed\)/, summary);
     assert.match(await page.locator("#summary").textContent(), /Error/);
     seen.cause = (await page.locator("#state-failure pre").textContent()).slice(0, 200);
     await page.screenshot({ path: `${SHOTS}/failed.png` });

@@ -162,6 +162,8 @@ pub struct StateRun {
     pub outcome: Outcome,
     /// How often it was entered (Map iterations, loops).
     pub entries: u32,
+    /// Attempts made (a task's scheduled calls; none for states that call nothing).
+    pub attempts: u32,
     /// Failures seen (each failed attempt).
     pub failures: u32,
     /// When it was first entered.
@@ -187,6 +189,7 @@ impl StateRun {
         StateRun {
             outcome: Outcome::Running,
             entries: 0,
+            attempts: 0,
             failures: 0,
             entered: None,
             exited: None,
@@ -287,6 +290,7 @@ impl Outcomes {
                 run.cause = text("cause");
                 run.outcome = Outcome::Failed;
             } else if event.kind.ends_with("Scheduled") {
+                run.attempts += 1;
                 if run.outcome == Outcome::Failed {
                     // Another attempt: the failure was retried.
                     run.outcome = Outcome::Running;
@@ -478,7 +482,7 @@ mod tests {
         let outcomes = Outcomes::from_history(&events);
         let query = &outcomes.states["Query"];
         assert_eq!(query.outcome, Outcome::Retried);
-        assert_eq!((query.failures, query.entries), (2, 1));
+        assert_eq!((query.attempts, query.failures, query.entries), (3, 2, 1));
         assert_eq!(query.error.as_deref(), Some("Sql.Unavailable"));
         assert_eq!(query.output.as_deref(), Some("{\"q\":1}"));
         assert_eq!(query.component_version.as_deref(), Some("ab12"));

@@ -329,8 +329,10 @@ function showState(name) {
   add("Left", when(run.exited));
   if (run.entered) add("Took", duration(run.entered, run.exited));
   if (run.entries > 1) add("Entered times", run.entries);
-  add("Failed attempts", run.failures || null);
-  if (run.outcome === "retried") add("Retries", run.failures);
+  if (run.attempts > 0) {
+    const retries = run.attempts - 1;
+    add("Attempts", `${run.attempts} (${retries} ${retries === 1 ? "retry" : "retries"}, ${run.failures} failed)`);
+  }
   add("Component", run.component);
   add("Version", run.component_version);
   const version = list.lastElementChild;
