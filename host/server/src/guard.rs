@@ -1,6 +1,7 @@
 //! What every request passes before a route sees it: a `Host` this server answers to
 //! (so a DNS-rebinding page cannot read answers), a bearer token naming a caller (all
-//! but `GET /health` and `GET /openapi.yaml`), and JSON bodies on `POST` (so a
+//! but `GET /health`, `GET /openapi.yaml` and the viewer's page, which holds no data),
+//! and JSON bodies on `POST` (so a
 //! cross-site form or `fetch` without a preflight cannot start a report).
 
 use std::net::SocketAddr;
