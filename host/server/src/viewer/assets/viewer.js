@@ -46,7 +46,6 @@ function show(section) {
 function signOut(why) {
   sessionStorage.removeItem(TOKEN_KEY);
   stopPolling();
-  $("who").textContent = "";
   $("sign-in-error").textContent = why || "";
   show("sign-in");
   $("token").focus();
