@@ -63,3 +63,12 @@ pub fn listed_task<'a>(listed: &'a serde_json::Value, task: &str) -> &'a serde_j
         .find(|entry| entry["task"] == task)
         .unwrap_or_else(|| panic!("{task} is not listed: {listed}"))
 }
+
+/// A TCP port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

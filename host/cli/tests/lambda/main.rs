@@ -71,6 +71,16 @@ async fn invoke(api: &mut RuntimeApi, event: Value) -> Answer {
     answer
 }
 
+/// The init error the function reported (its body), failing the test on anything else.
+async fn init_error(api: &mut RuntimeApi) -> Value {
+    let (_, answer) = api.answer(WAIT).await;
+    let Answer::InitError { body } = answer else {
+        panic!("expected an init error, got {answer:?}");
+    };
+    assert_eq!(body["errorType"], "CafeReport.InitError", "{body}");
+    body
+}
+
 fn response(answer: Answer) -> Value {
     match answer {
         Answer::Response { body, .. } => body,
@@ -250,11 +260,7 @@ async fn init_failures_are_reported_to_the_runtime_api() {
         let dir = tempfile::tempdir().unwrap();
         let mut api = RuntimeApi::start().await;
         let mut function = Function::start(dir.path(), &api, name, env);
-        let (_, answer) = api.answer(WAIT).await;
-        let Answer::InitError { body } = answer else {
-            panic!("expected an init error, got {answer:?}");
-        };
-        assert_eq!(body["errorType"], "CafeReport.InitError");
+        let body = init_error(&mut api).await;
         assert!(
             body["errorMessage"].as_str().unwrap().contains(expected),
             "{body}"

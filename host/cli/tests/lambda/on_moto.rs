@@ -9,17 +9,9 @@ use cafe_report_tests::moto::{Moto, REGION};
 use mysql_async::prelude::Queryable;
 use serde_json::json;
 
-use super::runtime_api::{Answer, RuntimeApi};
-use super::{Function, WAIT, error, invoke, response};
-
-/// A loopback port nothing listens on.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use super::common::free_port;
+use super::runtime_api::RuntimeApi;
+use super::{Function, WAIT, error, init_error, invoke, response};
 
 /// The database the secret's user reads, on the test MariaDB.
 const DATABASE: &str = "lambda_secret";
@@ -172,10 +164,7 @@ async fn a_login_the_database_refuses_is_an_init_error_and_a_database_down_is_no
     let dir = tempfile::tempdir().unwrap();
     let mut api = RuntimeApi::start().await;
     let _function = query_function(dir.path(), &api, &moto, &wrong);
-    let (_, answer) = api.answer(WAIT).await;
-    let Answer::InitError { body } = answer else {
-        panic!("expected an init error, got {answer:?}");
-    };
+    let body = init_error(&mut api).await;
     let message = body["errorMessage"].as_str().unwrap();
     assert!(
         message.contains(&format!(
@@ -234,11 +223,7 @@ async fn a_missing_or_malformed_secret_is_an_init_error_that_quotes_no_secret() 
         let dir = tempfile::tempdir().unwrap();
         let mut api = RuntimeApi::start().await;
         let _function = query_function(dir.path(), &api, &moto, arn);
-        let (_, answer) = api.answer(WAIT).await;
-        let Answer::InitError { body } = answer else {
-            panic!("{arn}: expected an init error, got {answer:?}");
-        };
-        assert_eq!(body["errorType"], "CafeReport.InitError");
+        let body = init_error(&mut api).await;
         let message = body["errorMessage"].as_str().unwrap();
         assert!(
             message.contains(&format!("database secret {arn}")),

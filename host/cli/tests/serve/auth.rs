@@ -43,6 +43,7 @@ async fn every_route_needs_a_valid_token_and_says_nothing_about_users() {
         ("GET", "/executions"),
         ("GET", "/executions/x"),
         ("GET", "/executions/x/history"),
+        ("GET", "/executions/x/graph"),
         ("GET", "/components"),
         ("GET", "/nowhere"),
     ];

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::server::{Serve, free_port};
+use crate::common::free_port;
+use crate::server::Serve;
 
 /// aiosmtpd listening on a loopback port, storing what it receives in a Maildir.
 pub(crate) struct SmtpServer {

@@ -387,12 +387,3 @@ pub fn unescape_html(html: &str) -> String {
         .replace("&#x27;", "'")
         .replace("&amp;", "&")
 }
-
-/// A TCP port nothing listens on right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}

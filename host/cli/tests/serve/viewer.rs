@@ -9,7 +9,8 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::browser::assert_drawn;
-use crate::server::{Serve, free_port};
+use crate::common::free_port;
+use crate::server::Serve;
 
 /// Where the screenshots are kept after the run.
 fn artifacts() -> PathBuf {
