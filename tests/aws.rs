@@ -395,6 +395,10 @@ async fn serve_with_engine_aws_starts_and_describes_executions_on_step_functions
     );
     assert_eq!(graph["states"]["Query"]["outcome"], "succeeded", "{graph}");
     assert!(graph["states"].get("ExplainFailure").is_none());
+    assert_eq!(
+        graph["events"], history["events"],
+        "the events the states were read from"
+    );
 
     let (_, listed) = get("/executions?status=SUCCEEDED").await;
     assert_eq!(listed["executions"][0]["executionArn"], arn.as_str());

@@ -85,8 +85,9 @@ fn is_browsing(request: &Request, path: &str) -> bool {
     one_execution && accepts_html && !request.headers().contains_key(header::AUTHORIZATION)
 }
 
-/// `GET /executions/{arn or name}/graph`: the state machine drawn (`svg`) and what each
-/// state did (`states`, by name; a state not there was not reached).
+/// `GET /executions/{arn or name}/graph`: the state machine drawn (`svg`), what each
+/// state did (`states`, by name; a state not there was not reached) and the history's
+/// `events` they were read from.
 pub(crate) async fn execution_graph(
     State(state): State<AppState>,
     Extension(caller): Extension<Identity>,
@@ -101,15 +102,18 @@ pub(crate) async fn execution_graph(
         (Err(err), _) | (_, Err(err)) => return Err(ApiError::internal(err)),
         _ => return Err(crate::api::no_execution(&id)),
     };
-    let events: Vec<HistoryEvent> = events
-        .into_iter()
-        .filter_map(|event| serde_json::from_value(event).ok())
+    let parsed: Vec<HistoryEvent> = events
+        .iter()
+        .filter_map(|event| serde_json::from_value(event.clone()).ok())
         .collect();
     let graph = graph::Graph::from_definition(&definition);
-    let outcomes = graph::Outcomes::from_history(&events);
+    let outcomes = graph::Outcomes::from_history(&parsed);
+    // The events read for the outcomes go with them, so the page's event table needs no
+    // second read of the history.
     Ok(axum::Json(json!({
         "svg": draw::svg(&graph),
         "states": outcomes.states,
+        "events": events,
     })))
 }
 

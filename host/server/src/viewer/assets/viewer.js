@@ -186,12 +186,11 @@ async function openExecution(name) {
 
 async function refresh(name) {
   if (!current || current.name !== name) return;
-  let description, graph, history;
+  let description, graph;
   try {
-    [description, graph, history] = await Promise.all([
+    [description, graph] = await Promise.all([
       api(`/executions/${encodeURIComponent(name)}`),
       api(`/executions/${encodeURIComponent(name)}/graph`),
-      api(`/executions/${encodeURIComponent(name)}/history`),
     ]);
   } catch (err) {
     $("execution-error").textContent = err.status === 404
@@ -201,7 +200,7 @@ async function refresh(name) {
   }
   if (!current || current.name !== name) return;
   current.states = graph.states || {};
-  current.events = history.events || [];
+  current.events = graph.events || [];
   showSummary(description);
   if (!current.drawn) {
     drawGraph(graph.svg);
